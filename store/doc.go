@@ -1,0 +1,15 @@
+// Package store defines where gatehouse keeps its state: token records,
+// looked up by the SHA-256 of the token, and hit counters for lockout.
+//
+// The interfaces are [Tokens] and [Counters], joined as [Store]. Their doc
+// comments are the contract every implementation keeps, and the suite in
+// package storetest checks it: a miss is a zero value, false and a nil
+// error; errors are for failures and wrap [ErrUnavailable]; every operation
+// is atomic; every record expires.
+//
+// Implementations: package memory (one process, the default) and package
+// redis (go-redis v9, standalone, Sentinel or Cluster).
+//
+// Stores never see a token, only its [ID]: the hash and a short routing tag
+// shared by all of one subject's tokens.
+package store

@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrUnavailable is wrapped by every error a store returns when it cannot
+// answer: a refused connection, a timeout, a cluster that is down. Callers
+// treat it as "not authenticated" (fail closed) and answer 503.
+var ErrUnavailable = errors.New("store: unavailable")
+
+// ErrFull is returned when a store has reached its configured capacity and
+// cannot take a new record. It wraps [ErrUnavailable], so code that fails
+// closed on an unavailable store fails closed here too.
+var ErrFull error = fullError{}
+
+type fullError struct{}
+
+func (fullError) Error() string { return "store: full" }
+func (fullError) Unwrap() error { return ErrUnavailable }
+
+// Kind says what a token is for. The zero Kind matches any kind in a [Filter].
+type Kind uint8
+
+// The token kinds gatehouse issues.
+const (
+	KindSession       Kind = iota + 1 // a logged-in session, validated on every request
+	KindLogin                         // a one-time login (handoff) token for one project
+	KindDevice                        // a per-device re-authentication token, rotated on use
+	KindVerification                  // a one-time email verification token
+	KindReset                         // a one-time password reset token
+	KindAppCredential                 // an app credential (API key)
+)
+
+var kindNames = [...]string{"", "session", "login", "device", "verification", "reset", "app"}
+
+// String returns the kind's name, such as "session".
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && k != 0 {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Valid reports whether k is one of the kinds above.
+func (k Kind) Valid() bool { return k >= KindSession && k <= KindAppCredential }
+
+// ID names a stored token. Stores never see the token itself, only its hash.
+type ID struct {
+	// Tag is the routing tag the token carries: the same for every token of
+	// one subject, so that a store sharded by key (Redis Cluster) keeps a
+	// subject's tokens and index together. It is 1 to 16 characters of
+	// [0-9a-z]; a store answers any other tag as a miss.
+	Tag string
+	// Hash is the SHA-256 of the token text.
+	Hash [32]byte
+}
+
+// Record is what a store keeps about a token.
+type Record struct {
+	Kind    Kind
+	Subject string // the user's stable id across projects; never empty
+	Project string // the scope of a session or login token; "" for none
+	Device  string // the device name of a device token (and its sessions)
+	Family  string // the chain a device token belongs to; successors share it
+
+	IssuedAt  time.Time
+	ExpiresAt time.Time // the record is gone (a miss) from this instant on
+
+	// ChainEnd, when set, is the absolute end of a rotation chain: Rotate
+	// never gives a successor an expiry past it.
+	ChainEnd time.Time
+	// AuthTime is when the subject last proved a password; successors keep it.
+	AuthTime time.Time
+}
+
+// Item is a listed record together with the ID it is stored under.
+type Item struct {
+	ID     ID
+	Record Record
+}
+
+// Filter narrows the records of one subject. Zero fields match anything.
+type Filter struct {
+	Kind    Kind
+	Project string
+	Device  string
+	Family  string
+}
+
+// Match reports whether r passes the filter.
+func (f Filter) Match(r Record) bool {
+	return (f.Kind == 0 || f.Kind == r.Kind) &&
+		(f.Project == "" || f.Project == r.Project) &&
+		(f.Device == "" || f.Device == r.Device) &&
+		(f.Family == "" || f.Family == r.Family)
+}
+
+// RotateStatus is the outcome of [Tokens.Rotate].
+type RotateStatus uint8
+
+const (
+	// Rotated: the presented token was live; it is now spent and its
+	// successor is stored.
+	Rotated RotateStatus = iota + 1
+	// RotateMissing: no live or spent record under the presented ID
+	// (unknown, expired, or revoked).
+	RotateMissing
+	// RotateReused: the presented token was already spent. Its whole family
+	// (every live record of the subject with the same Family) was revoked.
+	RotateReused
+)
+
+// Rotation reports what [Tokens.Rotate] did.
+type Rotation struct {
+	Status RotateStatus
+	// Record is the successor when Status is Rotated, and the presented
+	// (spent) record when Status is RotateReused.
+	Record Record
+	// Revoked counts the live records deleted because of reuse.
+	Revoked int
+}
+
+// Tokens keeps token records by the hash of the token.
+//
+// Every method is atomic and safe for concurrent use. A token that is
+// unknown, expired, spent (for Get and Consume) or revoked is a miss: the
+// zero Record, false, and a nil error. Errors are for failures only, and
+// wrap [ErrUnavailable] (or are [ErrFull]).
+//
+// A record is a miss from the instant of its ExpiresAt on, by the store's
+// clock, whether or not it has been swept yet. Every stored key expires:
+// nothing lives forever.
+type Tokens interface {
+	// Put stores rec under id until rec.ExpiresAt and adds it to the
+	// subject's index. An existing record under id is replaced.
+	Put(ctx context.Context, id ID, rec Record) error
+
+	// Get returns the live record under id. It is the hot path of every
+	// authenticated request: one lookup, no writes.
+	Get(ctx context.Context, id ID) (Record, bool, error)
+
+	// Consume returns the live record under id and deletes it, at once:
+	// of any number of concurrent calls for one id, exactly one sees it.
+	Consume(ctx context.Context, id ID) (Record, bool, error)
+
+	// Rotate spends the live record under old and stores its successor
+	// under next (which must carry the same Tag). The successor copies
+	// Kind, Subject, Project, Device, Family, ChainEnd and AuthTime from
+	// old; it is issued now and expires after lifetime, but never past
+	// old's ChainEnd. The spent record is kept until its own ExpiresAt so
+	// that a replay is recognised: rotating a spent record revokes its
+	// family and reports RotateReused. Of concurrent rotations of one
+	// live record exactly one is Rotated.
+	Rotate(ctx context.Context, old, next ID, lifetime time.Duration) (Rotation, error)
+
+	// Delete removes the record under id (live or spent) and reports
+	// whether there was one.
+	Delete(ctx context.Context, id ID) (bool, error)
+
+	// DeleteAll removes every live record of the subject that matches f
+	// and reports how many it removed. Records of other subjects, or that
+	// do not match, are untouched. tag is the subject's routing tag.
+	DeleteAll(ctx context.Context, tag, subject string, f Filter) (int, error)
+
+	// List returns the live records of the subject that match f, in no
+	// particular order.
+	List(ctx context.Context, tag, subject string, f Filter) ([]Item, error)
+}
+
+// Count is the state of a counter.
+type Count struct {
+	N       int64     // hits in the current window; 0 when there is none
+	ResetAt time.Time // when the window ends and the counter is gone
+}
+
+// Counters keeps hit counters in fixed windows, such as failed logins.
+//
+// Every method is atomic and safe for concurrent use; errors are for
+// failures only, as for [Tokens]. Keys are opaque to the caller's data: a
+// store must not let a key reach its own key space unescaped.
+type Counters interface {
+	// Hit adds one to the counter and returns its new state. A counter
+	// that does not exist starts a window of the given length; hits
+	// within a window never move its end.
+	Hit(ctx context.Context, key string, window time.Duration) (Count, error)
+
+	// Peek returns the counter's state without adding to it: N is 0 when
+	// there is no live counter.
+	Peek(ctx context.Context, key string) (Count, error)
+
+	// Reset deletes the counter.
+	Reset(ctx context.Context, key string) error
+}
+
+// Store is everything gatehouse keeps: tokens and counters.
+type Store interface {
+	Tokens
+	Counters
+}
