@@ -1,0 +1,187 @@
+package storetest
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+var rotateCases = []testCase{
+	{"Successor", testRotateSuccessor},
+	{"ChainEnd", testRotateChainEnd},
+	{"Missing", testRotateMissing},
+	{"TagMismatch", testRotateTagMismatch},
+	{"ReuseRevokesFamily", testRotateReuse},
+	{"SpentExpires", testRotateSpentExpires},
+	{"Race", testRotateRace},
+}
+
+// device returns a device token record of subject in family.
+func (e *env) device(subject, family, device string) store.Record {
+	r := e.rec(store.KindDevice, subject)
+	r.Family, r.Device = family, device
+	return r
+}
+
+func testRotateSuccessor(e *env) {
+	old := e.device("user", "fam", "phone")
+	old.Project = "p"
+	old.ChainEnd = e.clk.Now().Add(30 * 24 * time.Hour)
+	old.AuthTime = e.clk.Now().Add(-time.Minute)
+	oldID := e.putNew(old)
+	e.clk.Advance(time.Minute)
+
+	nextID := newID()
+	rot := e.rotate(oldID, nextID, 2*time.Hour)
+	if rot.Status != store.Rotated || rot.Revoked != 0 {
+		e.Fatalf("Rotate = %v (revoked %d), want Rotated", rot.Status, rot.Revoked)
+	}
+	want := old
+	want.IssuedAt = e.clk.Now()
+	want.ExpiresAt = e.clk.Now().Add(2 * time.Hour)
+	if msg := diff(rot.Record, want); msg != "" {
+		e.Fatalf("Rotation.Record: %s", msg)
+	}
+	e.wantHit(nextID, want)
+	e.wantMiss(oldID, "of a spent record")
+	if _, ok, err := e.s.Consume(e.ctx, oldID); ok || err != nil {
+		e.Fatalf("Consume of a spent record = (_, %v, %v), want a miss", ok, err)
+	}
+	e.wantList("user", store.Filter{}, map[store.ID]store.Record{nextID: want})
+}
+
+func testRotateChainEnd(e *env) {
+	r := e.device("user", "fam", "phone")
+	r.ChainEnd = e.clk.Now().Add(30 * time.Minute)
+	id := e.putNew(r)
+	next := newID()
+	rot := e.rotate(id, next, 2*time.Hour)
+	if rot.Status != store.Rotated {
+		e.Fatalf("Rotate = %v, want Rotated", rot.Status)
+	}
+	if !sameTime(rot.Record.ExpiresAt, r.ChainEnd) {
+		e.Fatalf("successor expires %v, want the chain's end %v", rot.Record.ExpiresAt, r.ChainEnd)
+	}
+	e.clk.Advance(30 * time.Minute)
+	e.wantMiss(next, "of a successor at its chain's end")
+}
+
+func testRotateMissing(e *env) {
+	next := newID()
+	if rot := e.rotate(newID(), next, time.Hour); rot.Status != store.RotateMissing {
+		e.Fatalf("Rotate of an unknown id = %v, want RotateMissing", rot.Status)
+	}
+
+	r := e.device("user", "fam", "phone")
+	r.ExpiresAt = e.clk.Now().Add(time.Minute)
+	expired := e.putNew(r)
+	consumed := e.putNew(e.device("user", "fam2", "laptop"))
+	if _, ok, err := e.s.Consume(e.ctx, consumed); !ok || err != nil {
+		e.Fatalf("Consume = (_, %v, %v), want a hit", ok, err)
+	}
+	e.clk.Advance(time.Minute)
+	if rot := e.rotate(expired, next, time.Hour); rot.Status != store.RotateMissing {
+		e.Fatalf("Rotate of an expired record = %v, want RotateMissing", rot.Status)
+	}
+	if rot := e.rotate(consumed, next, time.Hour); rot.Status != store.RotateMissing {
+		e.Fatalf("Rotate of a consumed record = %v, want RotateMissing", rot.Status)
+	}
+	e.wantMiss(next, "of a successor that was never made")
+}
+
+// testRotateTagMismatch: the successor must share the tag (and so the
+// Redis Cluster slot) of its predecessor; anything else is refused whole.
+func testRotateTagMismatch(e *env) {
+	r := e.device("user", "fam", "phone")
+	id := e.putNew(r)
+	next := idWithTag("t1")
+	if _, err := e.s.Rotate(e.ctx, id, next, time.Hour); err == nil {
+		e.Fatal("Rotate to another tag succeeded, want an error")
+	}
+	e.wantHit(id, r)
+	e.wantMiss(next, "of a successor under another tag")
+}
+
+// testRotateReuse replays a spent device token: its family, and only its
+// family, is revoked.
+func testRotateReuse(e *env) {
+	first := e.putNew(e.device("user", "fam-a", "phone"))
+	second := newID()
+	e.rotate(first, second, time.Hour)
+	session := e.rec(store.KindSession, "user")
+	session.Family, session.Device = "fam-a", "phone"
+	sessionID := e.putNew(session)
+
+	// The same family name under another subject, another family of the
+	// same subject and a family-less session all stay.
+	laptop := e.device("user", "fam-b", "laptop")
+	laptopID := e.putNew(laptop)
+	plain := e.rec(store.KindSession, "user")
+	plainID := e.putNew(plain)
+	other := e.device("other", "fam-a", "phone")
+	otherID := e.putNew(other)
+
+	rot := e.rotate(first, newID(), time.Hour)
+	if rot.Status != store.RotateReused || rot.Revoked != 2 {
+		e.Fatalf("replay = %v revoking %d, want RotateReused revoking 2 (successor and session)", rot.Status, rot.Revoked)
+	}
+	if rot.Record.Subject != "user" || rot.Record.Family != "fam-a" {
+		e.Fatalf("replay reported record %+v, want the spent one", rot.Record)
+	}
+	e.wantMiss(second, "of a successor in a revoked family")
+	e.wantMiss(sessionID, "of a session in a revoked family")
+	e.wantMiss(first, "of a replayed spent record")
+	e.wantHit(laptopID, laptop)
+	e.wantHit(plainID, plain)
+	e.wantHit(otherID, other)
+	if rot := e.rotate(second, newID(), time.Hour); rot.Status != store.RotateMissing {
+		e.Fatalf("Rotate of a revoked successor = %v, want RotateMissing", rot.Status)
+	}
+	if _, ok, err := e.s.Consume(e.ctx, first); ok || err != nil {
+		e.Fatalf("Consume of a spent record = (_, %v, %v), want a miss", ok, err)
+	}
+}
+
+// testRotateSpentExpires: a spent record is kept only until its own expiry.
+func testRotateSpentExpires(e *env) {
+	r := e.device("user", "fam", "phone")
+	r.ExpiresAt = e.clk.Now().Add(10 * time.Minute)
+	old := e.putNew(r)
+	next := newID()
+	e.rotate(old, next, time.Hour)
+	e.clk.Advance(10 * time.Minute)
+	if rot := e.rotate(old, newID(), time.Hour); rot.Status != store.RotateMissing || rot.Revoked != 0 {
+		e.Fatalf("replay after the spent record expired = %v (revoked %d), want RotateMissing", rot.Status, rot.Revoked)
+	}
+	if _, ok, err := e.s.Get(e.ctx, next); !ok || err != nil {
+		e.Fatalf("Get of the successor = (_, %v, %v), want a hit", ok, err)
+	}
+}
+
+// testRotateRace rotates one record from many goroutines: exactly one
+// rotates, and the family never ends with two live records.
+func testRotateRace(e *env) {
+	old := e.putNew(e.device("user", "fam", "phone"))
+	var rotated, other, errs atomic.Int64
+	race(50, func(int) {
+		rot, err := e.s.Rotate(e.ctx, old, newID(), time.Hour)
+		switch {
+		case err != nil:
+			errs.Add(1)
+		case rot.Status == store.Rotated:
+			rotated.Add(1)
+		case rot.Status == store.RotateReused || rot.Status == store.RotateMissing:
+			other.Add(1)
+		default:
+			errs.Add(1)
+		}
+	})
+	if rotated.Load() != 1 || other.Load() != 49 || errs.Load() != 0 {
+		e.Fatalf("50 concurrent Rotates: %d rotated, %d reused or missing, %d errors; want 1, 49, 0",
+			rotated.Load(), other.Load(), errs.Load())
+	}
+	if items := e.list("user", store.Filter{Family: "fam"}); len(items) > 1 {
+		e.Fatalf("the family has %d live records after the race, want at most 1", len(items))
+	}
+}
