@@ -79,7 +79,7 @@ type tokenShard struct {
 
 type indexShard struct {
 	mu sync.RWMutex
-	m  map[subjectKey]*subject
+	m  map[string]*subject // by subjectKey
 	_  [32]byte
 }
 
@@ -94,28 +94,49 @@ type tokenKey struct {
 	tag  string
 }
 
-type subjectKey struct{ tag, name string }
-
-// subject heads the list of one subject's entries.
+// subject heads the list of one subject's entries. Its key, the index
+// map's key too, is the tag, a colon and the subject's name: a tag has no
+// colon, so no two pairs share a key.
 type subject struct {
-	key  subjectKey
-	head *entry
+	key    string
+	tagLen uint8
+	head   *entry
 }
 
-// entry is a token record. Times are unix nanoseconds (noTime for the zero
-// time) to keep it small. spent changes only under both the index shard
-// and the token shard lock, so a reader holding either sees it settled;
-// prev and next belong to the index shard alone; the rest never changes.
-type entry struct {
-	hash                    [32]byte
-	subj                    *subject
-	prev, next              *entry
-	project, device, family string
-	issued, expires         int64
-	chainEnd, authTime      int64
-	kind                    store.Kind
-	spent                   bool
+func (sub *subject) tag() string  { return sub.key[:sub.tagLen] }
+func (sub *subject) name() string { return sub.key[sub.tagLen+1:] }
+
+// subjectKey appends the index key of the tag and subject to buf, so that
+// a lookup can build it on the stack.
+func subjectKey(buf []byte, tag, subject string) []byte {
+	return append(append(append(buf, tag...), ':'), subject...)
 }
+
+// entry is a token record, kept small: a store holds a million. Times are
+// unix nanoseconds (noTime for the zero time); Project, Device and Family
+// share one string, which successors share in turn.
+//
+// spent changes only under both the index shard and the token shard lock,
+// so a reader holding either sees it settled; prev and next belong to the
+// index shard alone; the rest never changes.
+type entry struct {
+	hash       [32]byte
+	subj       *subject
+	prev, next *entry
+	attrs      string // Project, Device and Family end to end
+	projectEnd uint16 // where Project ends in attrs
+	deviceEnd  uint16 // where Device ends in attrs
+	kind       store.Kind
+	spent      bool
+	issued     int64
+	expires    int64
+	chainEnd   int64
+	authTime   int64
+}
+
+func (e *entry) project() string { return e.attrs[:e.projectEnd] }
+func (e *entry) device() string  { return e.attrs[e.projectEnd:e.deviceEnd] }
+func (e *entry) family() string  { return e.attrs[e.deviceEnd:] }
 
 type counter struct{ n, resetAt int64 }
 
@@ -132,7 +153,7 @@ func New(opts Options) *Store {
 		s.tokens[i].m = make(map[tokenKey]*entry)
 	}
 	for i := range s.index {
-		s.index[i].m = make(map[subjectKey]*subject)
+		s.index[i].m = make(map[string]*subject)
 	}
 	for i := range s.counters {
 		s.counters[i].m = make(map[string]counter)
@@ -176,6 +197,9 @@ func (s *Store) Put(_ context.Context, id store.ID, rec store.Record) error {
 	if rec.Subject == "" {
 		return errors.New("memory: record without a subject")
 	}
+	if len(rec.Project)+len(rec.Device) > math.MaxUint16 {
+		return errors.New("memory: record's Project and Device longer than 64 KiB")
+	}
 	now := s.clock()
 	is, old := s.lockFind(id, now)
 	defer is.mu.Unlock()
@@ -189,20 +213,17 @@ func (s *Store) Put(_ context.Context, id store.ID, rec store.Record) error {
 	if old == nil && !s.reserve() {
 		return store.ErrFull
 	}
-	// The store keeps its own copies, so that a record never pins the
-	// caller's larger buffer (a request body) in memory.
+	sub := is.subject(id.Tag, rec.Subject)
 	e := &entry{
 		hash:     id.Hash,
 		kind:     rec.Kind,
-		project:  strings.Clone(rec.Project),
-		device:   strings.Clone(rec.Device),
-		family:   strings.Clone(rec.Family),
 		issued:   nanos(rec.IssuedAt),
 		expires:  expires,
 		chainEnd: nanos(rec.ChainEnd),
 		authTime: nanos(rec.AuthTime),
 	}
-	s.insert(is, e, subjectKey{id.Tag, rec.Subject}, old)
+	e.setAttrs(sub.head, rec)
+	s.insert(is, sub, e, old)
 	return nil
 }
 
@@ -260,8 +281,8 @@ func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Dura
 		return store.Rotation{Status: store.RotateMissing}, nil
 	}
 	if e.spent {
-		family := e.family
-		_, revoked := s.prune(is, e.subj, now, func(x *entry) bool { return x.family == family })
+		family := e.family()
+		_, revoked := s.prune(is, e.subj, now, func(x *entry) bool { return x.family() == family })
 		return store.Rotation{Status: store.RotateReused, Record: e.record(), Revoked: revoked}, nil
 	}
 
@@ -274,21 +295,21 @@ func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Dura
 		expires = min(expires, e.chainEnd)
 	}
 	succ := &entry{
-		hash:     next.Hash,
-		kind:     e.kind,
-		project:  e.project,
-		device:   e.device,
-		family:   e.family,
-		issued:   now,
-		expires:  expires,
-		chainEnd: e.chainEnd,
-		authTime: e.authTime,
+		hash:       next.Hash,
+		kind:       e.kind,
+		attrs:      e.attrs,
+		projectEnd: e.projectEnd,
+		deviceEnd:  e.deviceEnd,
+		issued:     now,
+		expires:    expires,
+		chainEnd:   e.chainEnd,
+		authTime:   e.authTime,
 	}
 	ts := s.tokenShard(&e.hash)
 	ts.mu.Lock()
 	e.spent = true
 	ts.mu.Unlock()
-	s.insert(is, succ, e.subj.key, prev)
+	s.insert(is, e.subj, succ, prev)
 	return store.Rotation{Status: store.Rotated, Record: succ.record()}, nil
 }
 
@@ -317,7 +338,7 @@ func (s *Store) DeleteAll(_ context.Context, tag, subject string, f store.Filter
 	is := s.indexShard(tag)
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	sub := is.m[subjectKey{tag, subject}]
+	sub := is.find(tag, subject)
 	if sub == nil {
 		return 0, nil
 	}
@@ -334,7 +355,7 @@ func (s *Store) List(_ context.Context, tag, subject string, f store.Filter) ([]
 	is := s.indexShard(tag)
 	is.mu.RLock()
 	defer is.mu.RUnlock()
-	sub := is.m[subjectKey{tag, subject}]
+	sub := is.find(tag, subject)
 	if sub == nil {
 		return nil, nil
 	}
@@ -466,14 +487,9 @@ func (s *Store) lockFind(id store.ID, now int64) (*indexShard, *entry) {
 	return is, e
 }
 
-// insert files the new entry e (whose room is reserved) under the subject
-// key, in place of old if there is one. The caller holds is.
-func (s *Store) insert(is *indexShard, e *entry, key subjectKey, old *entry) {
-	sub := is.m[key]
-	if sub == nil {
-		sub = &subject{key: subjectKey{strings.Clone(key.tag), strings.Clone(key.name)}}
-		is.m[sub.key] = sub
-	}
+// insert files the new entry e (whose room is reserved) under sub, in
+// place of old if there is one. The caller holds is.
+func (s *Store) insert(is *indexShard, sub *subject, e *entry, old *entry) {
 	e.subj = sub
 	e.next = sub.head
 	if sub.head != nil {
@@ -485,7 +501,7 @@ func (s *Store) insert(is *indexShard, e *entry, key subjectKey, old *entry) {
 	}
 	ts := s.tokenShard(&e.hash)
 	ts.mu.Lock()
-	ts.m[tokenKey{e.hash, sub.key.tag}] = e
+	ts.m[tokenKey{e.hash, sub.tag()}] = e
 	ts.mu.Unlock()
 }
 
@@ -493,7 +509,7 @@ func (s *Store) insert(is *indexShard, e *entry, key subjectKey, old *entry) {
 func (s *Store) drop(is *indexShard, e *entry) {
 	ts := s.tokenShard(&e.hash)
 	ts.mu.Lock()
-	delete(ts.m, tokenKey{e.hash, e.subj.key.tag})
+	delete(ts.m, tokenKey{e.hash, e.subj.tag()})
 	ts.mu.Unlock()
 	is.unlink(e)
 	s.size.Add(-1)
@@ -516,6 +532,41 @@ func (s *Store) prune(is *indexShard, sub *subject, now int64, match func(*entry
 		x = next
 	}
 	return expired, matched
+}
+
+func (is *indexShard) find(tag, subject string) *subject {
+	var buf [64]byte
+	return is.m[string(subjectKey(buf[:0], tag, subject))]
+}
+
+// subject returns the subject, added to the index if it is new. A subject
+// with no entries must not stay, so the caller files one at once.
+func (is *indexShard) subject(tag, name string) *subject {
+	if sub := is.find(tag, name); sub != nil {
+		return sub
+	}
+	sub := &subject{key: string(subjectKey(nil, tag, name)), tagLen: uint8(len(tag))}
+	is.m[sub.key] = sub
+	return sub
+}
+
+// setAttrs fills in Project, Device and Family. It shares like's string
+// when the values are the same, as they are for most records of one
+// subject, and otherwise copies them, so that a record never pins a
+// caller's larger buffer (a request body) in memory.
+func (e *entry) setAttrs(like *entry, r store.Record) {
+	e.projectEnd = uint16(len(r.Project))
+	e.deviceEnd = e.projectEnd + uint16(len(r.Device))
+	if like != nil && like.project() == r.Project && like.device() == r.Device && like.family() == r.Family {
+		e.attrs = like.attrs
+		return
+	}
+	var b strings.Builder
+	b.Grow(len(r.Project) + len(r.Device) + len(r.Family))
+	b.WriteString(r.Project)
+	b.WriteString(r.Device)
+	b.WriteString(r.Family)
+	e.attrs = b.String()
 }
 
 func (ts *tokenShard) find(k tokenKey) *entry {
@@ -544,10 +595,10 @@ func (is *indexShard) unlink(e *entry) {
 func (e *entry) record() store.Record {
 	return store.Record{
 		Kind:      e.kind,
-		Subject:   e.subj.key.name,
-		Project:   e.project,
-		Device:    e.device,
-		Family:    e.family,
+		Subject:   e.subj.name(),
+		Project:   e.project(),
+		Device:    e.device(),
+		Family:    e.family(),
 		IssuedAt:  toTime(e.issued),
 		ExpiresAt: toTime(e.expires),
 		ChainEnd:  toTime(e.chainEnd),
