@@ -1,0 +1,256 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+// Config configures an [Authenticator]. Users, Tokens and Counters are
+// required; every other zero field means its documented default.
+type Config struct {
+	Users    Users           // the app's accounts; required
+	Tokens   *tokens.Manager // issues sessions; required
+	Counters store.Counters  // lockout counters; required (usually the same store as Tokens)
+
+	// Hasher checks passwords; default Bcrypt{Cost: BcryptCost}.
+	Hasher Hasher
+	// BcryptCost is the bcrypt cost of the default Hasher; default 10
+	// (bcrypt.DefaultCost, ≈ 60 ms on a 2-core machine). Logins whose hash
+	// has another cost are rehashed when Users implements HashUpdater.
+	BcryptCost int
+	// MaxConcurrentHashes bounds password hashes running at once; default
+	// runtime.GOMAXPROCS(0).
+	MaxConcurrentHashes int
+	// HashWait is how long a login waits for a free hashing slot before it
+	// is answered ErrBusy (503); default 500 ms.
+	HashWait time.Duration
+
+	// Lockout sets how failed logins lock an account.
+	Lockout Lockout
+
+	// RevealUnknownUsers answers an unknown login with ErrUnknownUser (404)
+	// instead of ErrInvalidCredentials. It lets anyone test which accounts
+	// exist: leave it off unless your API promises it.
+	RevealUnknownUsers bool
+	// AllowUnconfirmed lets users whose email is not confirmed log in; the
+	// result then reports Unconfirmed. By default they get ErrUnconfirmed.
+	AllowUnconfirmed bool
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Authenticator checks passwords under a lockout policy and issues
+// sessions. It is safe for concurrent use.
+type Authenticator struct {
+	users    Users
+	tokens   *tokens.Manager
+	counters store.Counters
+	hasher   Hasher
+	gate     *gate
+	lockout  Lockout
+	dummy    []byte // a hash to compare against when the user is unknown
+	reveal   bool
+	allowUnc bool
+	now      func() time.Time
+}
+
+// New checks cfg, fills in defaults, and returns an Authenticator. It
+// hashes one dummy password, so it takes as long as one login.
+func New(cfg Config) (*Authenticator, error) {
+	if cfg.Users == nil || cfg.Tokens == nil || cfg.Counters == nil {
+		return nil, errors.New("auth: Config.Users, Config.Tokens and Config.Counters are required")
+	}
+	a := &Authenticator{
+		users:    cfg.Users,
+		tokens:   cfg.Tokens,
+		counters: cfg.Counters,
+		hasher:   cfg.Hasher,
+		reveal:   cfg.RevealUnknownUsers,
+		allowUnc: cfg.AllowUnconfirmed,
+		now:      cfg.Now,
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.hasher == nil {
+		cost := cfg.BcryptCost
+		if cost == 0 {
+			cost = 10
+		}
+		if cost < 10 || cost > 31 {
+			return nil, fmt.Errorf("auth: BcryptCost %d is outside 10..31", cost)
+		}
+		a.hasher = Bcrypt{Cost: cost}
+	} else if cfg.BcryptCost != 0 {
+		return nil, errors.New("auth: set Config.Hasher or Config.BcryptCost, not both")
+	}
+	n := cfg.MaxConcurrentHashes
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	wait := cfg.HashWait
+	if wait == 0 {
+		wait = 500 * time.Millisecond
+	}
+	if n < 0 || wait < 0 {
+		return nil, errors.New("auth: negative MaxConcurrentHashes or HashWait")
+	}
+	a.gate = newGate(n, wait)
+	var err error
+	if a.lockout, err = cfg.Lockout.withDefaults(); err != nil {
+		return nil, err
+	}
+	if a.dummy, err = a.hasher.Hash([]byte("gatehouse: no such user")); err != nil {
+		return nil, fmt.Errorf("auth: hashing the dummy password: %w", err)
+	}
+	return a, nil
+}
+
+// Credentials are what a user presents to log in.
+type Credentials struct {
+	Login    string // username or email address
+	Password string
+	// ClientAddr is the client's address, for the per-client lockout
+	// counter; the HTTP handlers fill it from the request.
+	ClientAddr string
+}
+
+// Authenticate checks the credentials and returns the user. In order:
+//   - a missing field is a FieldError, a password over 72 bytes is
+//     ErrPasswordTooLong, both before any lookup;
+//   - a locked account is a *LockedError, for right and wrong passwords
+//     alike, and no hash runs;
+//   - an unknown user costs one hash (against a dummy) like a wrong
+//     password and answers the same ErrInvalidCredentials, unless
+//     Config.RevealUnknownUsers;
+//   - only when the password is right are ErrInactive and ErrUnconfirmed
+//     reported.
+//
+// A store failure is returned wrapping store.ErrUnavailable: the login
+// fails closed.
+func (a *Authenticator) Authenticate(ctx context.Context, c Credentials) (User, error) {
+	login := NormalizeLogin(c.Login)
+	switch {
+	case login == "":
+		return User{}, &FieldError{Field: "login", Reason: "missing"}
+	case c.Password == "":
+		return User{}, &FieldError{Field: "password", Reason: "missing"}
+	case len(c.Password) > MaxPasswordBytes:
+		return User{}, ErrPasswordTooLong
+	case len(login) > maxLoginBytes:
+		return User{}, &FieldError{Field: "login", Reason: "too long"}
+	}
+
+	user, err := a.users.FindUser(ctx, login)
+	known := err == nil
+	if err != nil && !errors.Is(err, ErrUnknownUser) {
+		return User{}, fmt.Errorf("auth: finding user: %w", err)
+	}
+	// Counters belong to the account, so username and email count together;
+	// an unknown login counts under its own name and locks the same way, so
+	// locking does not tell which accounts exist.
+	account := "n:" + login
+	if known {
+		account = "s:" + user.Subject
+	}
+	attempt, err := a.lockout.begin(ctx, a.counters, account, c.ClientAddr)
+	if err != nil {
+		return User{}, err
+	}
+
+	hash := a.dummy
+	if known {
+		hash = user.PasswordHash
+	}
+	var cmpErr error
+	if err := a.gate.run(ctx, func() { cmpErr = a.hasher.Compare(hash, []byte(c.Password)) }); err != nil {
+		return User{}, err
+	}
+	if cmpErr != nil || !known {
+		if err := attempt.failed(ctx); err != nil {
+			return User{}, err
+		}
+		if !known && a.reveal {
+			return User{}, ErrUnknownUser
+		}
+		return User{}, ErrInvalidCredentials
+	}
+	if err := attempt.succeeded(ctx); err != nil {
+		return User{}, err
+	}
+	a.upgradeHash(ctx, user, c.Password)
+
+	if !user.Active {
+		return User{}, ErrInactive
+	}
+	if !user.EmailConfirmed && !a.allowUnc {
+		return User{}, ErrUnconfirmed
+	}
+	return user, nil
+}
+
+// maxLoginBytes bounds the identifier; seed APIs allow up to 250 characters.
+const maxLoginBytes = 320
+
+// upgradeHash rehashes a right password whose hash has other settings.
+// Failing to save is not a failed login: the old hash still works.
+func (a *Authenticator) upgradeHash(ctx context.Context, u User, password string) {
+	up, ok := a.users.(HashUpdater)
+	if !ok || !a.hasher.NeedsRehash(u.PasswordHash) {
+		return
+	}
+	var hash []byte
+	var err error
+	if a.gate.run(ctx, func() { hash, err = a.hasher.Hash([]byte(password)) }) != nil || err != nil {
+		return
+	}
+	_ = up.UpdatePasswordHash(ctx, u.Subject, hash)
+}
+
+// Session is a logged-in session: the token to hand to the client and what
+// it stands for.
+type Session struct {
+	User        User
+	Token       string
+	Project     string
+	ExpiresAt   time.Time
+	Unconfirmed bool // the user logged in with Config.AllowUnconfirmed and is not confirmed
+}
+
+// Login authenticates the credentials and issues a new session token for
+// the project ("" for none). Every login gets a new token, so a session id
+// planted before login is worthless after it.
+func (a *Authenticator) Login(ctx context.Context, c Credentials, project string) (Session, error) {
+	u, err := a.Authenticate(ctx, c)
+	if err != nil {
+		return Session{}, err
+	}
+	iss, err := a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: u.Subject, Project: project, AuthTime: a.now()})
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{User: u, Token: iss.Token, Project: project, ExpiresAt: iss.Record.ExpiresAt, Unconfirmed: !u.EmailConfirmed}, nil
+}
+
+// Logout ends one session token. An unknown or expired token is not an
+// error; a malformed one is.
+func (a *Authenticator) Logout(ctx context.Context, token string) error {
+	return a.tokens.Revoke(ctx, store.KindSession, token)
+}
+
+// LogoutEverywhere ends every session and device chain of the subject, in
+// every project, and reports how many tokens it ended.
+func (a *Authenticator) LogoutEverywhere(ctx context.Context, subject string) (int, error) {
+	n, err := a.tokens.RevokeAll(ctx, subject, store.Filter{Kind: store.KindSession})
+	if err != nil {
+		return n, err
+	}
+	m, err := a.tokens.RevokeAll(ctx, subject, store.Filter{Kind: store.KindDevice})
+	return n + m, err
+}

@@ -1,0 +1,411 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
+	"github.com/gatehouse-go/gatehouse/internal/storefault"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+var ctx = context.Background()
+
+// countingHasher is bcrypt at its lowest cost, counting what it does, so
+// tests can show when a password is (not) checked.
+type countingHasher struct {
+	auth.Bcrypt
+	compares, hashes atomic.Int64
+	block            chan struct{} // when set, Compare waits on it
+}
+
+func (h *countingHasher) Compare(hash, pw []byte) error {
+	h.compares.Add(1)
+	if h.block != nil {
+		<-h.block
+	}
+	return h.Bcrypt.Compare(hash, pw)
+}
+
+func (h *countingHasher) Hash(pw []byte) ([]byte, error) {
+	h.hashes.Add(1)
+	return h.Bcrypt.Hash(pw)
+}
+
+type users struct {
+	mu      sync.Mutex
+	byLogin map[string]*auth.User
+	updated map[string][]byte
+}
+
+func (u *users) FindUser(_ context.Context, login string) (auth.User, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if usr, ok := u.byLogin[login]; ok {
+		return *usr, nil
+	}
+	return auth.User{}, auth.ErrUnknownUser
+}
+
+func (u *users) UpdatePasswordHash(_ context.Context, subject string, hash []byte) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.updated[subject] = hash
+	return nil
+}
+
+const password = "john_doe_secret"
+
+type fixture struct {
+	a      *auth.Authenticator
+	clock  *fakeclock.Clock
+	store  *storefault.Store
+	hasher *countingHasher
+	tokens *tokens.Manager
+	users  *users
+}
+
+func newFixture(t testing.TB, cfg auth.Config) *fixture {
+	t.Helper()
+	clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	mem := memory.New(memory.Options{Now: clock.Now})
+	t.Cleanup(func() { mem.Close() })
+	st := storefault.Wrap(mem)
+	tm, err := tokens.New(tokens.Config{Store: st, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &countingHasher{Bcrypt: auth.Bcrypt{Cost: 4}}
+	hash, _ := h.Bcrypt.Hash([]byte(password))
+	john := &auth.User{Subject: "341", PasswordHash: hash, Active: true, EmailConfirmed: true}
+	us := &users{updated: map[string][]byte{}, byLogin: map[string]*auth.User{
+		"john_doe":            john,
+		"john_doe@domain.com": john,
+		"inactive_user":       {Subject: "342", PasswordHash: hash, EmailConfirmed: true},
+		"unconfirmed_user":    {Subject: "343", PasswordHash: hash, Active: true},
+	}}
+	cfg.Users, cfg.Tokens, cfg.Counters, cfg.Now = us, tm, st, clock.Now
+	if cfg.Hasher == nil {
+		cfg.Hasher = h
+	}
+	a, err := auth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.hashes.Store(0) // the dummy hash made by New
+	return &fixture{a: a, clock: clock, store: st, hasher: h, tokens: tm, users: us}
+}
+
+func (f *fixture) login(login, pw string) (auth.Session, error) {
+	return f.a.Login(ctx, auth.Credentials{Login: login, Password: pw, ClientAddr: "192.0.2.1"}, "")
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	good := auth.Config{Users: f.users, Tokens: f.tokens, Counters: f.store}
+	for name, mutate := range map[string]func(*auth.Config){
+		"no users":             func(c *auth.Config) { c.Users = nil },
+		"no tokens":            func(c *auth.Config) { c.Tokens = nil },
+		"no counters":          func(c *auth.Config) { c.Counters = nil },
+		"cost below 10":        func(c *auth.Config) { c.BcryptCost = 9 },
+		"hasher and cost":      func(c *auth.Config) { c.Hasher = f.hasher; c.BcryptCost = 12 },
+		"over NIST's 100":      func(c *auth.Config) { c.Lockout.MaxFailures = 101 },
+		"negative window":      func(c *auth.Config) { c.Lockout.Window = -time.Second },
+		"negative concurrency": func(c *auth.Config) { c.MaxConcurrentHashes = -1 },
+	} {
+		cfg := good
+		cfg.Hasher = f.hasher
+		mutate(&cfg)
+		if _, err := auth.New(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestLoginIssuesANewSessionEachTime(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	s1, err := f.login("john_doe", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := f.login("john_doe", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s1.Token == s2.Token {
+		t.Fatal("two logins share a token")
+	}
+	rec, err := f.tokens.Validate(ctx, store.KindSession, s2.Token)
+	if err != nil || rec.Subject != "341" {
+		t.Fatalf("Validate = %+v, %v", rec, err)
+	}
+}
+
+func TestUnknownUserAndWrongPasswordAnswerAlike(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	_, errUnknown := f.login("nobody", password)
+	n1 := f.hasher.compares.Load()
+	_, errWrong := f.login("john_doe", "wrong")
+	n2 := f.hasher.compares.Load() - n1
+	if !errors.Is(errUnknown, auth.ErrInvalidCredentials) || errUnknown != errWrong {
+		t.Fatalf("unknown user: %v; wrong password: %v; want the same ErrInvalidCredentials", errUnknown, errWrong)
+	}
+	if n1 != 1 || n2 != 1 {
+		t.Fatalf("compares: unknown user %d, wrong password %d; want 1 each", n1, n2)
+	}
+}
+
+func TestRevealUnknownUsers(t *testing.T) {
+	f := newFixture(t, auth.Config{RevealUnknownUsers: true})
+	if _, err := f.login("nobody", password); !errors.Is(err, auth.ErrUnknownUser) {
+		t.Fatalf("got %v, want ErrUnknownUser", err)
+	}
+	if _, err := f.login("john_doe", "wrong"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+}
+
+func TestStatusIsReportedOnlyForTheRightPassword(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	for _, tc := range []struct {
+		login, pw string
+		want      error
+	}{
+		{"inactive_user", "wrong", auth.ErrInvalidCredentials},
+		{"inactive_user", password, auth.ErrInactive},
+		{"unconfirmed_user", "wrong", auth.ErrInvalidCredentials},
+		{"unconfirmed_user", password, auth.ErrUnconfirmed},
+	} {
+		if _, err := f.login(tc.login, tc.pw); !errors.Is(err, tc.want) {
+			t.Errorf("%s / %s: %v, want %v", tc.login, tc.pw, err, tc.want)
+		}
+	}
+	allow := newFixture(t, auth.Config{AllowUnconfirmed: true})
+	s, err := allow.login("unconfirmed_user", password)
+	if err != nil || !s.Unconfirmed {
+		t.Fatalf("AllowUnconfirmed: %+v, %v; want a session reporting Unconfirmed", s, err)
+	}
+}
+
+func TestLockoutBoundaryAndUnlock(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute}})
+	for i := 1; i <= 5; i++ {
+		if _, err := f.login("john_doe", "wrong"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("failure %d: %v, want ErrInvalidCredentials", i, err)
+		}
+	}
+	_, err := f.login("john_doe", password)
+	var locked *auth.LockedError
+	if !errors.As(err, &locked) {
+		t.Fatalf("attempt 6 with the right password: %v, want *LockedError", err)
+	}
+	if want := f.clock.Now().Add(15 * time.Minute); !locked.Until.Equal(want) {
+		t.Errorf("Until = %v, want %v", locked.Until, want)
+	}
+	if n := f.hasher.compares.Load(); n != 5 {
+		t.Errorf("%d compares, want 5 (none while locked)", n)
+	}
+	f.clock.Advance(15*time.Minute - time.Second)
+	if _, err := f.login("john_doe", password); !errors.As(err, &locked) {
+		t.Fatalf("a second before unlock: %v", err)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := f.login("john_doe", password); err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+}
+
+func TestLockedAnswersRightAndWrongPasswordAlike(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 3}})
+	for range 3 {
+		f.login("john_doe", "wrong")
+	}
+	before := f.hasher.compares.Load()
+	_, right := f.login("john_doe", password)
+	_, wrong := f.login("john_doe", "wrong")
+	if right == nil || right.Error() != wrong.Error() || auth.ProblemOf(right).Code != "locked" {
+		t.Fatalf("locked: right password %v, wrong password %v; want the same locked error", right, wrong)
+	}
+	if n := f.hasher.compares.Load() - before; n != 0 {
+		t.Fatalf("%d compares while locked, want 0", n)
+	}
+}
+
+func TestUsernameAndEmailShareTheCount(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 4}})
+	for _, login := range []string{"john_doe", " JOHN_DOE@domain.com ", "john_doe@DOMAIN.com", "john_doe"} {
+		if _, err := f.login(login, "wrong"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("%q: %v", login, err)
+		}
+	}
+	var locked *auth.LockedError
+	if _, err := f.login("john_doe@domain.com", password); !errors.As(err, &locked) {
+		t.Fatalf("after 4 failures across identifiers: %v, want locked", err)
+	}
+}
+
+func TestPerClientLimit(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 10, MaxFailuresPerClient: 3}})
+	attacker := auth.Credentials{Login: "john_doe", Password: "wrong", ClientAddr: "198.51.100.7"}
+	for range 3 {
+		f.a.Authenticate(ctx, attacker)
+	}
+	var locked *auth.LockedError
+	if _, err := f.a.Authenticate(ctx, attacker); !errors.As(err, &locked) {
+		t.Fatalf("client past its limit: %v, want locked", err)
+	}
+	owner := auth.Credentials{Login: "john_doe", Password: password, ClientAddr: "203.0.113.9"}
+	if _, err := f.a.Authenticate(ctx, owner); err != nil {
+		t.Fatalf("another client is locked out too: %v", err)
+	}
+}
+
+func TestUnknownLoginsLockLikeKnownOnes(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 3}})
+	for range 3 {
+		f.login("nobody", "wrong")
+	}
+	var locked *auth.LockedError
+	if _, err := f.login("nobody", "wrong"); !errors.As(err, &locked) {
+		t.Fatalf("unknown login never locks (%v): that tells which accounts exist", err)
+	}
+}
+
+func TestSuccessResetsTheCount(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 3}})
+	for round := range 3 {
+		for range 2 {
+			f.login("john_doe", "wrong")
+		}
+		if _, err := f.login("john_doe", password); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+}
+
+func TestConcurrentWrongPasswordsAreBounded(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 5}, MaxConcurrentHashes: 200, HashWait: time.Minute})
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			login := []string{"john_doe", "john_doe@domain.com", " JOHN_DOE@Domain.COM"}[i%3]
+			_, err := f.login(login, "wrong")
+			var locked *auth.LockedError
+			if !errors.Is(err, auth.ErrInvalidCredentials) && !errors.As(err, &locked) {
+				t.Errorf("unexpected %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if n := f.hasher.compares.Load(); n > 5 {
+		t.Fatalf("%d password compares for 200 concurrent wrong passwords with a limit of 5", n)
+	}
+}
+
+func TestPasswordLimits(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	for _, tc := range []struct {
+		name, login, pw string
+		want            string
+	}{
+		{"73 bytes", "john_doe", strings.Repeat("a", 73), "password_too_long"},
+		{"no password", "john_doe", "", "missing_field"},
+		{"no login", "  ", password, "missing_field"},
+		{"huge login", strings.Repeat("a", 1000), password, "invalid_field"},
+	} {
+		_, err := f.login(tc.login, tc.pw)
+		if got := auth.ProblemOf(err); got.Code != tc.want || got.Status != 400 {
+			t.Errorf("%s: %d %s (%v), want 400 %s", tc.name, got.Status, got.Code, err, tc.want)
+		}
+	}
+	if n := f.hasher.compares.Load(); n != 0 {
+		t.Errorf("%d compares for refused input, want 0", n)
+	}
+	if _, err := auth.HashPassword(strings.Repeat("a", 73), 10); !errors.Is(err, auth.ErrPasswordTooLong) {
+		t.Errorf("HashPassword of 73 bytes: %v", err)
+	}
+	// Exactly 72 bytes is checked like any password.
+	if _, err := f.login("john_doe", strings.Repeat("a", 72)); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Errorf("72 bytes: %v", err)
+	}
+}
+
+func TestHashingIsBounded(t *testing.T) {
+	f := newFixture(t, auth.Config{MaxConcurrentHashes: 1, HashWait: 20 * time.Millisecond})
+	f.hasher.block = make(chan struct{})
+	first := make(chan error)
+	go func() { _, err := f.login("john_doe", password); first <- err }()
+	for f.hasher.compares.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	_, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password, ClientAddr: "192.0.2.2"}, "")
+	if !errors.Is(err, auth.ErrBusy) || auth.ProblemOf(err).Status != 503 {
+		t.Fatalf("login while the only slot is busy: %v, want ErrBusy (503)", err)
+	}
+	close(f.hasher.block)
+	if err := <-first; err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+}
+
+func TestRehashOnLogin(t *testing.T) {
+	h := &countingHasher{Bcrypt: auth.Bcrypt{Cost: 5}}
+	f := newFixture(t, auth.Config{Hasher: h})
+	if _, err := f.login("john_doe", password); err != nil {
+		t.Fatal(err)
+	}
+	hash := f.users.updated["341"]
+	if hash == nil {
+		t.Fatal("a cost-4 hash was not upgraded to the configured cost 5")
+	}
+	if h.NeedsRehash(hash) || h.Compare(hash, []byte(password)) != nil {
+		t.Fatal("the upgraded hash is wrong")
+	}
+}
+
+func TestStoreDownFailsClosed(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	f.store.SetDown(true)
+	_, err := f.login("john_doe", password)
+	if !errors.Is(err, store.ErrUnavailable) || auth.ProblemOf(err).Code != "store_unavailable" {
+		t.Fatalf("login with the store down: %v, want store_unavailable", err)
+	}
+	if n := f.hasher.compares.Load(); n != 0 {
+		t.Fatalf("%d compares with the counter store down, want 0", n)
+	}
+	f.store.SetDown(false)
+	if _, err := f.login("john_doe", password); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+func TestLogoutEverywhere(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	s1, _ := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password}, "A")
+	s2, _ := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password}, "B")
+	if err := f.a.Logout(ctx, s1.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tokens.Validate(ctx, store.KindSession, s2.Token); err != nil {
+		t.Fatalf("logout of A ended B: %v", err)
+	}
+	if n, err := f.a.LogoutEverywhere(ctx, "341"); err != nil || n != 1 {
+		t.Fatalf("LogoutEverywhere = %d, %v; want 1", n, err)
+	}
+	if _, err := f.tokens.Validate(ctx, store.KindSession, s2.Token); err == nil {
+		t.Fatal("session survived LogoutEverywhere")
+	}
+}

@@ -1,0 +1,103 @@
+package auth_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+)
+
+func post(h http.Handler, ctype, body string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("POST", "/login", strings.NewReader(body))
+	if ctype != "" {
+		r.Header.Set("Content-Type", ctype)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestLoginHandlerJSON(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	h := f.a.LoginHandler(auth.HandlerOptions{})
+	for _, body := range []string{
+		`{"username":"john_doe","password":"john_doe_secret"}`,
+		`{"email":"John_Doe@Domain.com","password":"john_doe_secret"}`,
+		`{"login":"john_doe","password":"john_doe_secret","extra":1}`,
+	} {
+		w := post(h, "application/json; charset=utf-8", body)
+		var res auth.LoginResponse
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &res) != nil || res.Token == "" || res.ExpiresAt.IsZero() {
+			t.Fatalf("%s: %d %s", body, w.Code, w.Body)
+		}
+	}
+}
+
+func TestLoginHandlerFormWithoutCookies(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	w := post(f.a.LoginHandler(auth.HandlerOptions{}), "application/x-www-form-urlencoded", "username=john_doe&password=john_doe_secret")
+	if w.Code != 415 || !strings.Contains(w.Body.String(), `"unsupported_media_type"`) {
+		t.Fatalf("form login with no cookies configured: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestProblemTable(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{auth.ErrInvalidCredentials, 401, "invalid_credentials"},
+		{auth.ErrUnknownUser, 404, "unknown_user"},
+		{auth.ErrInactive, 403, "inactive"},
+		{auth.ErrUnconfirmed, 403, "unconfirmed"},
+		{&auth.LockedError{}, 403, "locked"},
+		{auth.ErrPasswordTooLong, 400, "password_too_long"},
+		{&auth.FieldError{Field: "password", Reason: "missing"}, 400, "missing_field"},
+		{auth.ErrBusy, 503, "busy"},
+		{auth.ErrBodyTooLarge, 413, "body_too_large"},
+		{auth.ErrMediaType, 415, "unsupported_media_type"},
+		{http.ErrAbortHandler, 500, "internal"},
+	} {
+		if p := auth.ProblemOf(tc.err); p.Status != tc.status || p.Code != tc.code {
+			t.Errorf("ProblemOf(%v) = %d %s, want %d %s", tc.err, p.Status, p.Code, tc.status, tc.code)
+		}
+	}
+	if p := auth.ProblemOf(http.ErrAbortHandler); strings.Contains(p.Message, "abort") {
+		t.Errorf("500 message leaks the error: %q", p.Message)
+	}
+}
+
+// FuzzLoginHandler: whatever the body and content type, the handler answers
+// a 2xx, 3xx or 4xx with a stable code, never a 500 or a panic.
+func FuzzLoginHandler(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"application/json", `{"username":"john_doe","password":"john_doe_secret"}`},
+		{"application/json", `{"username":`},
+		{"application/json", `{"password":"` + strings.Repeat("x", 80) + `"}`},
+		{"text/json", `{"email":"a@b","password":"p"} []`},
+		{"application/x-www-form-urlencoded", "username=john_doe&password=%zz"},
+		{"multipart/form-data; boundary=x", "--x--"},
+		{"", ""},
+		{"application/json; charset=\x00", "{}"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	fx := newFixture(f, auth.Config{Lockout: auth.Lockout{MaxFailures: 100, MaxFailuresPerClient: 100}})
+	h := fx.a.LoginHandler(auth.HandlerOptions{})
+	f.Fuzz(func(t *testing.T, ctype, body string) {
+		w := post(h, ctype, body)
+		if w.Code >= 500 {
+			t.Fatalf("%q %q: %d %s", ctype, body, w.Code, w.Body)
+		}
+		if w.Code >= 400 {
+			var p auth.Problem
+			if json.Unmarshal(w.Body.Bytes(), &p) != nil || p.Code == "" {
+				t.Fatalf("%q %q: %d without a stable code: %s", ctype, body, w.Code, w.Body)
+			}
+		}
+	})
+}

@@ -1,0 +1,48 @@
+package auth
+
+import (
+	"context"
+	"strings"
+)
+
+// User is what auth needs to know of an account the app owns.
+type User struct {
+	// Subject is the user's stable id: tokens and lockout counters belong to
+	// it, whatever identifier (username or email) the user typed.
+	Subject string
+	// PasswordHash is the bcrypt hash of the password.
+	PasswordHash []byte
+	// Active is false for a deactivated account. The zero User is inactive,
+	// so a forgotten field refuses logins rather than letting them in.
+	Active bool
+	// EmailConfirmed is false until the user has confirmed an address.
+	// Unconfirmed users are refused unless Config.AllowUnconfirmed is set.
+	EmailConfirmed bool
+}
+
+// Users finds accounts. The app implements it over its own user table.
+type Users interface {
+	// FindUser returns the user whose username or email address is login.
+	// login is already normalised (see [NormalizeLogin]). It returns an
+	// error wrapping ErrUnknownUser when there is none; any other error is a
+	// failure (answered 503 when it wraps store.ErrUnavailable, else 500).
+	FindUser(ctx context.Context, login string) (User, error)
+}
+
+// HashUpdater is implemented by Users that can store an upgraded password
+// hash. When it is, a successful login whose hash was made at another cost
+// than the configured one is rehashed and saved.
+type HashUpdater interface {
+	UpdatePasswordHash(ctx context.Context, subject string, hash []byte) error
+}
+
+// NormalizeLogin trims white space and case-folds email addresses (anything
+// with an '@'), so that "JOHN@Example.com " and "john@example.com" name one
+// account. Usernames keep their case.
+func NormalizeLogin(login string) string {
+	login = strings.TrimSpace(login)
+	if strings.Contains(login, "@") {
+		login = strings.ToLower(login)
+	}
+	return login
+}

@@ -1,0 +1,308 @@
+package middleware_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
+	"github.com/gatehouse-go/gatehouse/internal/storefault"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+var ctx = context.Background()
+
+type fixture struct {
+	clock   *fakeclock.Clock
+	store   *storefault.Store
+	tokens  *tokens.Manager
+	cookies *middleware.Cookies
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	mem := memory.New(memory.Options{Now: clock.Now})
+	t.Cleanup(func() { mem.Close() })
+	st := storefault.Wrap(mem)
+	tm, err := tokens.New(tokens.Config{Store: st, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := middleware.NewCookies(middleware.CookieConfig{HashKey: []byte(strings.Repeat("k", 32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{clock, st, tm, c}
+}
+
+func (f *fixture) session(t testing.TB, subject, project string) string {
+	t.Helper()
+	iss, err := f.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: subject, Project: project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss.Token
+}
+
+// cookieFor returns the Cookie header a browser would send after logging in
+// to each project with its token.
+func (f *fixture) cookieFor(t testing.TB, sessions map[string]string) string {
+	t.Helper()
+	var header string
+	for project, tok := range sessions {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/", nil)
+		if header != "" {
+			r.Header.Set("Cookie", header)
+		}
+		if err := f.cookies.SetSession(w, r, project, tok, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		header = strings.SplitN(w.Header().Get("Set-Cookie"), ";", 2)[0]
+	}
+	return header
+}
+
+var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p, ok := middleware.FromContext(r.Context())
+	if !ok {
+		w.WriteHeader(299) // let through without a principal
+		return
+	}
+	json.NewEncoder(w).Encode(p)
+})
+
+func TestGuard(t *testing.T) {
+	f := newFixture(t)
+	tok := f.session(t, "u1", "")
+	tokA := f.session(t, "u1", "A")
+	login, _ := f.tokens.Issue(ctx, store.KindLogin, tokens.Claims{Subject: "u1"})
+	byProject := func(r *http.Request) string { return r.PathValue("project") }
+
+	for _, tc := range []struct {
+		name       string
+		project    func(*http.Request) string
+		path       string
+		header     string
+		cookie     map[string]string
+		status     int
+		code       string
+		wantSubjet string
+	}{
+		{name: "bearer", header: "Bearer " + tok, status: 200, wantSubjet: "u1"},
+		{name: "cookie", cookie: map[string]string{"": tok}, status: 200, wantSubjet: "u1"},
+		{name: "no token", status: 401, code: "missing_token"},
+		{name: "garbage bearer", header: "Bearer garbage", status: 401, code: "invalid_token"},
+		{name: "basic auth", header: "Basic dTpw", status: 401, code: "missing_token"},
+		{name: "login token as session", header: "Bearer " + login.Token, status: 401, code: "invalid_token"},
+		{name: "unknown token", header: "Bearer " + tok[:len(tok)-2] + "AA", status: 401, code: "invalid_token"},
+		{name: "project session opens its project", project: byProject, path: "/p/A", header: "Bearer " + tokA, status: 200, wantSubjet: "u1"},
+		{name: "project session refused elsewhere", project: byProject, path: "/p/B", header: "Bearer " + tokA, status: 403, code: "wrong_project"},
+		{name: "cookie for A read on A", project: byProject, path: "/p/A", cookie: map[string]string{"A": tokA, "": tok}, status: 200, wantSubjet: "u1"},
+		{name: "cookie for A not on B", project: byProject, path: "/p/B", cookie: map[string]string{"A": tokA}, status: 401, code: "missing_token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := middleware.New(middleware.Config{Tokens: f.tokens, Cookies: f.cookies, Project: tc.project})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/p/{project}", g.Handler(echo))
+			mux.Handle("/", g.Handler(echo))
+			path := tc.path
+			if path == "" {
+				path = "/"
+			}
+			r := httptest.NewRequest("GET", path, nil)
+			if tc.header != "" {
+				r.Header.Set("Authorization", tc.header)
+			}
+			if tc.cookie != nil {
+				r.Header.Set("Cookie", f.cookieFor(t, tc.cookie))
+			}
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, r)
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			var body struct{ Code, Subject string }
+			json.Unmarshal(w.Body.Bytes(), &body)
+			if body.Code != tc.code || body.Subject != tc.wantSubjet {
+				t.Fatalf("body %s; want code %q subject %q", w.Body, tc.code, tc.wantSubjet)
+			}
+		})
+	}
+}
+
+func TestTamperedCookieIsNoSession(t *testing.T) {
+	f := newFixture(t)
+	c := f.cookieFor(t, map[string]string{"": f.session(t, "u1", "")})
+	tampered := c[:len(c)-3] + "AAA"
+	g, _ := middleware.New(middleware.Config{Tokens: f.tokens, Cookies: f.cookies})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", tampered)
+	if err := g.Check(r); err != middleware.ErrNoToken {
+		t.Fatalf("tampered cookie: %v, want ErrNoToken", err)
+	}
+}
+
+func TestExpiredSession(t *testing.T) {
+	f := newFixture(t)
+	tok := f.session(t, "u1", "")
+	g, _ := middleware.New(middleware.Config{Tokens: f.tokens})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	if err := g.Check(r); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(24 * time.Hour)
+	if err := g.Check(r); err != tokens.ErrInvalid {
+		t.Fatalf("expired session: %v, want tokens.ErrInvalid", err)
+	}
+}
+
+func TestStoreDownFailsClosed(t *testing.T) {
+	f := newFixture(t)
+	tok := f.session(t, "u1", "")
+	g, _ := middleware.New(middleware.Config{Tokens: f.tokens})
+	reached := false
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true })
+	f.store.SetDown(true)
+	for name, h := range map[string]http.Handler{"Handler": g.Handler(next), "Optional": g.Optional(next)} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 503 || !strings.Contains(w.Body.String(), `"store_unavailable"`) || reached {
+			t.Fatalf("%s with the store down: %d %s, reached=%v; want 503 store_unavailable, not reached", name, w.Code, w.Body, reached)
+		}
+	}
+	f.store.SetDown(false)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	if err := g.Check(r); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+func TestOptional(t *testing.T) {
+	f := newFixture(t)
+	g, _ := middleware.New(middleware.Config{Tokens: f.tokens})
+	for header, want := range map[string]int{"": 299, "Bearer junk": 299, "Bearer " + f.session(t, "u1", ""): 200} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", header)
+		w := httptest.NewRecorder()
+		g.Optional(echo).ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Optional with %q: %d, want %d", header, w.Code, want)
+		}
+	}
+}
+
+func TestDenyHook(t *testing.T) {
+	f := newFixture(t)
+	var got error
+	g, _ := middleware.New(middleware.Config{Tokens: f.tokens, Deny: func(w http.ResponseWriter, r *http.Request, err error) {
+		got = err
+		w.WriteHeader(http.StatusTeapot)
+	}})
+	w := httptest.NewRecorder()
+	g.Handler(echo).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if w.Code != http.StatusTeapot || got != middleware.ErrNoToken {
+		t.Fatalf("deny hook: %d, %v", w.Code, got)
+	}
+}
+
+func TestCookieFlags(t *testing.T) {
+	for _, insecure := range []bool{false, true} {
+		c, _ := middleware.NewCookies(middleware.CookieConfig{HashKey: make([]byte, 32), InsecureAllowHTTP: insecure})
+		w := httptest.NewRecorder()
+		c.SetSession(w, httptest.NewRequest("GET", "/", nil), "", "tok", time.Now().Add(time.Hour))
+		res := w.Result()
+		ck := res.Cookies()[0]
+		if !ck.HttpOnly || ck.Secure == insecure || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.MaxAge <= 0 {
+			t.Errorf("insecure=%v: cookie %+v", insecure, ck)
+		}
+	}
+}
+
+func TestCookieHoldsSeveralProjects(t *testing.T) {
+	f := newFixture(t)
+	header := f.cookieFor(t, map[string]string{"A": "tokA"})
+	// Logging in to B keeps A.
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", header)
+	f.cookies.SetSession(w, r, "B", "tokB", time.Now().Add(time.Hour))
+	r = httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Cookie", strings.SplitN(w.Header().Get("Set-Cookie"), ";", 2)[0])
+	if f.cookies.SessionToken(r, "A") != "tokA" || f.cookies.SessionToken(r, "B") != "tokB" {
+		t.Fatal("the cookie does not hold both projects")
+	}
+	// Logging out of A keeps B; logging out of B deletes the cookie.
+	w = httptest.NewRecorder()
+	f.cookies.ClearSession(w, r, "A")
+	r2 := httptest.NewRequest("GET", "/", nil)
+	r2.Header.Set("Cookie", strings.SplitN(w.Header().Get("Set-Cookie"), ";", 2)[0])
+	if f.cookies.SessionToken(r2, "A") != "" || f.cookies.SessionToken(r2, "B") != "tokB" {
+		t.Fatal("clearing A did not keep only B")
+	}
+	w = httptest.NewRecorder()
+	f.cookies.ClearSession(w, r2, "B")
+	if ck := w.Result().Cookies()[0]; ck.MaxAge >= 0 {
+		t.Fatalf("last project cleared but the cookie stays: %+v", ck)
+	}
+}
+
+func TestNewCookiesRejectsWeakKeys(t *testing.T) {
+	for name, cfg := range map[string]middleware.CookieConfig{
+		"no hash key":    {},
+		"short hash key": {HashKey: make([]byte, 31)},
+		"odd block key":  {HashKey: make([]byte, 32), BlockKey: make([]byte, 20)},
+	} {
+		if _, err := middleware.NewCookies(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := middleware.New(middleware.Config{}); err == nil {
+		t.Error("guard without tokens accepted")
+	}
+}
+
+// BenchmarkGuard is the hot path: a valid bearer token on the memory store
+// through the guard to a no-op handler.
+func BenchmarkGuard(b *testing.B) {
+	f := newFixture(b)
+	g, _ := middleware.New(middleware.Config{Tokens: f.tokens, Cookies: f.cookies})
+	h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	bearer := httptest.NewRequest("GET", "/", nil)
+	bearer.Header.Set("Authorization", "Bearer "+f.session(b, "u1", ""))
+	cookie := httptest.NewRequest("GET", "/", nil)
+	cookie.Header.Set("Cookie", f.cookieFor(b, map[string]string{"": f.session(b, "u1", "")}))
+	w := httptest.NewRecorder()
+	for name, r := range map[string]*http.Request{"Bearer": bearer, "Cookie": cookie} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(w, r)
+			}
+		})
+		b.Run(name+"/Parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				w := httptest.NewRecorder()
+				for pb.Next() {
+					h.ServeHTTP(w, r)
+				}
+			})
+		})
+	}
+}

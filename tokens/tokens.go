@@ -1,0 +1,269 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Errors returned for tokens the caller presented. Store failures are
+// returned as they come, wrapping [store.ErrUnavailable].
+var (
+	// ErrMissing: the token text is empty.
+	ErrMissing = errors.New("tokens: no token")
+	// ErrMalformed: the text does not have the shape of a gatehouse token.
+	// No store I/O was done.
+	ErrMalformed = errors.New("tokens: malformed token")
+	// ErrWrongKind: a well-formed token of another kind (a login token
+	// presented as a session, say). No store I/O was done.
+	ErrWrongKind = errors.New("tokens: token of the wrong kind")
+	// ErrInvalid: unknown, expired, already used, or revoked. A store
+	// cannot tell these apart without keeping what it promised to forget.
+	ErrInvalid = errors.New("tokens: invalid or expired token")
+	// ErrReused: a device token that was already rotated was presented
+	// again. Its whole chain has been revoked.
+	ErrReused = errors.New("tokens: reused token; its chain is revoked")
+)
+
+// DefaultTagKey keys the routing tag when [Config.TagKey] is empty. Set
+// your own key to keep outsiders from computing the tag of a known subject.
+var DefaultTagKey = []byte("gatehouse routing tag v1")
+
+// Config configures a [Manager]. The zero value of every field but Store
+// means its default.
+type Config struct {
+	// Store keeps the records. Required.
+	Store store.Tokens
+	// Now is the clock; default time.Now. Give the store the same clock.
+	Now func() time.Time
+	// TagKey keys the routing tag derived from the subject; default
+	// DefaultTagKey. Every instance of an app must use the same key.
+	TagKey []byte
+
+	// Lifetimes per kind.
+	SessionTTL      time.Duration // default 24 hours
+	LoginTTL        time.Duration // one-time login tokens; default 5 minutes
+	DeviceTTL       time.Duration // each device token; default 30 days
+	DeviceChainTTL  time.Duration // a device chain from the password login; default 90 days
+	VerificationTTL time.Duration // default 24 hours
+	ResetTTL        time.Duration // password reset; default 1 hour
+	AppTTL          time.Duration // app credentials; default 365 days
+}
+
+// Manager issues, validates, consumes, rotates and revokes tokens on top of
+// a store. It is safe for concurrent use.
+type Manager struct {
+	store  store.Tokens
+	now    func() time.Time
+	tagKey []byte
+	ttl    [store.KindAppCredential + 1]time.Duration
+	chain  time.Duration
+}
+
+// New checks cfg, fills in defaults and returns a Manager.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("tokens: Config.Store is nil")
+	}
+	m := &Manager{store: cfg.Store, now: cfg.Now, tagKey: cfg.TagKey}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if len(m.tagKey) == 0 {
+		m.tagKey = DefaultTagKey
+	}
+	for _, d := range []struct {
+		kind store.Kind
+		set  time.Duration
+		def  time.Duration
+	}{
+		{store.KindSession, cfg.SessionTTL, 24 * time.Hour},
+		{store.KindLogin, cfg.LoginTTL, 5 * time.Minute},
+		{store.KindDevice, cfg.DeviceTTL, 30 * 24 * time.Hour},
+		{store.KindVerification, cfg.VerificationTTL, 24 * time.Hour},
+		{store.KindReset, cfg.ResetTTL, time.Hour},
+		{store.KindAppCredential, cfg.AppTTL, 365 * 24 * time.Hour},
+	} {
+		if d.set < 0 {
+			return nil, fmt.Errorf("tokens: negative lifetime %v for %s tokens", d.set, d.kind)
+		}
+		m.ttl[d.kind] = d.def
+		if d.set > 0 {
+			m.ttl[d.kind] = d.set
+		}
+	}
+	m.chain = 90 * 24 * time.Hour
+	if cfg.DeviceChainTTL < 0 {
+		return nil, fmt.Errorf("tokens: negative DeviceChainTTL %v", cfg.DeviceChainTTL)
+	} else if cfg.DeviceChainTTL > 0 {
+		m.chain = cfg.DeviceChainTTL
+	}
+	if m.chain < m.ttl[store.KindDevice] {
+		m.ttl[store.KindDevice] = m.chain
+	}
+	return m, nil
+}
+
+// TTL returns the lifetime of newly issued tokens of the kind.
+func (m *Manager) TTL(kind store.Kind) time.Duration { return m.ttl[kind] }
+
+// Claims say whom and what a new token is for.
+type Claims struct {
+	Subject string // required
+	Project string
+	Device  string // required for device tokens
+	// AuthTime is when the subject proved a password; default now.
+	AuthTime time.Time
+}
+
+// Issued is a new token and its record. Token is the only copy of the
+// secret: hand it to the client and keep it out of logs.
+type Issued struct {
+	Token  string
+	Record store.Record
+}
+
+// Issue creates a token of the kind for the claims. A device token starts a
+// new chain and ends any other chain of the same (subject, device), so that
+// a device holds one live re-authentication token.
+func (m *Manager) Issue(ctx context.Context, kind store.Kind, c Claims) (Issued, error) {
+	if !kind.Valid() {
+		return Issued{}, fmt.Errorf("tokens: cannot issue a token of kind %d", kind)
+	}
+	if c.Subject == "" {
+		return Issued{}, errors.New("tokens: Claims.Subject is empty")
+	}
+	now := m.now()
+	rec := store.Record{
+		Kind:      kind,
+		Subject:   c.Subject,
+		Project:   c.Project,
+		Device:    c.Device,
+		IssuedAt:  now,
+		ExpiresAt: now.Add(m.ttl[kind]),
+		AuthTime:  c.AuthTime,
+	}
+	if rec.AuthTime.IsZero() {
+		rec.AuthTime = now
+	}
+	tag := m.Tag(c.Subject)
+	if kind == store.KindDevice {
+		if c.Device == "" {
+			return Issued{}, errors.New("tokens: a device token needs Claims.Device")
+		}
+		family, err := randomID()
+		if err != nil {
+			return Issued{}, err
+		}
+		rec.Family = family
+		rec.ChainEnd = rec.AuthTime.Add(m.chain)
+		if rec.ExpiresAt.After(rec.ChainEnd) {
+			rec.ExpiresAt = rec.ChainEnd
+		}
+		if _, err := m.store.DeleteAll(ctx, tag, c.Subject, store.Filter{Kind: store.KindDevice, Device: c.Device}); err != nil {
+			return Issued{}, err
+		}
+	}
+	if !rec.ExpiresAt.After(now) {
+		return Issued{}, ErrInvalid // a chain whose absolute lifetime is over
+	}
+	tok, err := generate(kind, tag)
+	if err != nil {
+		return Issued{}, err
+	}
+	id := store.ID{Tag: tag, Hash: hashToken(tok)}
+	if err := m.store.Put(ctx, id, rec); err != nil {
+		return Issued{}, err
+	}
+	return Issued{Token: tok, Record: rec}, nil
+}
+
+// Validate returns the record of a live token of the kind, without
+// changing it: the hot path of every authenticated request. Garbage is
+// rejected before any store I/O.
+func (m *Manager) Validate(ctx context.Context, kind store.Kind, token string) (store.Record, error) {
+	id, err := parse(kind, token)
+	if err != nil {
+		return store.Record{}, err
+	}
+	rec, ok, err := m.store.Get(ctx, id)
+	if err != nil {
+		return store.Record{}, err
+	}
+	if !ok || rec.Kind != kind {
+		return store.Record{}, ErrInvalid
+	}
+	return rec, nil
+}
+
+// Consume returns the record of a live one-time token of the kind and
+// deletes it: of concurrent calls for one token exactly one succeeds.
+func (m *Manager) Consume(ctx context.Context, kind store.Kind, token string) (store.Record, error) {
+	id, err := parse(kind, token)
+	if err != nil {
+		return store.Record{}, err
+	}
+	rec, ok, err := m.store.Consume(ctx, id)
+	if err != nil {
+		return store.Record{}, err
+	}
+	if !ok || rec.Kind != kind {
+		return store.Record{}, ErrInvalid
+	}
+	return rec, nil
+}
+
+// Rotate spends a live device token and returns its successor, which keeps
+// the chain (family) and its absolute end. Presenting a spent token
+// revokes the whole chain and returns [ErrReused]; the subject's other
+// devices are untouched.
+func (m *Manager) Rotate(ctx context.Context, token string) (Issued, error) {
+	old, err := parse(store.KindDevice, token)
+	if err != nil {
+		return Issued{}, err
+	}
+	next, err := generate(store.KindDevice, old.Tag)
+	if err != nil {
+		return Issued{}, err
+	}
+	r, err := m.store.Rotate(ctx, old, store.ID{Tag: old.Tag, Hash: hashToken(next)}, m.ttl[store.KindDevice])
+	if err != nil {
+		return Issued{}, err
+	}
+	switch r.Status {
+	case store.Rotated:
+		return Issued{Token: next, Record: r.Record}, nil
+	case store.RotateReused:
+		return Issued{Record: r.Record}, ErrReused
+	default:
+		return Issued{}, ErrInvalid
+	}
+}
+
+// Revoke ends one token of the kind. Revoking an unknown token is not an
+// error: the outcome the caller wants holds.
+func (m *Manager) Revoke(ctx context.Context, kind store.Kind, token string) error {
+	id, err := parse(kind, token)
+	if err != nil {
+		return err
+	}
+	_, err = m.store.Delete(ctx, id)
+	return err
+}
+
+// RevokeAll ends every live token of the subject that matches f (zero
+// fields match anything) and reports how many it ended.
+func (m *Manager) RevokeAll(ctx context.Context, subject string, f store.Filter) (int, error) {
+	return m.store.DeleteAll(ctx, m.Tag(subject), subject, f)
+}
+
+// List returns the subject's live tokens that match f.
+func (m *Manager) List(ctx context.Context, subject string, f store.Filter) ([]store.Item, error) {
+	return m.store.List(ctx, m.Tag(subject), subject, f)
+}
+
+// Tag returns the routing tag of the subject's tokens.
+func (m *Manager) Tag(subject string) string { return tagFor(m.tagKey, subject) }

@@ -1,0 +1,261 @@
+package tokens_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
+	"github.com/gatehouse-go/gatehouse/internal/storefault"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+type fixture struct {
+	clock *fakeclock.Clock
+	store *storefault.Store
+	m     *tokens.Manager
+}
+
+func newFixture(t testing.TB, cfg tokens.Config) fixture {
+	t.Helper()
+	clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	mem := memory.New(memory.Options{Now: clock.Now})
+	t.Cleanup(func() { mem.Close() })
+	st := storefault.Wrap(mem)
+	cfg.Store, cfg.Now = st, clock.Now
+	m, err := tokens.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{clock, st, m}
+}
+
+var ctx = context.Background()
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	if _, err := tokens.New(tokens.Config{}); err == nil {
+		t.Error("nil store accepted")
+	}
+	if _, err := tokens.New(tokens.Config{Store: memory.New(memory.Options{}), SessionTTL: -time.Second}); err == nil {
+		t.Error("negative lifetime accepted")
+	}
+}
+
+func TestDefaultLifetimes(t *testing.T) {
+	f := newFixture(t, tokens.Config{})
+	for kind, want := range map[store.Kind]time.Duration{
+		store.KindSession:      24 * time.Hour,
+		store.KindLogin:        5 * time.Minute,
+		store.KindDevice:       30 * 24 * time.Hour,
+		store.KindVerification: 24 * time.Hour,
+		store.KindReset:        time.Hour,
+	} {
+		if got := f.m.TTL(kind); got != want {
+			t.Errorf("TTL(%s) = %v, want %v", kind, got, want)
+		}
+	}
+}
+
+func TestIssueValidateExpire(t *testing.T) {
+	f := newFixture(t, tokens.Config{})
+	iss, err := f.m.Issue(ctx, store.KindSession, tokens.Claims{Subject: "u1", Project: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tokens.KindOf(iss.Token) != store.KindSession {
+		t.Fatalf("token %q does not show its kind", iss.Token)
+	}
+	rec, err := f.m.Validate(ctx, store.KindSession, iss.Token)
+	if err != nil || rec.Subject != "u1" || rec.Project != "p1" {
+		t.Fatalf("Validate = %+v, %v", rec, err)
+	}
+	if _, err := f.m.Validate(ctx, store.KindLogin, iss.Token); !errors.Is(err, tokens.ErrWrongKind) {
+		t.Errorf("session token validated as login token: %v", err)
+	}
+	f.clock.Advance(24*time.Hour - time.Millisecond)
+	if _, err := f.m.Validate(ctx, store.KindSession, iss.Token); err != nil {
+		t.Errorf("just before expiry: %v", err)
+	}
+	f.clock.Advance(time.Millisecond)
+	if _, err := f.m.Validate(ctx, store.KindSession, iss.Token); !errors.Is(err, tokens.ErrInvalid) {
+		t.Errorf("at expiry: %v, want ErrInvalid", err)
+	}
+}
+
+func TestGarbageNeverReachesTheStore(t *testing.T) {
+	f := newFixture(t, tokens.Config{})
+	login, _ := f.m.Issue(ctx, store.KindLogin, tokens.Claims{Subject: "u1"})
+	before := f.store.Calls()
+	for _, tok := range []string{"", "x", "ghs_abcd_" + "!!!", login.Token, login.Token + "x"} {
+		if _, err := f.m.Validate(ctx, store.KindSession, tok); err == nil {
+			t.Errorf("Validate(%q) passed", tok)
+		}
+		if _, err := f.m.Consume(ctx, store.KindSession, tok); err == nil {
+			t.Errorf("Consume(%q) passed", tok)
+		}
+	}
+	if n := f.store.Calls() - before; n != 0 {
+		t.Errorf("%d store calls for malformed or wrong-kind tokens, want 0", n)
+	}
+}
+
+func TestConsumeOnceUnderRace(t *testing.T) {
+	f := newFixture(t, tokens.Config{})
+	iss, _ := f.m.Issue(ctx, store.KindLogin, tokens.Claims{Subject: "u1", Project: "p1"})
+	var wins sync.WaitGroup
+	start := make(chan struct{})
+	results := make(chan error, 100)
+	for range 100 {
+		wins.Add(1)
+		go func() {
+			defer wins.Done()
+			<-start
+			_, err := f.m.Consume(ctx, store.KindLogin, iss.Token)
+			results <- err
+		}()
+	}
+	close(start)
+	wins.Wait()
+	close(results)
+	ok := 0
+	for err := range results {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, tokens.ErrInvalid):
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d consumers won, want exactly 1", ok)
+	}
+}
+
+func TestLoginTokenExpiresAfterFiveMinutes(t *testing.T) {
+	f := newFixture(t, tokens.Config{})
+	iss, _ := f.m.Issue(ctx, store.KindLogin, tokens.Claims{Subject: "u1", Project: "p1"})
+	f.clock.Advance(5*time.Minute + time.Second)
+	if _, err := f.m.Consume(ctx, store.KindLogin, iss.Token); !errors.Is(err, tokens.ErrInvalid) {
+		t.Fatalf("consume after 5m1s: %v, want ErrInvalid", err)
+	}
+}
+
+func TestRotateAndReuse(t *testing.T) {
+	f := newFixture(t, tokens.Config{})
+	phone, err := f.m.Issue(ctx, store.KindDevice, tokens.Claims{Subject: "u1", Device: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	laptop, _ := f.m.Issue(ctx, store.KindDevice, tokens.Claims{Subject: "u1", Device: "laptop"})
+	next, err := f.m.Rotate(ctx, phone.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Token == phone.Token || next.Record.Family != phone.Record.Family || next.Record.Device != "phone" {
+		t.Fatalf("successor %+v does not continue the chain of %+v", next.Record, phone.Record)
+	}
+	// Replaying the spent token revokes the chain, successor included.
+	if _, err := f.m.Rotate(ctx, phone.Token); !errors.Is(err, tokens.ErrReused) {
+		t.Fatalf("replay: %v, want ErrReused", err)
+	}
+	if _, err := f.m.Rotate(ctx, next.Token); !errors.Is(err, tokens.ErrInvalid) {
+		t.Fatalf("successor after reuse: %v, want ErrInvalid", err)
+	}
+	if _, err := f.m.Validate(ctx, store.KindDevice, laptop.Token); err != nil {
+		t.Fatalf("other device revoked too: %v", err)
+	}
+}
+
+func TestDeviceChainAbsoluteLifetime(t *testing.T) {
+	f := newFixture(t, tokens.Config{DeviceTTL: 10 * 24 * time.Hour, DeviceChainTTL: 25 * 24 * time.Hour})
+	iss, _ := f.m.Issue(ctx, store.KindDevice, tokens.Claims{Subject: "u1", Device: "phone"})
+	tok := iss.Token
+	for day := 0; ; day += 9 {
+		f.clock.Advance(9 * 24 * time.Hour)
+		next, err := f.m.Rotate(ctx, tok)
+		if day+9 >= 25 {
+			if !errors.Is(err, tokens.ErrInvalid) {
+				t.Fatalf("day %d, past the chain's end: %v, want ErrInvalid", day+9, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("day %d: %v", day+9, err)
+		}
+		if end := iss.Record.IssuedAt.Add(25 * 24 * time.Hour); next.Record.ExpiresAt.After(end) {
+			t.Fatalf("successor expires %v, after the chain's end %v", next.Record.ExpiresAt, end)
+		}
+		tok = next.Token
+	}
+}
+
+func TestNewDeviceLoginReplacesChain(t *testing.T) {
+	f := newFixture(t, tokens.Config{})
+	old, _ := f.m.Issue(ctx, store.KindDevice, tokens.Claims{Subject: "u1", Device: "phone"})
+	if _, err := f.m.Issue(ctx, store.KindDevice, tokens.Claims{Subject: "u1", Device: "phone"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Rotate(ctx, old.Token); err == nil {
+		t.Fatal("the replaced chain still rotates")
+	}
+	list, err := f.m.List(ctx, "u1", store.Filter{Kind: store.KindDevice})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("List = %d items, %v; want 1", len(list), err)
+	}
+}
+
+func TestRevokeAllByProject(t *testing.T) {
+	f := newFixture(t, tokens.Config{})
+	a, _ := f.m.Issue(ctx, store.KindSession, tokens.Claims{Subject: "u1", Project: "A"})
+	b, _ := f.m.Issue(ctx, store.KindSession, tokens.Claims{Subject: "u1", Project: "B"})
+	other, _ := f.m.Issue(ctx, store.KindSession, tokens.Claims{Subject: "u2", Project: "A"})
+	n, err := f.m.RevokeAll(ctx, "u1", store.Filter{Project: "A"})
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeAll = %d, %v; want 1", n, err)
+	}
+	if _, err := f.m.Validate(ctx, store.KindSession, a.Token); err == nil {
+		t.Error("revoked session still valid")
+	}
+	for _, tok := range []string{b.Token, other.Token} {
+		if _, err := f.m.Validate(ctx, store.KindSession, tok); err != nil {
+			t.Errorf("session of another project or subject revoked: %v", err)
+		}
+	}
+	if err := f.m.Revoke(ctx, store.KindSession, b.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Validate(ctx, store.KindSession, b.Token); err == nil {
+		t.Error("Revoke did not end the session")
+	}
+}
+
+func TestStoreDownFailsClosed(t *testing.T) {
+	f := newFixture(t, tokens.Config{})
+	iss, _ := f.m.Issue(ctx, store.KindSession, tokens.Claims{Subject: "u1"})
+	f.store.SetDown(true)
+	if _, err := f.m.Validate(ctx, store.KindSession, iss.Token); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Validate with the store down: %v, want ErrUnavailable", err)
+	}
+	if _, err := f.m.Issue(ctx, store.KindSession, tokens.Claims{Subject: "u1"}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Issue with the store down: %v", err)
+	}
+	f.store.SetDown(false)
+	if _, err := f.m.Validate(ctx, store.KindSession, iss.Token); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+func BenchmarkValidate(b *testing.B) {
+	f := newFixture(b, tokens.Config{})
+	iss, _ := f.m.Issue(ctx, store.KindSession, tokens.Claims{Subject: "u1"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.m.Validate(ctx, store.KindSession, iss.Token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
