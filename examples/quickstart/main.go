@@ -1,0 +1,127 @@
+// Command quickstart is the smallest complete gatehouse app: an in-memory
+// store, one demo user (demo / gatehouse-demo), a login page, a JSON login
+// for API clients, a protected route and logout.
+//
+//	go run ./examples/quickstart [-addr 127.0.0.1:8080]
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	flag.Parse()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	app, err := newApp(appConfig{secureCookies: !isLoopback(ln.Addr())})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer app.Close()
+
+	url := "http://" + ln.Addr().String()
+	fmt.Printf(`gatehouse quickstart listening on %[1]s
+
+  Browser:  open %[1]s/ and log in as demo / gatehouse-demo
+
+  API:      curl -s -X POST %[1]s/login -H 'Content-Type: application/json' \
+              -d '{"username":"demo","password":"gatehouse-demo"}'
+            curl -s %[1]s/me -H "Authorization: Bearer <token>"
+            curl -s -X POST %[1]s/logout -H "Authorization: Bearer <token>"
+
+Tokens live in memory: restarting the server logs everyone out. Ctrl-C stops it.
+`, url)
+
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// isLoopback reports whether the server only listens on this machine, where
+// plain HTTP is acceptable and the cookie cannot carry the Secure flag.
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+type appConfig struct {
+	secureCookies bool
+	bcryptCost    int // 0: the library default
+}
+
+// app is the quickstart's handler with what it must close.
+type app struct {
+	http.Handler
+	store *memory.Store
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+func newApp(cfg appConfig) (*app, error) {
+	st := memory.New(memory.Options{})
+	tm, err := tokens.New(tokens.Config{Store: st})
+	if err != nil {
+		return nil, err
+	}
+	users, err := newDemoUsers(cfg.bcryptCost)
+	if err != nil {
+		return nil, err
+	}
+	authn, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: st, BcryptCost: cfg.bcryptCost})
+	if err != nil {
+		return nil, err
+	}
+	// A fresh key per run: sessions die with the process anyway. A real app
+	// loads a fixed key from its secrets so every instance shares it.
+	hashKey := make([]byte, 32)
+	rand.Read(hashKey)
+	cookies, err := middleware.NewCookies(middleware.CookieConfig{
+		Name:              "gatehouse_quickstart",
+		HashKey:           hashKey,
+		InsecureAllowHTTP: !cfg.secureCookies,
+	})
+	if err != nil {
+		return nil, err
+	}
+	guard, err := middleware.New(middleware.Config{Tokens: tm, Cookies: cookies})
+	if err != nil {
+		return nil, err
+	}
+
+	opts := auth.HandlerOptions{Cookies: cookies, Redirect: "/"}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", guard.Optional(http.HandlerFunc(home)))
+	mux.Handle("POST /login", authn.LoginHandler(opts))
+	mux.Handle("POST /logout", authn.LogoutHandler(opts))
+	mux.Handle("GET /me", guard.Handler(http.HandlerFunc(me)))
+	return &app{Handler: mux, store: st}, nil
+}

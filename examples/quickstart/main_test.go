@@ -1,0 +1,196 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// newServer runs the quickstart over TLS, as it would run in production,
+// with secure cookies and a browser-like client (cookie jar, no redirects
+// followed automatically so each answer can be checked).
+func newServer(t *testing.T) (*httptest.Server, *http.Client) {
+	t.Helper()
+	a, err := newApp(appConfig{secureCookies: true, bcryptCost: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	srv := httptest.NewTLSServer(a)
+	t.Cleanup(srv.Close)
+	c := srv.Client()
+	c.Jar, _ = cookiejar.New(nil)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return srv, c
+}
+
+func body(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func do(t *testing.T, c *http.Client, method, url, contentType, payload string, header ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+const form = "application/x-www-form-urlencoded"
+
+func TestBrowserFlow(t *testing.T) {
+	srv, c := newServer(t)
+
+	res := do(t, c, "GET", srv.URL+"/", "", "")
+	if page := body(t, res); res.StatusCode != 200 || !strings.Contains(page, `<form method="post" action="/login"`) {
+		t.Fatalf("GET / logged out: %d\n%s", res.StatusCode, page)
+	}
+
+	res = do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=wrong")
+	if loc := res.Header.Get("Location"); res.StatusCode != 303 || loc != "/?error=invalid_credentials" {
+		t.Fatalf("wrong password: %d %q", res.StatusCode, loc)
+	}
+
+	res = do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=gatehouse-demo")
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/" {
+		t.Fatalf("form login: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	set := res.Header.Get("Set-Cookie")
+	for _, flag := range []string{"HttpOnly", "Secure", "SameSite=Lax"} {
+		if !strings.Contains(set, flag) {
+			t.Errorf("session cookie %q lacks %s", set, flag)
+		}
+	}
+	first := c.Jar.Cookies(mustURL(t, srv.URL))[0].Value
+
+	if page := body(t, do(t, c, "GET", srv.URL+"/", "", "")); !strings.Contains(page, "Logged in as <strong>user-1</strong>") {
+		t.Fatalf("GET / logged in:\n%s", page)
+	}
+	res = do(t, c, "GET", srv.URL+"/me", "", "")
+	if b := body(t, res); res.StatusCode != 200 || !strings.Contains(b, `"subject":"user-1"`) {
+		t.Fatalf("GET /me with the cookie: %d %s", res.StatusCode, b)
+	}
+
+	// Logging in again gives a new session (no fixation).
+	do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=gatehouse-demo").Body.Close()
+	if again := c.Jar.Cookies(mustURL(t, srv.URL))[0].Value; again == first {
+		t.Fatal("a second login kept the same cookie")
+	}
+
+	res = do(t, c, "POST", srv.URL+"/logout", form, "")
+	if res.StatusCode != 303 {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	res = do(t, c, "GET", srv.URL+"/me", "", "")
+	if b := body(t, res); res.StatusCode != 401 || !strings.Contains(b, `"code":"missing_token"`) {
+		t.Fatalf("GET /me after logout: %d %s", res.StatusCode, b)
+	}
+}
+
+func TestCrossOriginFormIsRefused(t *testing.T) {
+	srv, c := newServer(t)
+	for _, path := range []string{"/login", "/logout"} {
+		res := do(t, c, "POST", srv.URL+path, form, "username=demo&password=gatehouse-demo",
+			"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+		if b := body(t, res); res.StatusCode != 403 || !strings.Contains(b, `"cross_origin"`) {
+			t.Fatalf("cross-origin POST %s: %d %s", path, res.StatusCode, b)
+		}
+	}
+	if len(c.Jar.Cookies(mustURL(t, srv.URL))) != 0 {
+		t.Fatal("a cross-origin login set a cookie")
+	}
+}
+
+func TestAPIFlow(t *testing.T) {
+	srv, c := newServer(t)
+	c.Jar = nil
+	res := do(t, c, "POST", srv.URL+"/login", "application/json", `{"username":"demo","password":"gatehouse-demo"}`)
+	var login struct {
+		Token     string `json:"token"`
+		ExpiresAt string `json:"expires_at"`
+	}
+	if b := body(t, res); res.StatusCode != 200 || json.Unmarshal([]byte(b), &login) != nil || login.Token == "" || login.ExpiresAt == "" {
+		t.Fatalf("JSON login: %d %s", res.StatusCode, b)
+	}
+	if res.Header.Get("Cache-Control") != "no-store" {
+		t.Error("login answer may be cached")
+	}
+	bearer := []string{"Authorization", "Bearer " + login.Token}
+	if res := do(t, c, "GET", srv.URL+"/me", "", "", bearer...); res.StatusCode != 200 {
+		t.Fatalf("GET /me with the bearer token: %d %s", res.StatusCode, body(t, res))
+	}
+	if res := do(t, c, "POST", srv.URL+"/logout", "", "", bearer...); res.StatusCode != 204 {
+		t.Fatalf("logout: %d %s", res.StatusCode, body(t, res))
+	}
+	if res := do(t, c, "GET", srv.URL+"/me", "", "", bearer...); res.StatusCode != 401 {
+		t.Fatalf("GET /me after logout: %d", res.StatusCode)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	srv, c := newServer(t)
+	for _, tc := range []struct {
+		name, method, path, ctype, body string
+		header                          []string
+		status                          int
+		code                            string
+	}{
+		{"malformed JSON", "POST", "/login", "application/json", `{"username":`, nil, 400, "malformed_body"},
+		{"JSON of the wrong type", "POST", "/login", "application/json", `{"username":1,"password":true}`, nil, 400, "malformed_body"},
+		{"trailing data", "POST", "/login", "application/json", `{"username":"demo","password":"x"} {}`, nil, 400, "malformed_body"},
+		{"a JSON array", "POST", "/login", "application/json", `[]`, nil, 400, "malformed_body"},
+		{"wrong content type", "POST", "/login", "text/plain", `username=demo`, nil, 415, "unsupported_media_type"},
+		{"no content type", "POST", "/login", "", `{}`, nil, 415, "unsupported_media_type"},
+		{"body over 64 KiB", "POST", "/login", "application/json", `{"username":"` + strings.Repeat("a", 70<<10) + `"}`, nil, 413, "body_too_large"},
+		{"missing password", "POST", "/login", "application/json", `{"username":"demo"}`, nil, 400, "missing_field"},
+		{"missing username", "POST", "/login", "application/json", `{"password":"x"}`, nil, 400, "missing_field"},
+		{"password over 72 bytes", "POST", "/login", "application/json", `{"username":"demo","password":"` + strings.Repeat("p", 73) + `"}`, nil, 400, "password_too_long"},
+		{"unknown user", "POST", "/login", "application/json", `{"username":"nobody","password":"x"}`, nil, 401, "invalid_credentials"},
+		{"garbage bearer", "GET", "/me", "", "", []string{"Authorization", "Bearer ghs_abcd_!!!!"}, 401, "invalid_token"},
+		{"huge bearer", "GET", "/me", "", "", []string{"Authorization", "Bearer " + strings.Repeat("x", 4000)}, 401, "invalid_token"},
+		{"logout without a token", "POST", "/logout", "", "", nil, 401, "missing_token"},
+		{"logout with garbage", "POST", "/logout", "", "", []string{"Authorization", "Bearer junk"}, 401, "invalid_token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := do(t, c, tc.method, srv.URL+tc.path, tc.ctype, tc.body, tc.header...)
+			var p struct{ Code, Message string }
+			b := body(t, res)
+			if res.StatusCode != tc.status || json.Unmarshal([]byte(b), &p) != nil || p.Code != tc.code || p.Message == "" {
+				t.Fatalf("%d %s; want %d with code %q", res.StatusCode, b, tc.status, tc.code)
+			}
+		})
+	}
+	if res := do(t, c, "GET", srv.URL+"/login", "", ""); res.StatusCode != 405 {
+		t.Errorf("GET /login: %d, want 405", res.StatusCode)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
