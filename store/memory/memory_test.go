@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/storetest"
 )
@@ -22,27 +23,9 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// fakeClock is a settable clock for the tests below.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // newTest returns a store without a sweeper and its clock.
-func newTest(t testing.TB, max int) (*Store, *fakeClock) {
-	clk := &fakeClock{now: time.Now()}
+func newTest(t testing.TB, max int) (*Store, *fakeclock.Clock) {
+	clk := fakeclock.New(time.Now())
 	s := New(Options{MaxRecords: max, SweepInterval: -1, Now: clk.Now})
 	t.Cleanup(func() { s.Close() })
 	return s, clk
@@ -54,7 +37,7 @@ func newID() store.ID {
 	return id
 }
 
-func record(clk *fakeClock, subject string, ttl time.Duration) store.Record {
+func record(clk *fakeclock.Clock, subject string, ttl time.Duration) store.Record {
 	return store.Record{Kind: store.KindDevice, Subject: subject, Family: "f-" + subject, ExpiresAt: clk.Now().Add(ttl)}
 }
 
@@ -118,7 +101,7 @@ func TestSweep(t *testing.T) {
 }
 
 func TestSweeperRuns(t *testing.T) {
-	clk := &fakeClock{now: time.Now()}
+	clk := fakeclock.New(time.Now())
 	s := New(Options{SweepInterval: time.Millisecond, Now: clk.Now})
 	defer s.Close()
 	s.Put(t.Context(), newID(), record(clk, "user", time.Minute))
