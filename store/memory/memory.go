@@ -23,8 +23,9 @@ type Options struct {
 	// MaxRecords caps the entries the store holds: token records, spent
 	// ones included, and counters. Storing a new entry beyond it fails
 	// with [store.ErrFull]; replacing or updating an existing one does
-	// not. Expired entries count until they are swept. Zero means
-	// 1,000,000.
+	// not. Expired entries count until they are swept, and a full store
+	// wakes the sweeper early (at most once a second) to make room. Zero
+	// means 1,000,000.
 	MaxRecords int
 	// SweepInterval is how often a background goroutine deletes expired
 	// entries. Zero means one minute; a negative interval starts no
@@ -163,7 +164,7 @@ func New(opts Options) *Store {
 		every = defaultSweepInterval
 	}
 	if every > 0 {
-		w := &sweeper{stop: make(chan struct{}), done: make(chan struct{})}
+		w := &sweeper{stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1)}
 		s.sweeper = w
 		// The goroutine holds the store only weakly, so a store dropped
 		// without Close can still be collected, and that stops it.
@@ -465,6 +466,9 @@ func (s *Store) reserve() bool {
 	for {
 		n := s.size.Load()
 		if n >= s.max {
+			if s.sweeper != nil {
+				s.sweeper.nudge()
+			}
 			return false
 		}
 		if s.size.CompareAndSwap(n, n+1) {
@@ -656,25 +660,44 @@ func addNanos(now int64, d time.Duration) int64 {
 type sweeper struct {
 	stop chan struct{}
 	done chan struct{}
+	kick chan struct{} // asks for a sweep before the next tick
 	once sync.Once
 }
 
 func (w *sweeper) halt() { w.once.Do(func() { close(w.stop) }) }
 
+func (w *sweeper) nudge() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// kickGap spaces out the sweeps a full store asks for: each one walks the
+// whole store, and a flood of refused writes must not turn into a flood
+// of sweeps.
+const kickGap = time.Second
+
 func (w *sweeper) run(s weak.Pointer[Store], every time.Duration) {
 	defer close(w.done)
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-w.stop:
 			return
 		case <-t.C:
-			st := s.Value()
-			if st == nil {
-				return
+		case <-w.kick:
+			if time.Since(last) < kickGap {
+				continue
 			}
-			st.Sweep()
 		}
+		st := s.Value()
+		if st == nil {
+			return
+		}
+		st.Sweep()
+		last = time.Now()
 	}
 }

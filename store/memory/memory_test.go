@@ -214,6 +214,28 @@ func TestFull(t *testing.T) {
 	}
 }
 
+// TestFullWakesSweeper: room comes back soon after expiry, without
+// waiting for the next tick.
+func TestFullWakesSweeper(t *testing.T) {
+	clk := fakeclock.New(time.Now())
+	s := New(Options{MaxRecords: 1, SweepInterval: time.Hour, Now: clk.Now})
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.Put(ctx, newID(), record(clk, "user", time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		err := s.Put(ctx, newID(), record(clk, "user", time.Minute))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, store.ErrFull) || time.Now().After(deadline) {
+			t.Fatalf("Put on a store full of expired records: %v", err)
+		}
+	}
+}
+
 func TestCallerMistakes(t *testing.T) {
 	s, clk := newTest(t, 0)
 	ctx := t.Context()
