@@ -341,8 +341,8 @@ func TestGetDoesNotAllocate(t *testing.T) {
 // and map slots included. The index costs most when every subject has one
 // session; the limit is checked for two, and the worst case logged.
 func TestBytesPerSession(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocates 100,000 records")
+	if testing.Short() || raceEnabled {
+		t.Skip("allocates 300,000 records, slowly under the race detector")
 	}
 	for _, perSubject := range []int{1, 2, 10} {
 		per := bytesPerSession(t, 100_000, perSubject)
