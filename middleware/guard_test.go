@@ -306,3 +306,36 @@ func BenchmarkGuard(b *testing.B) {
 		})
 	}
 }
+
+// FuzzCookie: any Cookie or Authorization header is answered 200, 401 or
+// 403 with a stable code; nothing panics and nothing else gets in.
+func FuzzCookie(f *testing.F) {
+	fx := newFixture(f)
+	valid := fx.cookieFor(f, map[string]string{"": fx.session(f, "u1", "")})
+	for _, s := range []string{valid, "gatehouse=", "gatehouse=" + strings.Repeat("A", 500), "gatehouse=a|b|c", valid[:len(valid)/2]} {
+		f.Add(s, "")
+	}
+	f.Add("", "Bearer ghs_aaaa_"+strings.Repeat("A", 43))
+	g, _ := middleware.New(middleware.Config{Tokens: fx.tokens, Cookies: fx.cookies})
+	h := g.Handler(echo)
+	f.Fuzz(func(t *testing.T, cookie, authz string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", cookie)
+		r.Header.Set("Authorization", authz)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		switch w.Code {
+		case 200:
+			// Only the real cookie's value, or a bearer token, opens the door.
+			if !strings.Contains(cookie, strings.TrimPrefix(valid, "gatehouse=")) && tokens.FromAuthorization(authz) == "" {
+				t.Fatalf("let in with cookie %q", cookie)
+			}
+		case 401, 403:
+			if !strings.Contains(w.Body.String(), `"code":"`) {
+				t.Fatalf("%d without a code: %s", w.Code, w.Body)
+			}
+		default:
+			t.Fatalf("cookie %q authorization %q: %d", cookie, authz, w.Code)
+		}
+	})
+}
