@@ -47,8 +47,11 @@ func testCounterWindow(e *env) {
 	if c := e.hit("k", time.Minute); c.N != 2 || !sameTime(c.ResetAt, end) {
 		e.Fatalf("second Hit = %d until %v, want 2 until %v (the window must not move)", c.N, c.ResetAt, end)
 	}
-	e.wantPeek("k", 2, end)
-	e.wantPeek("k", 2, end)
+	if c := e.hit("k", time.Hour); c.N != 3 || !sameTime(c.ResetAt, end) {
+		e.Fatalf("Hit with a longer window = %d until %v, want 3 until %v (the window must not move)", c.N, c.ResetAt, end)
+	}
+	e.wantPeek("k", 3, end)
+	e.wantPeek("k", 3, end)
 	e.wantPeek("other", 0, time.Time{})
 }
 

@@ -76,7 +76,14 @@ func testHostileStrings(e *env) {
 	}
 }
 
+// testHostileCounterKeys also checks that counter keys, which are made of
+// the caller's data, cannot reach the tokens' key space.
 func testHostileCounterKeys(e *env) {
+	r := e.rec(store.KindSession, "user")
+	id := e.putNew(r)
+	for _, k := range []string{tag, "{" + tag + "}:", "user", tag + ":user", "{" + tag + "}:user"} {
+		e.hit(k, time.Minute)
+	}
 	for i, k := range hostile {
 		for range i + 1 {
 			e.hit(k, time.Minute)
@@ -88,6 +95,8 @@ func testHostileCounterKeys(e *env) {
 			e.Fatalf("Peek(%q) = (%d, %v), want (%d, nil)", k, c.N, err, i+1)
 		}
 	}
+	e.wantHit(id, r)
+	e.wantList("user", store.Filter{}, map[store.ID]store.Record{id: r})
 }
 
 // testCancelled calls every method with a cancelled context: a store may

@@ -13,6 +13,7 @@ var rotateCases = []testCase{
 	{"Missing", testRotateMissing},
 	{"TagMismatch", testRotateTagMismatch},
 	{"ReuseRevokesFamily", testRotateReuse},
+	{"ReplayOfOlderLink", testRotateReplayOlder},
 	{"SpentExpires", testRotateSpentExpires},
 	{"Race", testRotateRace},
 }
@@ -141,6 +142,23 @@ func testRotateReuse(e *env) {
 	if _, ok, err := e.s.Consume(e.ctx, first); ok || err != nil {
 		e.Fatalf("Consume of a spent record = (_, %v, %v), want a miss", ok, err)
 	}
+}
+
+// testRotateReplayOlder replays a link further back in a chain: the live
+// end of the chain goes, and the spent links in between stay spent.
+func testRotateReplayOlder(e *env) {
+	a := e.putNew(e.device("user", "fam", "phone"))
+	b, c := newID(), newID()
+	e.rotate(a, b, time.Hour)
+	e.rotate(b, c, time.Hour)
+	if rot := e.rotate(a, newID(), time.Hour); rot.Status != store.RotateReused || rot.Revoked != 1 {
+		e.Fatalf("replay of the first link = %v revoking %d, want RotateReused revoking 1", rot.Status, rot.Revoked)
+	}
+	e.wantMiss(c, "of the chain's live end after a replay")
+	if rot := e.rotate(b, newID(), time.Hour); rot.Status != store.RotateReused || rot.Revoked != 0 {
+		e.Fatalf("replay of the middle link = %v revoking %d, want RotateReused revoking 0", rot.Status, rot.Revoked)
+	}
+	e.wantList("user", store.Filter{}, nil)
 }
 
 // testRotateSpentExpires: a spent record is kept only until its own expiry.
