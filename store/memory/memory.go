@@ -234,15 +234,21 @@ func (s *Store) Get(_ context.Context, id store.ID) (store.Record, bool, error) 
 	if !validTag(id.Tag) {
 		return store.Record{}, false, nil
 	}
-	now := s.clock()
 	ts := s.tokenShard(&id.Hash)
 	ts.mu.RLock()
-	defer ts.mu.RUnlock()
 	e := ts.m[tokenKey{id.Hash, id.Tag}]
-	if e == nil || e.spent || e.expires <= now {
+	if e == nil || e.spent {
+		ts.mu.RUnlock()
 		return store.Record{}, false, nil
 	}
-	return e.record(), true, nil
+	rec, expires := e.record(), e.expires
+	ts.mu.RUnlock()
+	// The clock is read last, and outside the lock, because it can cost
+	// more than the lookup; an unknown token never pays for it.
+	if expires <= s.clock() {
+		return store.Record{}, false, nil
+	}
+	return rec, true, nil
 }
 
 // Consume implements [store.Tokens].

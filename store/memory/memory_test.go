@@ -401,6 +401,15 @@ func BenchmarkGet(b *testing.B) {
 			i++
 		}
 	})
+	b.Run("Miss", func(b *testing.B) {
+		b.ReportAllocs()
+		unknown := newID()
+		for b.Loop() {
+			if _, ok, _ := s.Get(ctx, unknown); ok {
+				b.Fatal("hit")
+			}
+		}
+	})
 	b.Run("Parallel", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
