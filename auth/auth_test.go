@@ -12,8 +12,8 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/store"
-	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
@@ -75,14 +75,8 @@ type fixture struct {
 
 func newFixture(t testing.TB, cfg auth.Config) *fixture {
 	t.Helper()
-	clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	mem := memory.New(memory.Options{Now: clock.Now})
-	t.Cleanup(func() { mem.Close() })
-	st := storefault.Wrap(mem)
-	tm, err := tokens.New(tokens.Config{Store: st, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := testfix.New(t, tokens.Config{})
+	clock, st, tm := env.Clock, env.Store, env.Tokens
 	h := &countingHasher{Bcrypt: auth.Bcrypt{Cost: 4}}
 	hash, _ := h.Bcrypt.Hash([]byte(password))
 	john := &auth.User{Subject: "341", PasswordHash: hash, Active: true, EmailConfirmed: true}

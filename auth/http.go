@@ -160,9 +160,7 @@ type LoginResponse struct {
 func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 	o := opts.withDefaults()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		if !postOnly(w, r) {
 			return
 		}
 		req, form, err := ReadLogin(w, r, o.MaxBodyBytes)
@@ -201,9 +199,7 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 func (a *Authenticator) LogoutHandler(opts HandlerOptions) http.Handler {
 	o := opts.withDefaults()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		if !postOnly(w, r) {
 			return
 		}
 		project := o.Project(r)
@@ -232,6 +228,16 @@ func (a *Authenticator) LogoutHandler(opts HandlerOptions) http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	return o.CrossOrigin.Handler(h)
+}
+
+// postOnly answers 405 to anything but POST and reports whether r is one.
+func postOnly(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodPost {
+		return true
+	}
+	w.Header().Set("Allow", http.MethodPost)
+	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	return false
 }
 
 func withQuery(target, key, value string) string {

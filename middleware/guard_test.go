@@ -11,9 +11,9 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
-	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
@@ -28,19 +28,12 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	mem := memory.New(memory.Options{Now: clock.Now})
-	t.Cleanup(func() { mem.Close() })
-	st := storefault.Wrap(mem)
-	tm, err := tokens.New(tokens.Config{Store: st, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := testfix.New(t, tokens.Config{})
 	c, err := middleware.NewCookies(middleware.CookieConfig{HashKey: []byte(strings.Repeat("k", 32))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{clock, st, tm, c}
+	return &fixture{env.Clock, env.Store, env.Tokens, c}
 }
 
 func (f *fixture) session(t testing.TB, subject, project string) string {

@@ -185,28 +185,24 @@ func (m *Manager) Issue(ctx context.Context, kind store.Kind, c Claims) (Issued,
 // changing it: the hot path of every authenticated request. Garbage is
 // rejected before any store I/O.
 func (m *Manager) Validate(ctx context.Context, kind store.Kind, token string) (store.Record, error) {
-	id, err := parse(kind, token)
-	if err != nil {
-		return store.Record{}, err
-	}
-	rec, ok, err := m.store.Get(ctx, id)
-	if err != nil {
-		return store.Record{}, err
-	}
-	if !ok || rec.Kind != kind {
-		return store.Record{}, ErrInvalid
-	}
-	return rec, nil
+	return lookup(ctx, kind, token, m.store.Get)
 }
 
 // Consume returns the record of a live one-time token of the kind and
 // deletes it: of concurrent calls for one token exactly one succeeds.
 func (m *Manager) Consume(ctx context.Context, kind store.Kind, token string) (store.Record, error) {
+	return lookup(ctx, kind, token, m.store.Consume)
+}
+
+// lookup parses the token and reads its record with op (Get or Consume): a
+// miss, or a record of another kind, is ErrInvalid.
+func lookup(ctx context.Context, kind store.Kind, token string,
+	op func(context.Context, store.ID) (store.Record, bool, error)) (store.Record, error) {
 	id, err := parse(kind, token)
 	if err != nil {
 		return store.Record{}, err
 	}
-	rec, ok, err := m.store.Consume(ctx, id)
+	rec, ok, err := op(ctx, id)
 	if err != nil {
 		return store.Record{}, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -22,16 +23,8 @@ type fixture struct {
 
 func newFixture(t testing.TB, cfg tokens.Config) fixture {
 	t.Helper()
-	clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	mem := memory.New(memory.Options{Now: clock.Now})
-	t.Cleanup(func() { mem.Close() })
-	st := storefault.Wrap(mem)
-	cfg.Store, cfg.Now = st, clock.Now
-	m, err := tokens.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fixture{clock, st, m}
+	env := testfix.New(t, cfg)
+	return fixture{env.Clock, env.Store, env.Tokens}
 }
 
 var ctx = context.Background()
