@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func post(h http.Handler, ctype, body string) *httptest.ResponseRecorder {
@@ -100,4 +102,25 @@ func FuzzLoginHandler(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFullStoreAnswers503(t *testing.T) {
+	mem := memory.New(memory.Options{MaxRecords: 4})
+	t.Cleanup(func() { mem.Close() })
+	tm, _ := tokens.New(tokens.Config{Store: mem})
+	fx := newFixture(t, auth.Config{})
+	a, err := auth.New(auth.Config{Users: fx.users, Tokens: tm, Counters: mem, Hasher: fx.hasher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.LoginHandler(auth.HandlerOptions{})
+	var w *httptest.ResponseRecorder
+	for range 10 {
+		if w = post(h, "application/json", `{"username":"john_doe","password":"john_doe_secret"}`); w.Code != 200 {
+			break
+		}
+	}
+	if w.Code != 503 || !strings.Contains(w.Body.String(), `"code":"store_full"`) {
+		t.Fatalf("logins past the store's cap: %d %s; want 503 store_full", w.Code, w.Body)
+	}
 }
