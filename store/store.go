@@ -110,6 +110,8 @@ const (
 	RotateMissing
 	// RotateReused: the presented token was already spent. Its whole family
 	// (every live record of the subject with the same Family) was revoked.
+	// A record with an empty Family has no family: its reuse revokes
+	// nothing but is still reported.
 	RotateReused
 )
 
@@ -133,9 +135,14 @@ type Rotation struct {
 // A record is a miss from the instant of its ExpiresAt on, by the store's
 // clock, whether or not it has been swept yet. Every stored key expires:
 // nothing lives forever.
+//
+// Caller mistakes are errors that do not wrap ErrUnavailable: an empty
+// Subject or a bad Tag in Put, a lifetime or window of zero or less, a
+// Rotate whose next has another Tag than old (which changes nothing).
 type Tokens interface {
 	// Put stores rec under id until rec.ExpiresAt and adds it to the
-	// subject's index. An existing record under id is replaced.
+	// subject's index. An existing record under id is replaced; a rec
+	// that has already expired only deletes it.
 	Put(ctx context.Context, id ID, rec Record) error
 
 	// Get returns the live record under id. It is the hot path of every
@@ -157,12 +164,14 @@ type Tokens interface {
 	Rotate(ctx context.Context, old, next ID, lifetime time.Duration) (Rotation, error)
 
 	// Delete removes the record under id (live or spent) and reports
-	// whether there was one.
+	// whether there was one that had not expired.
 	Delete(ctx context.Context, id ID) (bool, error)
 
 	// DeleteAll removes every live record of the subject that matches f
 	// and reports how many it removed. Records of other subjects, or that
-	// do not match, are untouched. tag is the subject's routing tag.
+	// do not match, are untouched. Spent records stay until they expire,
+	// so a replay after "log out everywhere" is still recognised as reuse.
+	// tag is the subject's routing tag.
 	DeleteAll(ctx context.Context, tag, subject string, f Filter) (int, error)
 
 	// List returns the live records of the subject that match f, in no
