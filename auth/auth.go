@@ -41,6 +41,9 @@ type Config struct {
 	// AllowUnconfirmed lets users whose email is not confirmed log in; the
 	// result then reports Unconfirmed. By default they get ErrUnconfirmed.
 	AllowUnconfirmed bool
+	// Memberships, when set, is told when a login link makes a subject a
+	// member of a project (see IssueLoginLink).
+	Memberships Memberships
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -57,6 +60,7 @@ type Authenticator struct {
 	dummy    []byte // a hash to compare against when the user is unknown
 	reveal   bool
 	allowUnc bool
+	members  Memberships
 	now      func() time.Time
 }
 
@@ -73,6 +77,7 @@ func New(cfg Config) (*Authenticator, error) {
 		hasher:   cfg.Hasher,
 		reveal:   cfg.RevealUnknownUsers,
 		allowUnc: cfg.AllowUnconfirmed,
+		members:  cfg.Memberships,
 		now:      cfg.Now,
 	}
 	if a.now == nil {

@@ -30,6 +30,7 @@ var (
 	ErrCrossOrigin        = errors.New("auth: cross-origin request refused")
 	ErrNoToken            = errors.New("auth: no token presented")
 	ErrForbiddenProject   = errors.New("auth: session is for another project")
+	ErrAppCredentials     = errors.New("auth: invalid app credentials")
 )
 
 // LockedError reports a locked account and when it unlocks.
@@ -75,6 +76,7 @@ var table = []struct {
 	{tokens.ErrWrongKind, http.StatusUnauthorized, "invalid_token", "the token is invalid or expired"},
 	{tokens.ErrInvalid, http.StatusUnauthorized, "invalid_token", "the token is invalid or expired"},
 	{tokens.ErrReused, http.StatusUnauthorized, "token_reused", "the token was already used; sign in again"},
+	{ErrAppCredentials, http.StatusUnauthorized, "invalid_app_credentials", "the app credentials are missing or wrong"},
 	{ErrForbiddenProject, http.StatusForbidden, "wrong_project", "the session does not open this project"},
 	{ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "invalid login or password"},
 	{ErrUnknownUser, http.StatusNotFound, "unknown_user", "no such user"},

@@ -1,0 +1,132 @@
+// Command projects serves seed 000: a back end authenticated by app
+// credentials logs a user (clogin_id) in to a project (group_id) and gets a
+// one-time user token; the user's browser redeems it for a session in that
+// project. A user can hold sessions in several projects at once.
+//
+//	go run ./examples/projects [-addr 127.0.0.1:8081]
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
+	flag.Parse()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	st := memory.New(memory.Options{})
+	defer st.Close()
+	tcp, _ := ln.Addr().(*net.TCPAddr)
+	h, err := newApp(config{store: st, secureCookies: tcp == nil || !tcp.IP.IsLoopback()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Printf(`projects example (seed 000) listening on %[1]s
+
+  curl -s -X POST %[1]s/reg/api2/users/ -H 'Content-Type: application/json' \
+    -H 'api-id: 15263' -H 'api-user: api-admin@regpacks.com' \
+    -H 'api-token: cd2e514f-7gab-3cde-62fg-51abcd4e7362' \
+    -d '{"action":"login","group_id":100909072,"clogin_id":102670540,"doc":{}}'
+
+  then open %[1]s/reg/login?user_token=<user_token> in a browser.
+`, url)
+
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+type config struct {
+	store         store.Store
+	now           func() time.Time // default time.Now
+	secureCookies bool
+}
+
+// The demo's app credentials, from the seed.
+var demoApp = middleware.AppCredential{
+	ID:     "15263",
+	User:   "api-admin@regpacks.com",
+	Secret: "cd2e514f-7gab-3cde-62fg-51abcd4e7362",
+}
+
+func newApp(cfg config) (http.Handler, error) {
+	tm, err := tokens.New(tokens.Config{Store: cfg.store, Now: cfg.now})
+	if err != nil {
+		return nil, err
+	}
+	dir := newDirectory()
+	// No passwords in this API: users prove who they are to the calling
+	// back end, so every password login is refused.
+	authn, err := auth.New(auth.Config{Users: noPasswords{}, Tokens: tm, Counters: cfg.store, Memberships: dir, Now: cfg.now})
+	if err != nil {
+		return nil, err
+	}
+	apps, err := middleware.NewApps(middleware.AppsConfig{
+		Credentials: []middleware.AppCredential{demoApp},
+		Source:      middleware.FromHeaders("api-id", "api-user", "api-token"),
+		Deny:        func(w http.ResponseWriter, _ *http.Request, err error) { writeFailure(w, err) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	cookies, err := middleware.NewCookies(middleware.CookieConfig{Name: "reg_session", HashKey: key, InsecureAllowHTTP: !cfg.secureCookies})
+	if err != nil {
+		return nil, err
+	}
+	guard, err := middleware.New(middleware.Config{
+		Tokens:  tm,
+		Cookies: cookies,
+		Project: func(r *http.Request) string { return r.PathValue("group_id") },
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{authn: authn, dir: dir, cookies: cookies}
+	mux := http.NewServeMux()
+	mux.Handle("POST /reg/api2/users/", apps.Handler(http.HandlerFunc(s.users)))
+	mux.HandleFunc("GET /reg/login", s.redeem)
+	mux.Handle("GET /reg/projects/{group_id}/", guard.Handler(http.HandlerFunc(s.project)))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "gatehouse projects example (seed 000): POST /reg/api2/users/ with app credentials")
+	})
+	return mux, nil
+}
+
+type noPasswords struct{}
+
+func (noPasswords) FindUser(context.Context, string) (auth.User, error) {
+	return auth.User{}, auth.ErrUnknownUser
+}
