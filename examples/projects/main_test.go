@@ -229,4 +229,3 @@ func TestUsersErrors(t *testing.T) {
 		})
 	}
 }
-
