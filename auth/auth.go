@@ -41,6 +41,9 @@ type Config struct {
 	// AllowUnconfirmed lets users whose email is not confirmed log in; the
 	// result then reports Unconfirmed. By default they get ErrUnconfirmed.
 	AllowUnconfirmed bool
+	// Mailer delivers email confirmation and password reset tokens;
+	// required only by the methods that send them.
+	Mailer Mailer
 	// Memberships, when set, is told when a login link makes a subject a
 	// member of a project (see IssueLoginLink).
 	Memberships Memberships
@@ -61,6 +64,7 @@ type Authenticator struct {
 	reveal   bool
 	allowUnc bool
 	members  Memberships
+	mailer   Mailer
 	now      func() time.Time
 }
 
@@ -78,6 +82,7 @@ func New(cfg Config) (*Authenticator, error) {
 		reveal:   cfg.RevealUnknownUsers,
 		allowUnc: cfg.AllowUnconfirmed,
 		members:  cfg.Memberships,
+		mailer:   cfg.Mailer,
 		now:      cfg.Now,
 	}
 	if a.now == nil {

@@ -31,6 +31,7 @@ var (
 	ErrNoToken            = errors.New("auth: no token presented")
 	ErrForbiddenProject   = errors.New("auth: session is for another project")
 	ErrAppCredentials     = errors.New("auth: invalid app credentials")
+	ErrRateLimited        = errors.New("auth: too many requests; try again later")
 )
 
 // LockedError reports a locked account and when it unlocks.
@@ -70,6 +71,7 @@ var table = []struct {
 	{store.ErrFull, http.StatusServiceUnavailable, "store_full", "the token store is full; try again later"},
 	{store.ErrUnavailable, http.StatusServiceUnavailable, "store_unavailable", "the token store is unavailable; try again later"},
 	{ErrBusy, http.StatusServiceUnavailable, "busy", "too many logins in progress; try again"},
+	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited", "too many requests; try again later"},
 	{ErrNoToken, http.StatusUnauthorized, "missing_token", "no token was presented"},
 	{tokens.ErrMissing, http.StatusUnauthorized, "missing_token", "no token was presented"},
 	{tokens.ErrMalformed, http.StatusUnauthorized, "invalid_token", "the token is invalid or expired"},

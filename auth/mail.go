@@ -1,0 +1,85 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+// ErrRateLimited: too many messages of one purpose for one account in the
+// last hour (429 rate_limited).
+var ErrRateLimited = problem.ErrRateLimited
+
+// Purpose says what a Message is for.
+type Purpose string
+
+// Purposes of the messages gatehouse sends.
+const (
+	PurposeConfirmEmail  Purpose = "confirm_email"
+	PurposeResetPassword Purpose = "reset_password"
+)
+
+// Message is a one-time token on its way to a user. The Mailer turns it
+// into an email (a link to the app's confirmation page, say).
+type Message struct {
+	Purpose   Purpose
+	To        string // the email address
+	Subject   string // the user's subject
+	Token     string // the secret: put it in the link, never in a log
+	ExpiresAt time.Time
+}
+
+// Mailer delivers messages. The app implements it over its mail service.
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// MaxMessagesPerHour bounds the messages of one purpose sent for one
+// account in an hour.
+const MaxMessagesPerHour = 5
+
+// SendEmailConfirmation sends subject a one-time token that confirms the
+// address to (tokens.Config.VerificationTTL, 24 hours by default). Redeem it
+// with ConfirmEmail. A new address should revoke older tokens first
+// (tokens.Manager.RevokeAll with store.KindVerification).
+func (a *Authenticator) SendEmailConfirmation(ctx context.Context, subject, to string) error {
+	return a.send(ctx, PurposeConfirmEmail, store.KindVerification, subject, to)
+}
+
+// ConfirmEmail spends a confirmation token and returns the subject whose
+// address it confirms; the app then marks the address confirmed. Of
+// concurrent redemptions exactly one succeeds.
+func (a *Authenticator) ConfirmEmail(ctx context.Context, token string) (subject string, err error) {
+	rec, err := a.tokens.Consume(ctx, store.KindVerification, token)
+	if err != nil {
+		return "", err
+	}
+	return rec.Subject, nil
+}
+
+func (a *Authenticator) send(ctx context.Context, p Purpose, kind store.Kind, subject, to string) error {
+	if a.mailer == nil {
+		return errors.New("auth: Config.Mailer is not set")
+	}
+	n, err := a.counters.Hit(ctx, "mail:"+string(p)+":"+subject, time.Hour)
+	if err != nil {
+		return err
+	}
+	if n.N > MaxMessagesPerHour {
+		return ErrRateLimited
+	}
+	iss, err := a.tokens.Issue(ctx, kind, tokens.Claims{Subject: subject})
+	if err != nil {
+		return err
+	}
+	m := Message{Purpose: p, To: to, Subject: subject, Token: iss.Token, ExpiresAt: iss.Record.ExpiresAt}
+	if err := a.mailer.Send(ctx, m); err != nil {
+		return fmt.Errorf("auth: sending %s: %w", p, err)
+	}
+	return nil
+}

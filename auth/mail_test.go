@@ -1,0 +1,128 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+// outbox is a Mailer that keeps what it is given.
+type outbox struct {
+	mu   sync.Mutex
+	msgs []auth.Message
+	fail error
+}
+
+func (o *outbox) Send(_ context.Context, m auth.Message) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fail != nil {
+		return o.fail
+	}
+	o.msgs = append(o.msgs, m)
+	return nil
+}
+
+func (o *outbox) last(t *testing.T) auth.Message {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.msgs) == 0 {
+		t.Fatal("no message sent")
+	}
+	return o.msgs[len(o.msgs)-1]
+}
+
+func TestEmailConfirmationIsSingleUse(t *testing.T) {
+	box := &outbox{}
+	f := newFixture(t, auth.Config{Mailer: box})
+	if err := f.a.SendEmailConfirmation(ctx, "343", "unconfirmed@domain.com"); err != nil {
+		t.Fatal(err)
+	}
+	m := box.last(t)
+	if m.Purpose != auth.PurposeConfirmEmail || m.To != "unconfirmed@domain.com" || m.Subject != "343" {
+		t.Fatalf("message = %+v", m)
+	}
+	if want := f.clock.Now().Add(24 * time.Hour); !m.ExpiresAt.Equal(want) {
+		t.Fatalf("ExpiresAt = %v, want %v", m.ExpiresAt, want)
+	}
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if sub, err := f.a.ConfirmEmail(ctx, m.Token); err == nil && sub == "343" {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d redemptions succeeded; want exactly 1", wins.Load())
+	}
+}
+
+func TestEmailConfirmationExpires(t *testing.T) {
+	box := &outbox{}
+	f := newFixture(t, auth.Config{Mailer: box})
+	if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(24*time.Hour + time.Second)
+	if _, err := f.a.ConfirmEmail(ctx, box.last(t).Token); !errors.Is(err, tokens.ErrInvalid) {
+		t.Fatalf("expired confirmation: %v, want ErrInvalid", err)
+	}
+}
+
+func TestConfirmEmailRefusesOtherKinds(t *testing.T) {
+	f := newFixture(t, auth.Config{Mailer: &outbox{}})
+	s, err := f.login("john_doe", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.ConfirmEmail(ctx, s.Token); !errors.Is(err, tokens.ErrWrongKind) {
+		t.Fatalf("session token as confirmation: %v, want ErrWrongKind", err)
+	}
+}
+
+func TestMailIsRateLimitedPerAccount(t *testing.T) {
+	box := &outbox{}
+	f := newFixture(t, auth.Config{Mailer: box})
+	for i := range auth.MaxMessagesPerHour {
+		if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+	}
+	err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com")
+	if !errors.Is(err, auth.ErrRateLimited) {
+		t.Fatalf("message %d: %v, want ErrRateLimited", auth.MaxMessagesPerHour+1, err)
+	}
+	if p := auth.ProblemOf(err); p.Status != 429 || p.Code != "rate_limited" {
+		t.Fatalf("problem = %+v", p)
+	}
+	if err := f.a.SendEmailConfirmation(ctx, "341", "john_doe@domain.com"); err != nil {
+		t.Fatalf("another account was limited too: %v", err)
+	}
+	f.clock.Advance(time.Hour + time.Second)
+	if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err != nil {
+		t.Fatalf("after the hour: %v", err)
+	}
+}
+
+func TestMailerFailureIsReported(t *testing.T) {
+	f := newFixture(t, auth.Config{Mailer: &outbox{fail: errors.New("smtp down")}})
+	if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err == nil {
+		t.Fatal("mailer failure was swallowed")
+	}
+	g := newFixture(t, auth.Config{})
+	if err := g.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err == nil {
+		t.Fatal("no mailer configured, yet no error")
+	}
+}
