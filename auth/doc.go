@@ -8,6 +8,11 @@
 // a locked account answers the same for right and wrong passwords and runs
 // no hash at all.
 //
+// Accounts stay the app's: to deactivate one, the app sets User.Active to
+// false and calls [Authenticator.Deactivate], which ends every token the
+// user holds. Email confirmation goes through [Authenticator.SendEmailConfirmation]
+// and the app's [Mailer]; [Authenticator.ConfirmEmail] redeems it once.
+//
 // [Authenticator.LoginHandler] and [Authenticator.LogoutHandler] serve JSON
 // clients and, with [SessionCookies], browser forms guarded by
 // http.CrossOriginProtection. Every error maps to an HTTP status and a
