@@ -1,0 +1,170 @@
+// Command socialid serves seed 001: a login app, authenticated by HTTP
+// Basic (app id : secret), signs users in with a password and a username or
+// an email address. A sign-in answers 201 with a Location and a login
+// token; failures are 400, 401, 403 with a code (active, confirmed, locked,
+// invalid_password), 404 for an unknown user, 503 when the store is down.
+//
+//	go run ./examples/socialid [-addr 127.0.0.1:8082]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8082", "address to listen on")
+	flag.Parse()
+
+	st, closeStore, err := openStore()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer closeStore()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := newApp(config{store: st})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf(`socialid example (seed 001) listening on %[1]s
+
+  curl -iX POST '%[1]s/v1/marketing/login/users/login' \
+    -d '{"username": "john_doe", "password": "john_doe_secret"}' \
+    -H 'Content-type: application/json' \
+    --user 138:%[2]s
+
+  then: curl -i %[1]s/v1/marketing/login/me -H 'Authorization: Bearer <login_token>'
+  (more in examples/socialid/README.md)
+`, "http://"+ln.Addr().String(), demoApp.Secret)
+
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// openStore is the one place the store is chosen; a -redis flag goes here.
+func openStore() (store.Store, func(), error) {
+	st := memory.New(memory.Options{})
+	return st, func() { st.Close() }, nil
+}
+
+type config struct {
+	store store.Store
+	now   func() time.Time // default time.Now; give the store the same clock
+	// hasher checks passwords and hashes the demo users' at start-up;
+	// default bcrypt at cost 10. Tests inject a cheap, counting one.
+	hasher auth.Hasher
+	// outbox receives confirmation emails; default a new one logging to
+	// log.Default(). Tests pass theirs to read the tokens.
+	outbox *outbox
+	// logger reports internal errors; default log.Default().
+	logger *log.Logger
+}
+
+// The demo's login app, from the seed.
+var demoApp = middleware.AppCredential{
+	ID:     "138",
+	Secret: "e8b9ca24f1b590af67e6271297d6e1f7226625d61c5b5daa1b2f215464e292cf",
+}
+
+// lockout is this example's policy: 5 failures in 15 minutes lock the
+// account for 15 minutes.
+var lockout = auth.Lockout{MaxFailures: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute}
+
+func newApp(cfg config) (http.Handler, error) {
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	if cfg.logger == nil {
+		cfg.logger = log.Default()
+	}
+	if cfg.outbox == nil {
+		cfg.outbox = &outbox{logger: cfg.logger}
+	}
+	hasher := cfg.hasher
+	if hasher == nil {
+		hasher = auth.Bcrypt{Cost: 10}
+	}
+	dir, err := newDirectory(hasher)
+	if err != nil {
+		return nil, err
+	}
+	tm, err := tokens.New(tokens.Config{Store: cfg.store, Now: cfg.now})
+	if err != nil {
+		return nil, err
+	}
+	authn, err := auth.New(auth.Config{
+		Users:    dir,
+		Tokens:   tm,
+		Counters: cfg.store,
+		Hasher:   hasher,
+		Lockout:  lockout,
+		// The seed documents 404 for an unknown username or email, so this
+		// API tells anyone which accounts exist. Without that promise,
+		// leave it off: unknown users then look like wrong passwords.
+		RevealUnknownUsers: true,
+		Mailer:             cfg.outbox,
+		Now:                cfg.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{authn: authn, dir: dir, now: cfg.now, logger: cfg.logger, signIns: newSignIns(),
+		confirmTTL: tm.TTL(store.KindVerification)}
+	apps, err := middleware.NewApps(middleware.AppsConfig{
+		Credentials: []middleware.AppCredential{demoApp},
+		Source:      middleware.FromBasicAuth(),
+		Deny:        func(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	guard, err := middleware.New(middleware.Config{
+		Tokens: tm,
+		Deny:   func(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) },
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	const base = "/v1/marketing/login"
+	mux := http.NewServeMux()
+	app := func(h http.HandlerFunc) http.Handler { return apps.Handler(h) }
+	mux.Handle("POST "+base+"/users/login", app(s.login))
+	mux.Handle("GET "+base+"/sign_ins/{id}", app(s.signIn))
+	mux.Handle("GET "+base+"/connections/{id}", app(s.connection))
+	mux.Handle("PUT "+base+"/users/{user_id}/activate", app(s.activate))
+	mux.Handle("PUT "+base+"/users/{user_id}/deactivate", app(s.deactivate))
+	mux.Handle("POST "+base+"/users/send_email_confirmation", app(s.sendConfirmation))
+	// The user's browser follows this link from the email: no app auth.
+	mux.HandleFunc("GET "+base+"/users/confirm_email", s.confirmEmail)
+	mux.Handle("GET "+base+"/me", guard.Handler(http.HandlerFunc(s.me)))
+	return jsonFallback(mux), nil
+}
