@@ -1,0 +1,324 @@
+package redis
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// DefaultPrefix starts every key the store writes unless Options.Prefix
+// says otherwise.
+const DefaultPrefix = "gatehouse"
+
+// Options configure a Store. The zero value is ready to use.
+type Options struct {
+	// Prefix starts every key, so that several apps (or several
+	// gatehouse instances) can share one Redis. It may not contain '{'
+	// or '}', which Redis Cluster reads as a hash tag. Default
+	// DefaultPrefix.
+	Prefix string
+	// Now is the store's clock; every expiry decision is taken from it.
+	// Default time.Now.
+	Now func() time.Time
+}
+
+// Store keeps gatehouse's tokens and counters in Redis. It is safe for
+// concurrent use; the client's own pool does the connecting.
+type Store struct {
+	c      goredis.UniversalClient
+	prefix string
+	now    func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store on c: a *redis.Client, a *redis.ClusterClient or a
+// Sentinel failover client. It sends nothing to Redis: a server that is
+// down shows up as store.ErrUnavailable from the first call.
+func New(c goredis.UniversalClient, opts Options) (*Store, error) {
+	if c == nil {
+		return nil, errors.New("redis: nil client")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if strings.ContainsAny(opts.Prefix, "{}") {
+		return nil, fmt.Errorf("redis: key prefix %q contains a brace", opts.Prefix)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{c: c, prefix: opts.Prefix, now: opts.Now}, nil
+}
+
+// unavailable wraps every failure of Redis (refused connection, timeout,
+// LOADING, CLUSTERDOWN, a cancelled context) so that callers fail closed.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("redis store: %s: %w: %w", op, store.ErrUnavailable, err)
+}
+
+// base is "<prefix>:{<tag>}:", the start of every key of one subject.
+func (s *Store) base(tag string) string {
+	return s.prefix + ":{" + tag + "}:"
+}
+
+func (s *Store) tokenKey(id store.ID) (key, member string) {
+	var b [64]byte
+	hex.Encode(b[:], id.Hash[:])
+	member = string(b[:])
+	return s.base(id.Tag) + "t:" + member, member
+}
+
+func (s *Store) indexKey(tag, subject string) string {
+	h := sha1.Sum([]byte(subject))
+	return s.base(tag) + "s:" + hex.EncodeToString(h[:])
+}
+
+// counterKey hashes the caller's key, so that no caller data reaches a
+// key name and every counter key has one length.
+func (s *Store) counterKey(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return s.prefix + ":c:" + base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+func (s *Store) nowMillis() int64 { return s.now().UnixMilli() }
+
+// Put implements store.Tokens.
+func (s *Store) Put(ctx context.Context, id store.ID, rec store.Record) error {
+	switch {
+	case !validTag(id.Tag):
+		return fmt.Errorf("redis: invalid tag %q", id.Tag)
+	case rec.Subject == "":
+		return errors.New("redis: record without a subject")
+	case rec.Kind > 9:
+		return fmt.Errorf("redis: invalid kind %d", rec.Kind)
+	}
+	key, member := s.tokenKey(id)
+	keys := []string{key, s.indexKey(id.Tag, rec.Subject)}
+	err := putScript.Run(ctx, s.c, keys, encode(rec), millis(rec.ExpiresAt), s.nowMillis(), member).Err()
+	if err != nil {
+		return unavailable("put", err)
+	}
+	return nil
+}
+
+// Get implements store.Tokens with one GET.
+func (s *Store) Get(ctx context.Context, id store.ID) (store.Record, bool, error) {
+	if !validTag(id.Tag) {
+		return store.Record{}, false, nil
+	}
+	key, _ := s.tokenKey(id)
+	v, err := s.c.Get(ctx, key).Result()
+	if err == goredis.Nil {
+		return store.Record{}, false, nil
+	}
+	if err != nil {
+		return store.Record{}, false, unavailable("get", err)
+	}
+	return s.live(v)
+}
+
+// live decodes v and reports it when it is neither spent nor expired.
+func (s *Store) live(v string) (store.Record, bool, error) {
+	d, err := decode(v)
+	if err != nil {
+		return store.Record{}, false, unavailable("get", err)
+	}
+	if d.spent || d.expires <= s.nowMillis() {
+		return store.Record{}, false, nil
+	}
+	return d.rec, true, nil
+}
+
+// Consume implements store.Tokens.
+func (s *Store) Consume(ctx context.Context, id store.ID) (store.Record, bool, error) {
+	if !validTag(id.Tag) {
+		return store.Record{}, false, nil
+	}
+	key, member := s.tokenKey(id)
+	v, err := consumeScript.Run(ctx, s.c, []string{key}, s.nowMillis(), s.base(id.Tag), member).Text()
+	if err == goredis.Nil {
+		return store.Record{}, false, nil
+	}
+	if err != nil {
+		return store.Record{}, false, unavailable("consume", err)
+	}
+	d, err := decode(v)
+	if err != nil {
+		return store.Record{}, false, unavailable("consume", err)
+	}
+	return d.rec, true, nil
+}
+
+// Rotate implements store.Tokens.
+func (s *Store) Rotate(ctx context.Context, old, next store.ID, lifetime time.Duration) (store.Rotation, error) {
+	switch {
+	case old.Tag != next.Tag:
+		return store.Rotation{}, fmt.Errorf("redis: rotate from tag %q to tag %q: a successor keeps its tag", old.Tag, next.Tag)
+	case old.Hash == next.Hash:
+		return store.Rotation{}, errors.New("redis: rotate to the same id")
+	case lifetime <= 0:
+		return store.Rotation{}, fmt.Errorf("redis: rotate with lifetime %v", lifetime)
+	case !validTag(old.Tag):
+		return store.Rotation{Status: store.RotateMissing}, nil
+	}
+	oldKey, _ := s.tokenKey(old)
+	nextKey, nextMember := s.tokenKey(next)
+	res, err := rotateScript.Run(ctx, s.c, []string{oldKey, nextKey},
+		s.nowMillis(), lifetime.Milliseconds(), s.base(old.Tag), nextMember).Slice()
+	if err != nil {
+		return store.Rotation{}, unavailable("rotate", err)
+	}
+	rot, err := rotation(res)
+	if err != nil {
+		return store.Rotation{}, unavailable("rotate", err)
+	}
+	return rot, nil
+}
+
+func rotation(res []any) (store.Rotation, error) {
+	status, _ := res[0].(int64)
+	if status == 0 {
+		return store.Rotation{Status: store.RotateMissing}, nil
+	}
+	if len(res) < 2 {
+		return store.Rotation{}, errCorrupt
+	}
+	v, _ := res[1].(string)
+	d, err := decode(v)
+	if err != nil {
+		return store.Rotation{}, err
+	}
+	if status == 1 {
+		return store.Rotation{Status: store.Rotated, Record: d.rec}, nil
+	}
+	n, _ := res[2].(int64)
+	return store.Rotation{Status: store.RotateReused, Record: d.rec, Revoked: int(n)}, nil
+}
+
+// Delete implements store.Tokens.
+func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {
+	if !validTag(id.Tag) {
+		return false, nil
+	}
+	key, member := s.tokenKey(id)
+	n, err := deleteScript.Run(ctx, s.c, []string{key}, s.nowMillis(), s.base(id.Tag), member).Int()
+	if err != nil {
+		return false, unavailable("delete", err)
+	}
+	return n == 1, nil
+}
+
+// DeleteAll implements store.Tokens through the subject's index: no scan
+// of the key space.
+func (s *Store) DeleteAll(ctx context.Context, tag, subject string, f store.Filter) (int, error) {
+	if !validTag(tag) {
+		return 0, nil
+	}
+	n, err := deleteAllScript.Run(ctx, s.c, []string{s.indexKey(tag, subject)}, s.nowMillis(), s.base(tag),
+		subject, strconv.Itoa(int(f.Kind)), f.Project, f.Device, f.Family).Int()
+	if err != nil {
+		return 0, unavailable("delete all", err)
+	}
+	return n, nil
+}
+
+// List implements store.Tokens through the subject's index.
+func (s *Store) List(ctx context.Context, tag, subject string, f store.Filter) ([]store.Item, error) {
+	if !validTag(tag) {
+		return nil, nil
+	}
+	res, err := listScript.Run(ctx, s.c, []string{s.indexKey(tag, subject)}, s.nowMillis(), s.base(tag), subject).StringSlice()
+	if err != nil {
+		return nil, unavailable("list", err)
+	}
+	var items []store.Item
+	for i := 0; i+1 < len(res); i += 2 {
+		d, err := decode(res[i+1])
+		if err != nil {
+			return nil, unavailable("list", err)
+		}
+		if !f.Match(d.rec) {
+			continue
+		}
+		it := store.Item{ID: store.ID{Tag: tag}, Record: d.rec}
+		if n, err := hex.Decode(it.ID.Hash[:], []byte(res[i])); err != nil || n != len(it.ID.Hash) {
+			return nil, unavailable("list", errCorrupt)
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// Hit implements store.Counters.
+func (s *Store) Hit(ctx context.Context, key string, window time.Duration) (store.Count, error) {
+	if window <= 0 {
+		return store.Count{}, fmt.Errorf("redis: counter window %v", window)
+	}
+	res, err := hitScript.Run(ctx, s.c, []string{s.counterKey(key)}, s.nowMillis(), window.Milliseconds()).Slice()
+	if err != nil {
+		return store.Count{}, unavailable("hit", err)
+	}
+	n, _ := res[0].(int64)
+	r, _ := res[1].(string)
+	reset, err := strconv.ParseInt(r, 10, 64)
+	if err != nil || n < 1 {
+		return store.Count{}, unavailable("hit", errCorrupt)
+	}
+	return store.Count{N: n, ResetAt: time.UnixMilli(reset)}, nil
+}
+
+// Peek implements store.Counters with one HMGET.
+func (s *Store) Peek(ctx context.Context, key string) (store.Count, error) {
+	res, err := s.c.HMGet(ctx, s.counterKey(key), "n", "r").Result()
+	if err != nil {
+		return store.Count{}, unavailable("peek", err)
+	}
+	ns, _ := res[0].(string)
+	rs, _ := res[1].(string)
+	if ns == "" || rs == "" {
+		return store.Count{}, nil
+	}
+	n, err1 := strconv.ParseInt(ns, 10, 64)
+	reset, err2 := strconv.ParseInt(rs, 10, 64)
+	if err1 != nil || err2 != nil {
+		return store.Count{}, unavailable("peek", errCorrupt)
+	}
+	if reset <= s.nowMillis() {
+		return store.Count{}, nil
+	}
+	return store.Count{N: n, ResetAt: time.UnixMilli(reset)}, nil
+}
+
+// Reset implements store.Counters.
+func (s *Store) Reset(ctx context.Context, key string) error {
+	if err := s.c.Del(ctx, s.counterKey(key)).Err(); err != nil {
+		return unavailable("reset", err)
+	}
+	return nil
+}
+
+// validTag is the store contract's tag: 1 to 16 of [0-9a-z]. Anything else
+// never reaches a key name.
+func validTag(tag string) bool {
+	if len(tag) == 0 || len(tag) > 16 {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		if c := tag[i]; (c < '0' || c > '9') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}

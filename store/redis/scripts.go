@@ -1,0 +1,174 @@
+package redis
+
+import goredis "github.com/redis/go-redis/v9"
+
+// The scripts below are each one round trip and run atomically on the
+// server. Every key a token operation touches carries the subject's
+// routing tag in braces, so on a Cluster they all live in one slot; keys
+// a script reaches beyond its KEYS (a subject's index, the tokens listed
+// in it) are built from the same "<prefix>:{<tag>}:" base, passed as
+// ARGV, and so share that slot.
+//
+// A subject's index is a sorted set at base.."s:"..sha1hex(subject)
+// whose members are the hex hashes of its token keys (base.."t:"..hex),
+// scored by expiry in ms. Members whose records now belong to another
+// subject, or are gone, are skipped and removed when met. SHA-1 only
+// spreads subjects over index keys: a collision would put two subjects in
+// one set, and every reader checks the subject of each record it reads.
+
+// prelude parses the record format of codec.go.
+const prelude = `
+local function parse(v)
+  local sp, k, e, i, c, a, ls, lp, ld, lf, pos = string.match(v,
+    '^([01])(%d),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%d+),(%d+),(%d+),(%d+);()')
+  if not sp then return nil end
+  local r = {spent = sp == '1', kind = k, expires = tonumber(e), chainEnd = tonumber(c),
+    authTime = a, lens = ls .. ',' .. lp .. ',' .. ld .. ',' .. lf, tail = string.sub(v, pos)}
+  ls, lp, ld = tonumber(ls), tonumber(lp), tonumber(ld)
+  r.subject = string.sub(v, pos, pos + ls - 1)
+  pos = pos + ls
+  r.project = string.sub(v, pos, pos + lp - 1)
+  pos = pos + lp
+  r.device = string.sub(v, pos, pos + ld - 1)
+  r.family = string.sub(v, pos + ld)
+  return r
+end
+local function index_of(base, subject)
+  return base .. 's:' .. redis.sha1hex(subject)
+end
+local function index_add(idx, member, expires, now)
+  redis.call('ZADD', idx, expires, member)
+  redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
+  local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
+  if top[2] then redis.call('PEXPIREAT', idx, top[2]) end
+end
+-- each_live calls fn(key, member, record) for every live, unspent record
+-- of subject in its index, dropping dead members on the way.
+local function each_live(idx, base, subject, now, fn)
+  redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
+  for _, m in ipairs(redis.call('ZRANGE', idx, 0, -1)) do
+    local key = base .. 't:' .. m
+    local v = redis.call('GET', key)
+    local r = v and parse(v)
+    if not r or r.subject ~= subject then
+      redis.call('ZREM', idx, m)
+    elseif not r.spent and r.expires > now then
+      fn(key, m, r, v)
+    end
+  end
+end
+`
+
+// putScript: KEYS token, index; ARGV value, expires, now, member.
+var putScript = goredis.NewScript(prelude + `
+local exp, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+if exp <= now then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[4])
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+index_add(KEYS[2], ARGV[4], exp, now)
+return 1
+`)
+
+// consumeScript: KEYS token; ARGV now, base, member. Returns the record
+// it deleted, or nil.
+var consumeScript = goredis.NewScript(prelude + `
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local r = parse(v)
+if not r or r.spent or r.expires <= tonumber(ARGV[1]) then return false end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', index_of(ARGV[2], r.subject), ARGV[3])
+return v
+`)
+
+// deleteScript: KEYS token; ARGV now, base, member. Returns 1 when the
+// record it deleted had not expired.
+var deleteScript = goredis.NewScript(prelude + `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+redis.call('DEL', KEYS[1])
+local r = parse(v)
+if not r then return 0 end
+redis.call('ZREM', index_of(ARGV[2], r.subject), ARGV[3])
+if r.expires > tonumber(ARGV[1]) then return 1 end
+return 0
+`)
+
+// rotateScript: KEYS old, next; ARGV now, lifetime, base, next member.
+// Returns {1, successor} when rotated, {2, spent record, revoked} on
+// reuse, {0} when old is missing.
+var rotateScript = goredis.NewScript(prelude + `
+local now = tonumber(ARGV[1])
+local v = redis.call('GET', KEYS[1])
+local r = v and parse(v)
+if not r or r.expires <= now then return {0} end
+local idx = index_of(ARGV[3], r.subject)
+if r.spent then
+  local n = 0
+  if r.family ~= '' then
+    each_live(idx, ARGV[3], r.subject, now, function(key, m, x)
+      if x.family == r.family then
+        redis.call('DEL', key)
+        redis.call('ZREM', idx, m)
+        n = n + 1
+      end
+    end)
+  end
+  return {2, v, n}
+end
+local exp = now + tonumber(ARGV[2])
+if r.chainEnd ~= 0 and r.chainEnd < exp then exp = r.chainEnd end
+local succ = '0' .. r.kind .. ',' .. string.format('%.0f', exp) .. ',' .. ARGV[1] .. ',' ..
+  string.format('%.0f', r.chainEnd) .. ',' .. r.authTime .. ',' .. r.lens .. ';' .. r.tail
+redis.call('SET', KEYS[1], '1' .. string.sub(v, 2), 'KEEPTTL')
+if exp > now then
+  redis.call('SET', KEYS[2], succ, 'PXAT', string.format('%.0f', exp))
+  index_add(idx, ARGV[4], exp, now)
+end
+return {1, succ}
+`)
+
+// deleteAllScript: KEYS index; ARGV now, base, subject, kind, project,
+// device, family ("" and "0" match anything). Returns the count deleted.
+var deleteAllScript = goredis.NewScript(prelude + `
+local n = 0
+each_live(KEYS[1], ARGV[2], ARGV[3], tonumber(ARGV[1]), function(key, m, r)
+  if (ARGV[4] == '0' or ARGV[4] == r.kind) and (ARGV[5] == '' or ARGV[5] == r.project) and
+     (ARGV[6] == '' or ARGV[6] == r.device) and (ARGV[7] == '' or ARGV[7] == r.family) then
+    redis.call('DEL', key)
+    redis.call('ZREM', KEYS[1], m)
+    n = n + 1
+  end
+end)
+return n
+`)
+
+// listScript: KEYS index; ARGV now, base, subject. Returns member, record
+// pairs of every live record; the caller filters them.
+var listScript = goredis.NewScript(prelude + `
+local out = {}
+each_live(KEYS[1], ARGV[2], ARGV[3], tonumber(ARGV[1]), function(key, m, r, v)
+  out[#out + 1] = m
+  out[#out + 1] = v
+end)
+return out
+`)
+
+// hitScript: KEYS counter; ARGV now, window. Returns {n, resetAt}.
+var hitScript = goredis.NewScript(`
+local now = tonumber(ARGV[1])
+local c = redis.call('HMGET', KEYS[1], 'n', 'r')
+local n, r = tonumber(c[1]), tonumber(c[2])
+if not n or not r or r <= now then
+  r = now + tonumber(ARGV[2])
+  n = 1
+  redis.call('HSET', KEYS[1], 'n', 1, 'r', string.format('%.0f', r))
+  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', r))
+else
+  n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+end
+return {n, string.format('%.0f', r)}
+`)
