@@ -77,21 +77,31 @@ func client(t testing.TB, c goredis.UniversalClient) goredis.UniversalClient {
 	return c
 }
 
+// The three topologies run the suite on clients made by NewClient, so its
+// address forms are proven against real servers too.
+
 func TestRedisStandalone(t *testing.T) {
 	srv := redistest.Standalone(t)
-	conformance(t, client(t, goredis.NewClient(&goredis.Options{Addr: srv.Addr})))
+	conformance(t, newClient(t, "redis://"+srv.Addr))
 }
 
 func TestRedisCluster(t *testing.T) {
 	cl := redistest.StartCluster(t)
-	conformance(t, client(t, goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: cl.Addrs})))
+	conformance(t, newClient(t, strings.Join(cl.Addrs, ",")))
 }
 
 func TestRedisSentinel(t *testing.T) {
 	s := redistest.StartSentinel(t)
-	conformance(t, client(t, goredis.NewFailoverClient(&goredis.FailoverOptions{
-		MasterName: s.MasterName, SentinelAddrs: s.SentinelAddrs,
-	})))
+	conformance(t, newClient(t, "sentinel://"+s.MasterName+"@"+strings.Join(s.SentinelAddrs, ",")))
+}
+
+func newClient(t testing.TB, spec string) goredis.UniversalClient {
+	t.Helper()
+	c, err := redis.NewClient(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client(t, c)
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
