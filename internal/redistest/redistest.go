@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -499,7 +498,7 @@ func readLog(path string, from int64) []byte {
 	}
 	b = b[from:]
 	if len(b) > max {
-		b = slices.Clone(b[len(b)-max:])
+		b = b[len(b)-max:]
 	}
 	return b
 }

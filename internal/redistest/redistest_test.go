@@ -189,3 +189,54 @@ func TestSentinel(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Tests of the Redis store kill the master to show a failover; the sentinel
+// must be set up so that one happens within seconds, with the write kept.
+func TestSentinelFailover(t *testing.T) {
+	t.Parallel()
+	track := assertGoneAtEnd(t)
+	st := StartSentinel(t)
+	track(st.master, st.replica, st.sentinel)
+	ctx := context.Background()
+
+	fc := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    st.MasterName,
+		SentinelAddrs: st.SentinelAddrs,
+	})
+	defer fc.Close()
+	if err := fc.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("SET: %v", err)
+	}
+	if err := fc.Wait(ctx, 1, time.Second).Err(); err != nil {
+		t.Fatalf("WAIT for the replica: %v", err)
+	}
+
+	st.master.Kill()
+	sc := redis.NewSentinelClient(&redis.Options{Addr: st.SentinelAddrs[0]})
+	defer sc.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		addr, err := sc.GetMasterAddrByName(ctx, st.MasterName).Result()
+		if err == nil && len(addr) == 2 && net.JoinHostPort(addr[0], addr[1]) == st.ReplicaAddr {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sentinel still reports master %v, %v; want the replica %s", addr, err, st.ReplicaAddr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var got string
+	var err error
+	for time.Now().Before(deadline) {
+		if got, err = fc.Get(ctx, "k").Result(); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil || got != "v" {
+		t.Fatalf("GET after failover = %q, %v; want v", got, err)
+	}
+	if err := fc.Set(ctx, "k2", "v2", 0).Err(); err != nil {
+		t.Fatalf("SET after failover: %v", err)
+	}
+}
