@@ -73,11 +73,19 @@ func (s *Store) base(tag string) string {
 	return s.prefix + ":{" + tag + "}:"
 }
 
+// tokenKey is "<prefix>:{<tag>}:t:<hex hash>", built in one allocation
+// because Get, the hot path, needs nothing else. The member, the hash's
+// hex, is the key's tail.
 func (s *Store) tokenKey(id store.ID) (key, member string) {
-	var b [64]byte
-	hex.Encode(b[:], id.Hash[:])
-	member = string(b[:])
-	return s.base(id.Tag) + "t:" + member, member
+	n := len(s.prefix) + len(id.Tag) + 6
+	b := make([]byte, n+hex.EncodedLen(len(id.Hash)))
+	i := copy(b, s.prefix)
+	i += copy(b[i:], ":{")
+	i += copy(b[i:], id.Tag)
+	copy(b[i:], "}:t:")
+	hex.Encode(b[n:], id.Hash[:])
+	key = string(b)
+	return key, key[n:]
 }
 
 func (s *Store) indexKey(tag, subject string) string {
