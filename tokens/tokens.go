@@ -115,6 +115,11 @@ type Claims struct {
 	Subject string // required
 	Project string
 	Device  string // required for device tokens
+	// Family ties a session to the device chain it was issued from (the
+	// Family of that device token's record), so that a replay of a spent
+	// device token, which revokes the family, ends the session too.
+	// Ignored for device tokens: each one issued starts a family of its own.
+	Family string
 	// AuthTime is when the subject proved a password; default now.
 	AuthTime time.Time
 }
@@ -142,6 +147,7 @@ func (m *Manager) Issue(ctx context.Context, kind store.Kind, c Claims) (Issued,
 		Subject:   c.Subject,
 		Project:   c.Project,
 		Device:    c.Device,
+		Family:    c.Family,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(m.ttl[kind]),
 		AuthTime:  c.AuthTime,
