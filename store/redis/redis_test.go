@@ -349,3 +349,38 @@ func TestErrorsWrapUnavailable(t *testing.T) {
 	check("Peek", err)
 	check("Reset", s.Reset(ctx, "k"))
 }
+
+// TestTTLsFollowTheStoresClock: a store whose clock is far from Redis's (a
+// skewed app server, a test's fake clock) still keeps each key exactly as
+// long as its record lives by that clock.
+func TestTTLsFollowTheStoresClock(t *testing.T) {
+	srv := redistest.Standalone(t)
+	c := client(t, goredis.NewClient(&goredis.Options{Addr: srv.Addr}))
+	ctx := context.Background()
+	for _, skew := range []time.Duration{-5 * 365 * 24 * time.Hour, 5 * 365 * 24 * time.Hour} {
+		now := time.Now().Add(skew).Truncate(time.Millisecond)
+		s, err := redis.New(c, redis.Options{Prefix: "skew" + rand.Text()[:6], Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := store.ID{Tag: "t0", Hash: [32]byte{byte(skew >> 40)}}
+		rec := store.Record{Kind: store.KindSession, Subject: "u", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := s.Put(ctx, id, rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := s.Get(ctx, id); !ok || err != nil {
+			t.Fatalf("skew %v: Get = %v, %v", skew, ok, err)
+		}
+		if _, err := s.Hit(ctx, "k", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		keys, _ := c.Keys(ctx, "skew*").Result()
+		for _, k := range keys {
+			ttl := c.PTTL(ctx, k).Val()
+			if ttl <= 0 || ttl > time.Hour {
+				t.Errorf("skew %v: key %q has TTL %v, want (0, 1h]", skew, k, ttl)
+			}
+		}
+		c.Del(ctx, keys...)
+	}
+}

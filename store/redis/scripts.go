@@ -40,7 +40,7 @@ local function index_add(idx, member, expires, now)
   redis.call('ZADD', idx, expires, member)
   redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
   local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
-  if top[2] then redis.call('PEXPIREAT', idx, top[2]) end
+  if top[2] then redis.call('PEXPIRE', idx, string.format('%.0f', tonumber(top[2]) - now)) end
 end
 -- each_live calls fn(key, member, record) for every live, unspent record
 -- of subject in its index, dropping dead members on the way.
@@ -67,7 +67,7 @@ if exp <= now then
   redis.call('ZREM', KEYS[2], ARGV[4])
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', string.format('%.0f', exp - now))
 index_add(KEYS[2], ARGV[4], exp, now)
 return 1
 `)
@@ -125,7 +125,7 @@ local succ = '0' .. r.kind .. ',' .. string.format('%.0f', exp) .. ',' .. ARGV[1
   string.format('%.0f', r.chainEnd) .. ',' .. r.authTime .. ',' .. r.lens .. ';' .. r.tail
 redis.call('SET', KEYS[1], '1' .. string.sub(v, 2), 'KEEPTTL')
 if exp > now then
-  redis.call('SET', KEYS[2], succ, 'PXAT', string.format('%.0f', exp))
+  redis.call('SET', KEYS[2], succ, 'PX', string.format('%.0f', exp - now))
   index_add(idx, ARGV[4], exp, now)
 end
 return {1, succ}
@@ -166,7 +166,7 @@ if not n or not r or r <= now then
   r = now + tonumber(ARGV[2])
   n = 1
   redis.call('HSET', KEYS[1], 'n', 1, 'r', string.format('%.0f', r))
-  redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', r))
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 else
   n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 end
