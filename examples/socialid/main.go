@@ -21,17 +21,18 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
-	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8082", "address to listen on")
+	redisSpec := exstore.Flag()
 	flag.Parse()
 
-	st, closeStore, err := openStore()
+	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,8 +53,8 @@ func main() {
     --user 138:%[2]s
 
   then: curl -i %[1]s/v1/marketing/login/me -H 'Authorization: Bearer <login_token>'
-  (more in examples/socialid/README.md)
-`, "http://"+ln.Addr().String(), demoApp.Secret)
+  (more in examples/socialid/README.md; %[3]s)
+`, "http://"+ln.Addr().String(), demoApp.Secret, storeInfo)
 
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -67,12 +68,6 @@ func main() {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
-}
-
-// openStore is the one place the store is chosen; a -redis flag goes here.
-func openStore() (store.Store, func(), error) {
-	st := memory.New(memory.Options{})
-	return st, func() { st.Close() }, nil
 }
 
 type config struct {

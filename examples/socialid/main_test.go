@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,24 +18,15 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
+	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
-	"github.com/gatehouse-go/gatehouse/store"
-	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/internal/teststores"
 )
 
-// stores are the stores every test runs on. Each opens a fresh, empty
-// store on the given clock and closes it when the test ends; a Redis
-// entry joins memory when the example gets its -redis flag.
-var stores = []struct {
-	name string
-	open func(t *testing.T, now func() time.Time) store.Store
-}{
-	{"memory", func(t *testing.T, now func() time.Time) store.Store {
-		st := memory.New(memory.Options{Now: now})
-		t.Cleanup(func() { st.Close() })
-		return st
-	}},
-}
+// Every test runs on every store: memory, Redis and a Redis Cluster.
+var stores = teststores.All()
+
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 // countingHasher is bcrypt at its lowest cost, counting comparisons, so
 // the tests can tell when a password was (not) checked.
@@ -83,10 +75,10 @@ type env struct {
 // eachStore runs f on a fresh app over every store in stores.
 func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, sf := range stores {
-		t.Run(sf.name, func(t *testing.T) {
+		t.Run(sf.Name, func(t *testing.T) {
 			clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			e := &env{clock: clock, hasher: &countingHasher{Bcrypt: auth.Bcrypt{Cost: 4}}, logs: &logBuffer{}}
-			e.store = storefault.Wrap(sf.open(t, clock.Now))
+			e.store = storefault.Wrap(sf.Open(t, clock.Now))
 			logger := log.New(e.logs, "", 0)
 			e.outbox = &outbox{logger: logger}
 			h, err := newApp(config{store: e.store, now: clock.Now, hasher: e.hasher, outbox: e.outbox, logger: logger})
