@@ -21,22 +21,26 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
-	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
+	redisSpec := exstore.Flag()
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	st := memory.New(memory.Options{})
-	defer st.Close()
+	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer closeStore()
 	tcp, _ := ln.Addr().(*net.TCPAddr)
 	h, err := newApp(config{store: st, secureCookies: tcp == nil || !tcp.IP.IsLoopback()})
 	if err != nil {
@@ -51,7 +55,8 @@ func main() {
     -d '{"action":"login","group_id":100909072,"clogin_id":102670540,"doc":{}}'
 
   then open %[1]s/reg/login?user_token=<user_token> in a browser.
-`, url)
+  (%[2]s)
+`, url, storeInfo)
 
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
