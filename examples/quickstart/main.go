@@ -20,24 +20,31 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	redisSpec := exstore.Flag()
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	app, err := newApp(appConfig{secureCookies: !isLoopback(ln.Addr())})
+	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer app.Close()
+	defer closeStore()
+	app, err := newApp(appConfig{store: st, secureCookies: !isLoopback(ln.Addr())})
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	url := "http://" + ln.Addr().String()
 	fmt.Printf(`gatehouse quickstart listening on %[1]s
@@ -49,8 +56,8 @@ func main() {
             curl -s %[1]s/me -H "Authorization: Bearer <token>"
             curl -s -X POST %[1]s/logout -H "Authorization: Bearer <token>"
 
-Tokens live in memory: restarting the server logs everyone out. Ctrl-C stops it.
-`, url)
+Tokens: %[2]s. Ctrl-C stops it.
+`, url, storeInfo)
 
 	srv := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,6 +81,7 @@ func isLoopback(a net.Addr) bool {
 }
 
 type appConfig struct {
+	store         store.Store // nil: a memory store of the app's own
 	secureCookies bool
 	bcryptCost    int // 0: the library default
 }
@@ -81,13 +89,22 @@ type appConfig struct {
 // app is the quickstart's handler with what it must close.
 type app struct {
 	http.Handler
-	store *memory.Store
+	own *memory.Store // the store newApp made, if it made one
 }
 
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error {
+	if a.own != nil {
+		return a.own.Close()
+	}
+	return nil
+}
 
 func newApp(cfg appConfig) (*app, error) {
-	st := memory.New(memory.Options{})
+	st, own := cfg.store, (*memory.Store)(nil)
+	if st == nil {
+		own = memory.New(memory.Options{})
+		st = own
+	}
 	tm, err := tokens.New(tokens.Config{Store: st})
 	if err != nil {
 		return nil, err
@@ -123,5 +140,5 @@ func newApp(cfg appConfig) (*app, error) {
 	mux.Handle("POST /login", authn.LoginHandler(opts))
 	mux.Handle("POST /logout", authn.LogoutHandler(opts))
 	mux.Handle("GET /me", guard.Handler(http.HandlerFunc(me)))
-	return &app{Handler: mux, store: st}, nil
+	return &app{Handler: mux, own: own}, nil
 }

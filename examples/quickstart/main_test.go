@@ -7,8 +7,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/redistest"
+	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // newServer runs the quickstart over TLS, as it would run in production,
@@ -16,7 +22,26 @@ import (
 // followed automatically so each answer can be checked).
 func newServer(t *testing.T) (*httptest.Server, *http.Client) {
 	t.Helper()
-	a, err := newApp(appConfig{secureCookies: true, bcryptCost: 10})
+	return newServerOn(t, nil)
+}
+
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
+
+// eachStore runs f on a quickstart over memory, Redis and a Redis Cluster,
+// as -redis would give it.
+func eachStore(t *testing.T, f func(t *testing.T, srv *httptest.Server, c *http.Client)) {
+	for _, sf := range teststores.All() {
+		t.Run(sf.Name, func(t *testing.T) {
+			srv, c := newServerOn(t, sf.Open(t, time.Now))
+			f(t, srv, c)
+		})
+	}
+}
+
+// newServerOn is newServer with the store st (nil: the app's own).
+func newServerOn(t *testing.T, st store.Store) (*httptest.Server, *http.Client) {
+	t.Helper()
+	a, err := newApp(appConfig{store: st, secureCookies: true, bcryptCost: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,52 +86,53 @@ func do(t *testing.T, c *http.Client, method, url, contentType, payload string, 
 const form = "application/x-www-form-urlencoded"
 
 func TestBrowserFlow(t *testing.T) {
-	srv, c := newServer(t)
+	eachStore(t, func(t *testing.T, srv *httptest.Server, c *http.Client) {
 
-	res := do(t, c, "GET", srv.URL+"/", "", "")
-	if page := body(t, res); res.StatusCode != 200 || !strings.Contains(page, `<form method="post" action="/login"`) {
-		t.Fatalf("GET / logged out: %d\n%s", res.StatusCode, page)
-	}
-
-	res = do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=wrong")
-	if loc := res.Header.Get("Location"); res.StatusCode != 303 || loc != "/?error=invalid_credentials" {
-		t.Fatalf("wrong password: %d %q", res.StatusCode, loc)
-	}
-
-	res = do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=gatehouse-demo")
-	if res.StatusCode != 303 || res.Header.Get("Location") != "/" {
-		t.Fatalf("form login: %d %q", res.StatusCode, res.Header.Get("Location"))
-	}
-	set := res.Header.Get("Set-Cookie")
-	for _, flag := range []string{"HttpOnly", "Secure", "SameSite=Lax"} {
-		if !strings.Contains(set, flag) {
-			t.Errorf("session cookie %q lacks %s", set, flag)
+		res := do(t, c, "GET", srv.URL+"/", "", "")
+		if page := body(t, res); res.StatusCode != 200 || !strings.Contains(page, `<form method="post" action="/login"`) {
+			t.Fatalf("GET / logged out: %d\n%s", res.StatusCode, page)
 		}
-	}
-	first := c.Jar.Cookies(mustURL(t, srv.URL))[0].Value
 
-	if page := body(t, do(t, c, "GET", srv.URL+"/", "", "")); !strings.Contains(page, "Logged in as <strong>user-1</strong>") {
-		t.Fatalf("GET / logged in:\n%s", page)
-	}
-	res = do(t, c, "GET", srv.URL+"/me", "", "")
-	if b := body(t, res); res.StatusCode != 200 || !strings.Contains(b, `"subject":"user-1"`) {
-		t.Fatalf("GET /me with the cookie: %d %s", res.StatusCode, b)
-	}
+		res = do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=wrong")
+		if loc := res.Header.Get("Location"); res.StatusCode != 303 || loc != "/?error=invalid_credentials" {
+			t.Fatalf("wrong password: %d %q", res.StatusCode, loc)
+		}
 
-	// Logging in again gives a new session (no fixation).
-	do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=gatehouse-demo").Body.Close()
-	if again := c.Jar.Cookies(mustURL(t, srv.URL))[0].Value; again == first {
-		t.Fatal("a second login kept the same cookie")
-	}
+		res = do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=gatehouse-demo")
+		if res.StatusCode != 303 || res.Header.Get("Location") != "/" {
+			t.Fatalf("form login: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		set := res.Header.Get("Set-Cookie")
+		for _, flag := range []string{"HttpOnly", "Secure", "SameSite=Lax"} {
+			if !strings.Contains(set, flag) {
+				t.Errorf("session cookie %q lacks %s", set, flag)
+			}
+		}
+		first := c.Jar.Cookies(mustURL(t, srv.URL))[0].Value
 
-	res = do(t, c, "POST", srv.URL+"/logout", form, "")
-	if res.StatusCode != 303 {
-		t.Fatalf("logout: %d", res.StatusCode)
-	}
-	res = do(t, c, "GET", srv.URL+"/me", "", "")
-	if b := body(t, res); res.StatusCode != 401 || !strings.Contains(b, `"code":"missing_token"`) {
-		t.Fatalf("GET /me after logout: %d %s", res.StatusCode, b)
-	}
+		if page := body(t, do(t, c, "GET", srv.URL+"/", "", "")); !strings.Contains(page, "Logged in as <strong>user-1</strong>") {
+			t.Fatalf("GET / logged in:\n%s", page)
+		}
+		res = do(t, c, "GET", srv.URL+"/me", "", "")
+		if b := body(t, res); res.StatusCode != 200 || !strings.Contains(b, `"subject":"user-1"`) {
+			t.Fatalf("GET /me with the cookie: %d %s", res.StatusCode, b)
+		}
+
+		// Logging in again gives a new session (no fixation).
+		do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=gatehouse-demo").Body.Close()
+		if again := c.Jar.Cookies(mustURL(t, srv.URL))[0].Value; again == first {
+			t.Fatal("a second login kept the same cookie")
+		}
+
+		res = do(t, c, "POST", srv.URL+"/logout", form, "")
+		if res.StatusCode != 303 {
+			t.Fatalf("logout: %d", res.StatusCode)
+		}
+		res = do(t, c, "GET", srv.URL+"/me", "", "")
+		if b := body(t, res); res.StatusCode != 401 || !strings.Contains(b, `"code":"missing_token"`) {
+			t.Fatalf("GET /me after logout: %d %s", res.StatusCode, b)
+		}
+	})
 }
 
 func TestCrossOriginFormIsRefused(t *testing.T) {
@@ -124,29 +150,30 @@ func TestCrossOriginFormIsRefused(t *testing.T) {
 }
 
 func TestAPIFlow(t *testing.T) {
-	srv, c := newServer(t)
-	c.Jar = nil
-	res := do(t, c, "POST", srv.URL+"/login", "application/json", `{"username":"demo","password":"gatehouse-demo"}`)
-	var login struct {
-		Token     string `json:"token"`
-		ExpiresAt string `json:"expires_at"`
-	}
-	if b := body(t, res); res.StatusCode != 200 || json.Unmarshal([]byte(b), &login) != nil || login.Token == "" || login.ExpiresAt == "" {
-		t.Fatalf("JSON login: %d %s", res.StatusCode, b)
-	}
-	if res.Header.Get("Cache-Control") != "no-store" {
-		t.Error("login answer may be cached")
-	}
-	bearer := []string{"Authorization", "Bearer " + login.Token}
-	if res := do(t, c, "GET", srv.URL+"/me", "", "", bearer...); res.StatusCode != 200 {
-		t.Fatalf("GET /me with the bearer token: %d %s", res.StatusCode, body(t, res))
-	}
-	if res := do(t, c, "POST", srv.URL+"/logout", "", "", bearer...); res.StatusCode != 204 {
-		t.Fatalf("logout: %d %s", res.StatusCode, body(t, res))
-	}
-	if res := do(t, c, "GET", srv.URL+"/me", "", "", bearer...); res.StatusCode != 401 {
-		t.Fatalf("GET /me after logout: %d", res.StatusCode)
-	}
+	eachStore(t, func(t *testing.T, srv *httptest.Server, c *http.Client) {
+		c.Jar = nil
+		res := do(t, c, "POST", srv.URL+"/login", "application/json", `{"username":"demo","password":"gatehouse-demo"}`)
+		var login struct {
+			Token     string `json:"token"`
+			ExpiresAt string `json:"expires_at"`
+		}
+		if b := body(t, res); res.StatusCode != 200 || json.Unmarshal([]byte(b), &login) != nil || login.Token == "" || login.ExpiresAt == "" {
+			t.Fatalf("JSON login: %d %s", res.StatusCode, b)
+		}
+		if res.Header.Get("Cache-Control") != "no-store" {
+			t.Error("login answer may be cached")
+		}
+		bearer := []string{"Authorization", "Bearer " + login.Token}
+		if res := do(t, c, "GET", srv.URL+"/me", "", "", bearer...); res.StatusCode != 200 {
+			t.Fatalf("GET /me with the bearer token: %d %s", res.StatusCode, body(t, res))
+		}
+		if res := do(t, c, "POST", srv.URL+"/logout", "", "", bearer...); res.StatusCode != 204 {
+			t.Fatalf("logout: %d %s", res.StatusCode, body(t, res))
+		}
+		if res := do(t, c, "GET", srv.URL+"/me", "", "", bearer...); res.StatusCode != 401 {
+			t.Fatalf("GET /me after logout: %d", res.StatusCode)
+		}
+	})
 }
 
 func TestBadInput(t *testing.T) {
