@@ -1,0 +1,163 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+// MinNewPasswordLength is the fewest characters a new password set by a
+// reset may have (NIST SP 800-63B §5.1.1.2: at least 8). The upper bound
+// is MaxPasswordBytes, as for logins.
+const MinNewPasswordLength = 8
+
+// RequestPasswordReset mails a one-time password reset token
+// (tokens.Config.ResetTTL, 1 hour by default) to email, when it is the
+// address of an active account. Redeem it with ConfirmPasswordReset.
+//
+// The answer does not tell whether the address belongs to anyone: an
+// unknown address, a deactivated account and an account that has had
+// MaxMessagesPerHour resets mailed in the last hour all return nil and
+// send nothing. Each of them does the same store work as a real request
+// (one counter hit, one token-sized write or lookup), so the time differs
+// only by what Mailer.Send takes: a Mailer that talks to a slow mail
+// server should queue the message and return.
+//
+// A missing email is a *FieldError, and so is one without an '@' (a reset
+// link goes only to the address the user typed, which is then the one on
+// the account). Errors otherwise are failures: the store (wrapping
+// store.ErrUnavailable), Users, or the Mailer. Report them to the operator;
+// answering the client the same as on success keeps Mailer failures, which
+// happen only for real accounts, from revealing them.
+func (a *Authenticator) RequestPasswordReset(ctx context.Context, email string) error {
+	login := NormalizeLogin(email)
+	switch {
+	case login == "":
+		return &FieldError{Field: "email", Reason: "missing"}
+	case len(login) > maxLoginBytes:
+		return &FieldError{Field: "email", Reason: "too long"}
+	case !strings.Contains(login, "@"):
+		return &FieldError{Field: "email", Reason: "invalid"}
+	case a.mailer == nil:
+		return errors.New("auth: Config.Mailer is not set")
+	}
+	if _, ok := a.users.(HashUpdater); !ok {
+		return errors.New("auth: password reset needs Config.Users to implement HashUpdater")
+	}
+	user, err := a.users.FindUser(ctx, login)
+	if err != nil && !errors.Is(err, ErrUnknownUser) {
+		return fmt.Errorf("auth: finding user: %w", err)
+	}
+	if err == nil && user.Active {
+		err := a.send(ctx, PurposeResetPassword, store.KindReset, user.Subject, login)
+		if errors.Is(err, ErrRateLimited) {
+			return nil
+		}
+		return err
+	}
+	return a.pretendReset(ctx, login)
+}
+
+// pretendReset does the store work of a reset for an address that gets
+// none: a counter hit under the address (so an unknown address is limited
+// like a real one) and the lookup of a random token of the reset kind.
+func (a *Authenticator) pretendReset(ctx context.Context, login string) error {
+	n, err := a.counters.Hit(ctx, "mail:"+string(PurposeResetPassword)+":n:"+login, time.Hour)
+	if err != nil || n.N > MaxMessagesPerHour {
+		return err
+	}
+	var secret [32]byte
+	_, _ = rand.Read(secret[:]) // never fails (Go 1.24+)
+	tok := "ghr_" + a.tokens.Tag("n:"+login) + "_" + base64.RawURLEncoding.EncodeToString(secret[:])
+	if _, err := a.tokens.Validate(ctx, store.KindReset, tok); err != nil && !errors.Is(err, tokens.ErrInvalid) {
+		return err
+	}
+	return nil
+}
+
+// PasswordReset is what a user presents to set a new password.
+type PasswordReset struct {
+	Token    string // the reset token from the Message
+	Password string // the new password
+	// ClientAddr is the client's address: its per-client lockout counter
+	// is cleared with the account's (see ConfirmPasswordReset).
+	ClientAddr string
+}
+
+// ConfirmPasswordReset spends a reset token and sets the new password of
+// its subject, which it returns. In order:
+//   - the new password is checked: missing or shorter than
+//     MinNewPasswordLength characters is a *FieldError, over
+//     MaxPasswordBytes is ErrPasswordTooLong; the token is not spent;
+//   - the token must be live (tokens.ErrMissing, ErrMalformed, ErrWrongKind
+//     or ErrInvalid otherwise), checked before any hashing;
+//   - the password is hashed with Config.Hasher (ErrBusy when no hashing
+//     slot frees up in time; the token is not spent);
+//   - the token is spent: of concurrent confirmations exactly one goes on;
+//   - the hash goes to Users' UpdatePasswordHash (see HashUpdater);
+//   - every live token of the subject is ended, like Deactivate does:
+//     sessions in every project, device chains, login links, pending
+//     verifications and other reset tokens;
+//   - the lockout counters of the account, and of the account from
+//     ClientAddr, are cleared, so a user who locked themselves out can log
+//     in with the new password at once. Counters of other clients run out
+//     on their own.
+//
+// A store failure wraps store.ErrUnavailable. If it happens after the token
+// is spent, the password may be set while some tokens live on: call
+// Deactivate or LogoutEverywhere to retry ending them.
+func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordReset) (subject string, err error) {
+	switch {
+	case r.Password == "":
+		return "", &FieldError{Field: "password", Reason: "missing"}
+	case len(r.Password) > MaxPasswordBytes:
+		return "", ErrPasswordTooLong
+	case utf8.RuneCountInString(r.Password) < MinNewPasswordLength:
+		return "", &FieldError{Field: "password", Reason: "too short"}
+	}
+	up, ok := a.users.(HashUpdater)
+	if !ok {
+		return "", errors.New("auth: password reset needs Config.Users to implement HashUpdater")
+	}
+	// A cheap lookup first, so that only the holder of a live token can
+	// make the server hash.
+	if _, err := a.tokens.Validate(ctx, store.KindReset, r.Token); err != nil {
+		return "", err
+	}
+	var hash []byte
+	var hashErr error
+	if err := a.gate.run(ctx, func() { hash, hashErr = a.hasher.Hash([]byte(r.Password)) }); err != nil {
+		return "", err
+	}
+	if hashErr != nil {
+		return "", fmt.Errorf("auth: hashing the new password: %w", hashErr)
+	}
+	rec, err := a.tokens.Consume(ctx, store.KindReset, r.Token)
+	if err != nil {
+		return "", err
+	}
+	subject = rec.Subject
+	if err := up.UpdatePasswordHash(ctx, subject, hash); err != nil {
+		return "", fmt.Errorf("auth: saving the new password: %w", err)
+	}
+	if _, err := a.tokens.RevokeAll(ctx, subject, store.Filter{}); err != nil {
+		return subject, fmt.Errorf("auth: ending the tokens of %q: %w", subject, err)
+	}
+	// The keys of lockout.go's counters for the account "s:"+subject.
+	account := "s:" + subject
+	perClient := account + "\x00" + r.ClientAddr
+	for _, key := range []string{"fail:" + account, "lock:" + account, "failc:" + perClient, "lockc:" + perClient} {
+		if err := a.counters.Reset(ctx, key); err != nil {
+			return subject, fmt.Errorf("auth: clearing the lockout of %q: %w", subject, err)
+		}
+	}
+	return subject, nil
+}

@@ -1,0 +1,314 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+const newPassword = "a new secret"
+
+// resetFixture is the fixture with a Mailer and users whose saved hash is
+// the one logins check, plus an inactive account with an address.
+func resetFixture(t *testing.T, cfg auth.Config) (*fixture, *outbox) {
+	t.Helper()
+	mail := &outbox{}
+	cfg.Mailer = mail
+	f := newFixture(t, cfg)
+	f.users.mu.Lock()
+	f.users.byLogin["inactive@domain.com"] = f.users.byLogin["inactive_user"]
+	f.users.mu.Unlock()
+	return f, mail
+}
+
+// saved copies the hash a reset saved into the user, as an app would.
+func (f *fixture) saved(t *testing.T, login string) {
+	t.Helper()
+	f.users.mu.Lock()
+	defer f.users.mu.Unlock()
+	u := f.users.byLogin[login]
+	hash, ok := f.users.updated[u.Subject]
+	if !ok {
+		t.Fatalf("no hash saved for %s", u.Subject)
+	}
+	u.PasswordHash = hash
+}
+
+func (f *fixture) requestReset(t *testing.T, mail *outbox, email string) string {
+	t.Helper()
+	if err := f.a.RequestPasswordReset(ctx, email); err != nil {
+		t.Fatal(err)
+	}
+	return mail.last(t).Token
+}
+
+func TestPasswordResetSetsThePasswordOnce(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{})
+	if err := f.a.RequestPasswordReset(ctx, " John_Doe@Domain.com "); err != nil {
+		t.Fatal(err)
+	}
+	m := mail.last(t)
+	if m.Purpose != auth.PurposeResetPassword || m.To != "john_doe@domain.com" || m.Subject != "341" ||
+		tokens.KindOf(m.Token) != store.KindReset {
+		t.Fatalf("message = %+v", m)
+	}
+	if want := f.clock.Now().Add(time.Hour); !m.ExpiresAt.Equal(want) {
+		t.Fatalf("ExpiresAt = %v, want %v", m.ExpiresAt, want)
+	}
+	sub, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: m.Token, Password: newPassword})
+	if err != nil || sub != "341" {
+		t.Fatalf("confirm: %q, %v", sub, err)
+	}
+	f.saved(t, "john_doe")
+	if _, err := f.login("john_doe", password); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("old password: %v", err)
+	}
+	if _, err := f.login("john_doe", newPassword); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: m.Token, Password: "yet another one"}); !errors.Is(err, tokens.ErrInvalid) {
+		t.Fatalf("second confirmation: %v, want ErrInvalid", err)
+	}
+}
+
+func TestPasswordResetEndsEveryToken(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{AllowUnconfirmed: true})
+	var live []string
+	for _, p := range []string{"", "p1", "p2"} {
+		s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live = append(live, s.Token)
+	}
+	for _, d := range []string{"phone", "laptop"} {
+		iss, err := f.tokens.Issue(ctx, store.KindDevice, tokens.Claims{Subject: "341", Device: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		live = append(live, iss.Token)
+	}
+	link, _ := f.a.IssueLoginLink(ctx, "341", "p1")
+	live = append(live, link.Token)
+	other := f.requestReset(t, mail, "john_doe@domain.com")
+	live = append(live, other)
+	otherUser, err := f.a.Login(ctx, auth.Credentials{Login: "unconfirmed_user", Password: password}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tok := f.requestReset(t, mail, "john_doe@domain.com")
+	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: newPassword}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range live {
+		if _, err := f.tokens.Validate(ctx, tokens.KindOf(tok), tok); !errors.Is(err, tokens.ErrInvalid) {
+			t.Errorf("%s token after the reset: %v, want ErrInvalid", tokens.KindOf(tok), err)
+		}
+	}
+	if n, _ := f.tokens.List(ctx, "341", store.Filter{}); len(n) != 0 {
+		t.Errorf("%d tokens of the user left", len(n))
+	}
+	if _, err := f.tokens.Validate(ctx, store.KindSession, otherUser.Token); err != nil {
+		t.Errorf("another user's session ended: %v", err)
+	}
+}
+
+func TestPasswordResetClearsLockout(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		clients []string
+	}{
+		{"locked from one client", []string{"192.0.2.1"}},
+		{"locked from everywhere", []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, mail := resetFixture(t, auth.Config{})
+			for _, c := range tc.clients {
+				for range 5 {
+					f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: "wrong", ClientAddr: c}, "")
+				}
+			}
+			var locked *auth.LockedError
+			if _, err := f.login("john_doe", password); !errors.As(err, &locked) {
+				t.Fatalf("not locked: %v", err)
+			}
+			tok := f.requestReset(t, mail, "john_doe@domain.com")
+			if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: newPassword, ClientAddr: "192.0.2.1"}); err != nil {
+				t.Fatal(err)
+			}
+			f.saved(t, "john_doe")
+			if _, err := f.login("john_doe", newPassword); err != nil {
+				t.Fatalf("login after the reset: %v", err)
+			}
+		})
+	}
+}
+
+func TestPasswordResetChecksTheNewPassword(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{})
+	tok := f.requestReset(t, mail, "john_doe@domain.com")
+	for _, tc := range []struct {
+		name, pw string
+		status   int
+		code     string
+	}{
+		{"missing", "", 400, "missing_field"},
+		{"7 characters", "1234567", 400, "invalid_field"},
+		{"7 characters of 2 bytes", strings.Repeat("é", 7), 400, "invalid_field"},
+		{"73 bytes", strings.Repeat("a", 73), 400, "password_too_long"},
+	} {
+		_, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: tc.pw})
+		if p := auth.ProblemOf(err); p.Status != tc.status || p.Code != tc.code {
+			t.Errorf("%s: %v (%+v), want %d %s", tc.name, err, p, tc.status, tc.code)
+		}
+	}
+	if f.hasher.hashes.Load() != 0 {
+		t.Errorf("%d hashes for refused passwords, want 0", f.hasher.hashes.Load())
+	}
+	// The refusals did not spend the token; 72 bytes is the most there is.
+	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: strings.Repeat("a", 72)}); err != nil {
+		t.Fatalf("72 bytes: %v", err)
+	}
+	tok = f.requestReset(t, mail, "john_doe@domain.com")
+	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: "12345678"}); err != nil {
+		t.Fatalf("8 characters: %v", err)
+	}
+}
+
+func TestPasswordResetRefusesBadTokensBeforeHashing(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{})
+	tok := f.requestReset(t, mail, "john_doe@domain.com")
+	s, _ := f.login("john_doe", password)
+	v, _ := f.a.IssueVerification(ctx, "341")
+	for _, tc := range []struct {
+		name, token string
+		want        error
+	}{
+		{"none", "", tokens.ErrMissing},
+		{"garbage", "garbage", tokens.ErrMalformed},
+		{"a session token", s.Token, tokens.ErrWrongKind},
+		{"a verification value", "ghr_" + tok[4:8] + "_" + v.Value, tokens.ErrInvalid},
+	} {
+		if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tc.token, Password: newPassword}); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if f.hasher.hashes.Load() != 0 {
+		t.Errorf("%d hashes for bad tokens, want 0", f.hasher.hashes.Load())
+	}
+	f.clock.Advance(time.Hour)
+	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: newPassword}); !errors.Is(err, tokens.ErrInvalid) {
+		t.Fatalf("after an hour: %v, want ErrInvalid", err)
+	}
+}
+
+func TestPasswordResetOnceUnderRace(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{})
+	tok := f.requestReset(t, mail, "john_doe@domain.com")
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			pw := newPassword + strings.Repeat("!", i)
+			if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: pw}); err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, tokens.ErrInvalid) && !errors.Is(err, auth.ErrBusy) {
+				t.Errorf("losing confirmation: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d confirmations succeeded; want exactly 1", wins.Load())
+	}
+}
+
+// An unknown address, a deactivated account and a known one answer the
+// same, with the same store work and no hashing.
+func TestPasswordResetAnswersAlike(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{})
+	calls := map[string]int64{}
+	for _, email := range []string{"john_doe@domain.com", "nobody@domain.com", "inactive@domain.com"} {
+		before := f.store.Calls()
+		if err := f.a.RequestPasswordReset(ctx, email); err != nil {
+			t.Fatalf("%s: %v", email, err)
+		}
+		calls[email] = f.store.Calls() - before
+	}
+	if len(mail.msgs) != 1 || mail.msgs[0].To != "john_doe@domain.com" {
+		t.Fatalf("messages: %+v; want one, to the known address", mail.msgs)
+	}
+	if calls["nobody@domain.com"] != calls["john_doe@domain.com"] || calls["inactive@domain.com"] != calls["john_doe@domain.com"] {
+		t.Errorf("store calls differ: %v", calls)
+	}
+	if n := f.hasher.hashes.Load() + f.hasher.compares.Load(); n != 0 {
+		t.Errorf("%d hashes for reset requests, want 0", n)
+	}
+	f.store.SetDown(true)
+	for _, email := range []string{"john_doe@domain.com", "nobody@domain.com"} {
+		if err := f.a.RequestPasswordReset(ctx, email); auth.ProblemOf(err).Status != 503 {
+			t.Errorf("%s with the store down: %v, want a 503 error", email, err)
+		}
+	}
+}
+
+func TestPasswordResetIsRateLimitedSilently(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{})
+	for i := range auth.MaxMessagesPerHour + 2 {
+		for _, email := range []string{"john_doe@domain.com", "nobody@domain.com"} {
+			if err := f.a.RequestPasswordReset(ctx, email); err != nil {
+				t.Fatalf("request %d for %s: %v", i+1, email, err)
+			}
+		}
+	}
+	if len(mail.msgs) != auth.MaxMessagesPerHour {
+		t.Fatalf("%d messages, want %d", len(mail.msgs), auth.MaxMessagesPerHour)
+	}
+	f.clock.Advance(time.Hour + time.Second)
+	f.requestReset(t, mail, "john_doe@domain.com")
+	if len(mail.msgs) != auth.MaxMessagesPerHour+1 {
+		t.Fatalf("after the hour: %d messages", len(mail.msgs))
+	}
+}
+
+// usersOnly hides UpdatePasswordHash.
+type usersOnly struct{ auth.Users }
+
+func TestPasswordResetNeedsMailerAndHashUpdater(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{})
+	tok := f.requestReset(t, mail, "john_doe@domain.com")
+	noSetter, err := auth.New(auth.Config{Users: usersOnly{f.users}, Tokens: f.tokens, Counters: f.store, Hasher: f.hasher, Mailer: mail, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := noSetter.RequestPasswordReset(ctx, "john_doe@domain.com"); err == nil {
+		t.Error("request accepted without a HashUpdater")
+	}
+	if _, err := noSetter.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: newPassword}); err == nil {
+		t.Error("confirmation accepted without a HashUpdater")
+	}
+	g := newFixture(t, auth.Config{})
+	if err := g.a.RequestPasswordReset(ctx, "john_doe@domain.com"); err == nil {
+		t.Error("request accepted without a Mailer")
+	}
+	for _, email := range []string{"", "  ", "john_doe", strings.Repeat("a", 320) + "@x"} {
+		var fe *auth.FieldError
+		if err := f.a.RequestPasswordReset(ctx, email); !errors.As(err, &fe) {
+			t.Errorf("email %q: %v, want a FieldError", email, err)
+		}
+	}
+	f.a.RequestPasswordReset(context.Background(), "john_doe@domain.com")
+	mail.fail = errors.New("smtp down")
+	if err := f.a.RequestPasswordReset(ctx, "john_doe@domain.com"); err == nil {
+		t.Error("mailer failure was swallowed")
+	}
+}
