@@ -23,3 +23,10 @@ check-fmt:
 
 vet:
 	$(GO) vet ./...
+
+# make bench: gatehouse beside scs, gorilla/sessions, JWT and a hand-written
+# floor (the separate module in bench/). It starts its own Redis servers,
+# writes bench/results/raw.txt and a benchstat summary, and prints the ratios.
+.PHONY: bench
+bench: deps
+	cd bench && $(GO) run ./cmd/runbench
