@@ -1,0 +1,173 @@
+// Command devices serves seed 002: a mobile-style API where a password
+// login can also return a re-authentication token for the device, good
+// for 30 days and rotated on every use, so the app signs the user back in
+// without keeping the password. Every call carries the app's APIKey in the
+// query; responses can be trimmed with fields and forced to 200 with
+// suppressResponseCodes.
+//
+//	go run ./examples/devices [-addr 127.0.0.1:8083] [-redis redis://127.0.0.1:6379]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/store/redis"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8083", "address to listen on")
+	redisSpec := flag.String("redis", "", "keep tokens in Redis instead of memory: redis://host:port[/db], "+
+		"host:port,host:port,... (Cluster seeds), or sentinel://master@host:port[,host:port...]")
+	flag.Parse()
+
+	st, closeStore, err := openStore(*redisSpec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer closeStore()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := newApp(config{store: st})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf(`devices example (seed 002) listening on %[1]s
+
+  curl -s -X POST '%[1]s/api/v1/Authentication/Login?APIKey=%[2]s' \
+    -H 'Content-Type: application/json' \
+    -d '{"userName":"ada","password":"%[3]s","deviceName":"phone","generateReAuthenticationToken":true}'
+
+  then: curl -s '%[1]s/api/v1/Users/Me?APIKey=%[2]s&APIToken=<SessionToken>'
+  (more in examples/devices/README.md)
+`, "http://"+ln.Addr().String(), demoAPIKey, demoPassword)
+
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// openStore is where the example chooses its store: memory when redisSpec
+// is empty, else Redis (one server, Sentinel or Cluster; see
+// redis.NewClient for the forms). A Redis that does not answer is an error
+// now rather than 503s later. The function it returns releases the store.
+func openStore(redisSpec string) (store.Store, func(), error) {
+	if redisSpec == "" {
+		st := memory.New(memory.Options{})
+		log.Print("devices: tokens in memory: restarting logs everyone out")
+		return st, func() { st.Close() }, nil
+	}
+	c, err := redis.NewClient(redisSpec)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("redis %s: %w", redisSpec, err)
+	}
+	st, err := redis.New(c, redis.Options{})
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	log.Printf("devices: tokens in Redis at %s", redisSpec)
+	return st, func() { c.Close() }, nil
+}
+
+type config struct {
+	store store.Store
+	now   func() time.Time // default time.Now; give the store the same clock
+	// hasher checks passwords and hashes the demo user's at start-up;
+	// default bcrypt at cost 10. Tests inject a cheap one.
+	hasher auth.Hasher
+	// logger reports internal errors and reused tokens; default
+	// log.Default().
+	logger *log.Logger
+}
+
+// demoAPIKey is the app's key: the APIKey query parameter of every call.
+const demoAPIKey = "demo-api-key"
+
+func newApp(cfg config) (http.Handler, error) {
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	if cfg.logger == nil {
+		cfg.logger = log.Default()
+	}
+	hasher := cfg.hasher
+	if hasher == nil {
+		hasher = auth.Bcrypt{Cost: 10}
+	}
+	dir, err := newDirectory(hasher)
+	if err != nil {
+		return nil, err
+	}
+	// Device tokens last 30 days from each use, their chain 90 days from
+	// the password login: the defaults, spelled out.
+	tm, err := tokens.New(tokens.Config{
+		Store:          cfg.store,
+		Now:            cfg.now,
+		DeviceTTL:      30 * 24 * time.Hour,
+		DeviceChainTTL: 90 * 24 * time.Hour,
+	})
+	if err != nil {
+		return nil, err
+	}
+	authn, err := auth.New(auth.Config{Users: dir, Tokens: tm, Counters: cfg.store, Hasher: hasher, Now: cfg.now})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{authn: authn, tokens: tm, dir: dir, now: cfg.now, logger: cfg.logger}
+	apps, err := middleware.NewApps(middleware.AppsConfig{
+		Credentials: []middleware.AppCredential{{ID: "demo", Secret: demoAPIKey}},
+		Source:      apiKey,
+		Deny:        func(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) },
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/Authentication/Login", s.login)
+	mux.HandleFunc("POST /api/v1/Authentication/ReAuthenticate", s.reAuthenticate)
+	mux.HandleFunc("POST /api/v1/Authentication/Logout", s.authed(s.logout))
+	mux.HandleFunc("GET /api/v1/Users/Me", s.authed(s.me))
+	mux.HandleFunc("GET /api/v1/Users/Me/Devices", s.authed(s.devices))
+	mux.HandleFunc("DELETE /api/v1/Users/Me/Devices/{deviceName}", s.authed(s.revokeDevice))
+	return apps.Handler(s.jsonFallback(mux)), nil
+}
+
+// apiKey reads the APIKey query parameter, its name in any case, as the
+// seed's API does.
+func apiKey(r *http.Request) (middleware.AppCredential, bool) {
+	key := queryValue(r, "APIKey")
+	return middleware.AppCredential{ID: "demo", Secret: key}, key != ""
+}
