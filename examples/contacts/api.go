@@ -1,0 +1,392 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+type server struct {
+	authn   *auth.Authenticator
+	dir     *directory
+	cookies *middleware.Cookies
+	logger  *log.Logger
+	now     func() time.Time
+	// publicURL is where the links in emails point.
+	publicURL string
+}
+
+// The seed's limits, in characters.
+const (
+	maxEmailChars    = 250
+	maxPasswordChars = 150 // of the Base64 text
+)
+
+// maxBody bounds request bodies: the largest legitimate one is a login of
+// a few hundred bytes.
+const maxBody = 16 << 10
+
+// profile is the seed's ResponseMessage of a login.
+type profile struct {
+	UID             string `json:"uid"`
+	EmailAddress    string
+	FirstName       string
+	LastName        string
+	KnownAs         string
+	Company         string
+	WebAdmin        bool
+	LoginVerified   bool
+	ConsentReceived bool
+	UserStatus      string
+	AllowLogin      bool
+	// ValidationVal and ValidationID are null once LoginVerified is true.
+	ValidationVal *string
+	ValidationID  *string
+}
+
+func profileOf(c contact) profile {
+	return profile{
+		UID: c.UID, EmailAddress: c.EmailAddress, FirstName: c.FirstName, LastName: c.LastName,
+		KnownAs: c.KnownAs, Company: c.Company, WebAdmin: c.WebAdmin, LoginVerified: c.LoginVerified,
+		ConsentReceived: c.ConsentReceived, UserStatus: c.UserStatus, AllowLogin: c.AllowLogin,
+	}
+}
+
+type loginRequest struct {
+	EmailAddress string `json:"emailaddress"`
+	Password     string `json:"password"` // Base64
+}
+
+// loginResponse is the seed's answer, plus the session: the same token is
+// set as a cookie for browsers and given here for other clients, who send
+// it as "Authorization: Bearer <SessionToken>".
+type loginResponse struct {
+	ResponseMessage  profile
+	SessionToken     string
+	SessionExpiresAt time.Time
+}
+
+// message is the answer of the calls that only report success.
+type message struct {
+	ResponseMessage string
+}
+
+// login is POST /api/Login.
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := checkEmail("emailaddress", req.EmailAddress); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	password, err := decodePassword("password", req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sess, err := s.authn.Login(r.Context(), auth.Credentials{Login: req.EmailAddress, Password: password, ClientAddr: auth.RemoteHost(r)}, "")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, ok := s.dir.get(sess.User.Subject)
+	if !ok {
+		s.fail(w, r, errors.New("contacts: logged-in contact is gone"))
+		return
+	}
+	p := profileOf(c)
+	// gatehouse reports the address as it was when the password was
+	// checked; the pair is issued only while it is not verified.
+	p.LoginVerified = !sess.Unconfirmed
+	if sess.Unconfirmed {
+		v, err := s.authn.IssueVerification(r.Context(), sess.User.Subject)
+		if err != nil {
+			_ = s.authn.Logout(r.Context(), sess.Token) // answer all or nothing
+			s.fail(w, r, err)
+			return
+		}
+		p.ValidationID, p.ValidationVal = &v.ID, &v.Value
+	}
+	if err := s.cookies.SetSession(w, r, "", sess.Token, sess.ExpiresAt); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, loginResponse{ResponseMessage: p, SessionToken: sess.Token, SessionExpiresAt: sess.ExpiresAt.UTC()})
+}
+
+type validationRequest struct {
+	ValidationID  string
+	ValidationVal string
+}
+
+// validation is POST /api/Validation: it redeems the pair a login gave,
+// once, and marks the contact's address verified.
+func (s *server) validation(w http.ResponseWriter, r *http.Request) {
+	var req validationRequest
+	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	switch {
+	case req.ValidationID == "":
+		s.fail(w, r, missing("ValidationID"))
+		return
+	case req.ValidationVal == "":
+		s.fail(w, r, missing("ValidationVal"))
+		return
+	}
+	uid, err := s.authn.RedeemVerification(r.Context(), req.ValidationID, req.ValidationVal)
+	if err != nil {
+		s.fail(w, r, tokenError(err, errInvalidValidation))
+		return
+	}
+	c, ok := s.dir.verify(uid)
+	if !ok {
+		s.fail(w, r, errInvalidValidation)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
+}
+
+type resetRequest struct {
+	EmailAddress string `json:"emailaddress"`
+}
+
+// resetRequested is the one answer to every well-formed reset request.
+var resetRequested = message{"If a contact has this email address, a link to reset the password has been sent to it."}
+
+// requestReset is POST /api/PasswordReset. Its answer is the same whether
+// or not the address belongs to a contact.
+func (s *server) requestReset(w http.ResponseWriter, r *http.Request) {
+	var req resetRequest
+	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := checkEmail("emailaddress", req.EmailAddress); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	err := s.authn.RequestPasswordReset(withBaseURL(r.Context(), s.publicURL), req.EmailAddress)
+	var fe *auth.FieldError
+	switch {
+	case errors.As(err, &fe):
+		s.fail(w, r, &auth.FieldError{Field: "emailaddress", Reason: fe.Reason})
+		return
+	case errors.Is(err, store.ErrUnavailable):
+		// gatehouse does the same store work for every address, so a store
+		// that is down fails them all alike: this tells nobody anything.
+		s.fail(w, r, err)
+		return
+	case err != nil:
+		// A mailer failure happens only for real contacts: the operator
+		// hears of it, the client gets the answer everyone gets.
+		s.logger.Printf("contacts: password reset: %v", err)
+	}
+	writeJSON(w, http.StatusOK, resetRequested)
+}
+
+type confirmRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"` // Base64
+}
+
+// confirmReset is POST /api/PasswordReset/Confirm: it spends the token from
+// the email, once, sets the new password, and ends every session and
+// device of the contact.
+func (s *server) confirmReset(w http.ResponseWriter, r *http.Request) {
+	var req confirmRequest
+	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Token == "" {
+		s.fail(w, r, missing("token"))
+		return
+	}
+	password, err := decodePassword("password", req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	_, err = s.authn.ConfirmPasswordReset(r.Context(), auth.PasswordReset{Token: req.Token, Password: password, ClientAddr: auth.RemoteHost(r)})
+	if err != nil {
+		s.fail(w, r, tokenError(err, errInvalidResetToken))
+		return
+	}
+	// Every session has ended; the browser's cookie goes too.
+	_ = s.cookies.ClearAll(w)
+	writeJSON(w, http.StatusOK, message{"The password has been changed. Log in with the new one."})
+}
+
+// me is GET /api/Me, for the holder of a session (cookie or bearer).
+func (s *server) me(w http.ResponseWriter, r *http.Request) {
+	p, _ := middleware.FromContext(r.Context())
+	c, ok := s.dir.get(p.Subject)
+	if !ok {
+		s.fail(w, r, auth.ErrInvalidCredentials)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
+}
+
+// checkEmail applies the seed's rules to an email address field.
+func checkEmail(field, email string) error {
+	switch {
+	case strings.TrimSpace(email) == "":
+		return missing(field)
+	case utf8.RuneCountInString(email) > maxEmailChars:
+		return tooLong(field, maxEmailChars)
+	}
+	return nil
+}
+
+// decodePassword applies the seed's rules to a password field: required,
+// at most 150 characters of Base64 (standard alphabet, with or without
+// padding), and returns the password it encodes.
+func decodePassword(field, b64 string) (string, error) {
+	switch {
+	case b64 == "":
+		return "", missing(field)
+	case utf8.RuneCountInString(b64) > maxPasswordChars:
+		return "", tooLong(field, maxPasswordChars)
+	}
+	enc := base64.RawStdEncoding
+	if len(b64)%4 == 0 {
+		enc = base64.StdEncoding
+	}
+	pw, err := enc.Strict().DecodeString(b64)
+	if err != nil || len(pw) == 0 {
+		return "", &apiError{http.StatusBadRequest, "invalid_base64", "field \"" + field + "\" is not valid Base64", field}
+	}
+	return string(pw), nil
+}
+
+// apiError is an error of this API, beside gatehouse's own.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	field   string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func missing(field string) error {
+	return &apiError{http.StatusBadRequest, "missing_field", "field \"" + field + "\" is required", field}
+}
+
+func tooLong(field string, max int) error {
+	return &apiError{http.StatusBadRequest, "too_long", "field \"" + field + "\" is longer than " + strconv.Itoa(max) + " characters", field}
+}
+
+var (
+	errInvalidValidation = &apiError{http.StatusBadRequest, "invalid_validation", "the validation is invalid, expired or already used", "ValidationVal"}
+	errInvalidResetToken = &apiError{http.StatusBadRequest, "invalid_token", "the reset token is invalid, expired or already used", "token"}
+	errNoRoute           = &apiError{http.StatusNotFound, "not_found", "no such resource", ""}
+	errMethod            = &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this resource", ""}
+)
+
+// tokenError replaces a bad-token error (which gatehouse answers 401) with
+// bad: here the token is a field of the request, not a login.
+func tokenError(err, bad error) error {
+	for _, e := range []error{tokens.ErrMissing, tokens.ErrMalformed, tokens.ErrWrongKind, tokens.ErrInvalid} {
+		if errors.Is(err, e) {
+			return bad
+		}
+	}
+	return err
+}
+
+// problemOf maps an error to its status and JSON body: gatehouse's codes,
+// and this API's own.
+func problemOf(err error) auth.Problem {
+	var api *apiError
+	if errors.As(err, &api) {
+		return auth.Problem{Status: api.status, Code: api.code, Message: api.message, Field: api.field}
+	}
+	return auth.ProblemOf(err)
+}
+
+// fail answers the request with err as JSON {"code", "message", "field"?,
+// "until"?}.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemOf(err)
+	h := w.Header()
+	switch {
+	case p.Status == http.StatusInternalServerError:
+		// The client learns nothing of it; the operator does. No path here
+		// carries a secret.
+		s.logger.Printf("contacts: %s %s: %v", r.Method, r.URL.Path, err)
+	case p.Until != nil:
+		secs := math.Ceil(p.Until.Sub(s.now()).Seconds())
+		h.Set("Retry-After", strconv.FormatInt(max(int64(secs), 1), 10))
+	case p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests:
+		h.Set("Retry-After", "1")
+	case p.Status == http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="contacts"`)
+	}
+	writeJSON(w, p.Status, p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// jsonFallback serves mux, answering its own 404 and 405 as JSON like
+// every other error. ServeMux reports both with an empty pattern; the 405
+// keeps the Allow header the mux sets.
+func jsonFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(&fallbackWriter{ResponseWriter: w}, r)
+	})
+}
+
+// fallbackWriter replaces the text body of the mux's 404 and 405 with JSON.
+type fallbackWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (f *fallbackWriter) WriteHeader(status int) {
+	if f.wrote {
+		return
+	}
+	f.wrote = true
+	err := errNoRoute
+	if status == http.StatusMethodNotAllowed {
+		err = errMethod
+	}
+	writeJSON(f.ResponseWriter, err.status, auth.Problem{Code: err.code, Message: err.message})
+}
+
+func (f *fallbackWriter) Write(b []byte) (int, error) {
+	if !f.wrote {
+		f.WriteHeader(http.StatusNotFound)
+	}
+	return len(b), nil // the mux's text is dropped
+}

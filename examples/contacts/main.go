@@ -1,0 +1,191 @@
+// Command contacts serves seed 003 ("Login / Password Reset"): contacts log
+// in with their email address and a Base64-encoded password and get their
+// profile, LoginVerified, and, while the address is not verified, a
+// ValidationID + ValidationVal pair that api/Validation redeems once.
+// Contacts who forgot their password request a reset link by email and set
+// a new password with it; that ends every session they held.
+//
+//	go run ./examples/contacts [-addr 127.0.0.1:8084] [-redis redis://127.0.0.1:6379]
+//
+// Without -redis the tokens live in this process's memory. With it, any
+// number of instances can share them: a redis:// URL, a comma-separated
+// list of cluster nodes, or sentinel://master@host:port,... (see
+// store/redis.NewClient).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/store/redis"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8084", "address to listen on")
+	redisSpec := flag.String("redis", "", "Redis to keep tokens in (redis://host:port, host:port,host:port for a cluster, or sentinel://master@host:port,...); default in memory")
+	flag.Parse()
+
+	st, closeStore, err := openStore(*redisSpec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer closeStore()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := newApp(config{store: st, publicURL: "http://" + ln.Addr().String()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf(`contacts example (seed 003) listening on %[1]s
+
+  curl -X POST %[1]s/api/Login -H 'Content-Type: application/json' \
+    -d '{"emailaddress": "grace@example.com", "password": "aG9wcGVyLXNlY3JldA=="}'
+
+  (the password is Base64 of hopper-secret; more in examples/contacts/README.md)
+`, "http://"+ln.Addr().String())
+
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// openStore is the one place the store is chosen: Redis when redisSpec is
+// set, this process's memory otherwise.
+func openStore(redisSpec string) (store.Store, func(), error) {
+	if redisSpec == "" {
+		st := memory.New(memory.Options{})
+		return st, func() { st.Close() }, nil
+	}
+	c, err := redis.NewClient(redisSpec)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := redis.New(c, redis.Options{})
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return st, func() { c.Close() }, nil
+}
+
+type config struct {
+	store store.Store
+	now   func() time.Time // default time.Now; give the store the same clock
+	// hasher checks passwords and hashes the demo contacts' at start-up;
+	// default bcrypt at cost 10. Tests inject a cheap one.
+	hasher auth.Hasher
+	// outbox receives the reset emails; default a new one logging to
+	// logger. Tests pass theirs to read the tokens.
+	outbox *outbox
+	// logger reports internal errors; default log.Default().
+	logger *log.Logger
+	// publicURL is where clients reach the app, for the links in emails;
+	// default http://127.0.0.1:8084. It is configured, never taken from the
+	// request's Host: an attacker who asks a reset for someone else with
+	// Host: evil.example would otherwise mail them a link to evil.example
+	// that hands over the token.
+	publicURL string
+	// cookieKey authenticates the session cookie; default 32 random bytes,
+	// so cookies do not survive a restart. Instances behind one load
+	// balancer must share one key (from a secret store, never the code).
+	cookieKey []byte
+}
+
+// lockout is this example's policy: 5 failures in 15 minutes lock the
+// account for 15 minutes.
+var lockout = auth.Lockout{MaxFailures: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute}
+
+func newApp(cfg config) (http.Handler, error) {
+	if cfg.now == nil {
+		cfg.now = time.Now
+	}
+	if cfg.logger == nil {
+		cfg.logger = log.Default()
+	}
+	if cfg.outbox == nil {
+		cfg.outbox = &outbox{logger: cfg.logger}
+	}
+	if cfg.hasher == nil {
+		cfg.hasher = auth.Bcrypt{Cost: 10}
+	}
+	if cfg.publicURL == "" {
+		cfg.publicURL = "http://127.0.0.1:8084"
+	}
+	if cfg.cookieKey == nil {
+		cfg.cookieKey = make([]byte, 32)
+		rand.Read(cfg.cookieKey) // never fails (Go 1.24+)
+	}
+	dir, err := newDirectory(cfg.hasher)
+	if err != nil {
+		return nil, err
+	}
+	tm, err := tokens.New(tokens.Config{Store: cfg.store, Now: cfg.now})
+	if err != nil {
+		return nil, err
+	}
+	authn, err := auth.New(auth.Config{
+		Users:    dir,
+		Tokens:   tm,
+		Counters: cfg.store,
+		Hasher:   cfg.hasher,
+		Lockout:  lockout,
+		// The seed lets contacts whose address is not verified log in and
+		// reports LoginVerified false. Leave this off to refuse them
+		// (ErrUnconfirmed, 403 unconfirmed) until they verify.
+		AllowUnconfirmed: true,
+		Mailer:           cfg.outbox,
+		Now:              cfg.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cookies, err := middleware.NewCookies(middleware.CookieConfig{Name: "contacts", HashKey: cfg.cookieKey})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{authn: authn, dir: dir, cookies: cookies, logger: cfg.logger, now: cfg.now, publicURL: cfg.publicURL}
+	guard, err := middleware.New(middleware.Config{
+		Tokens:  tm,
+		Cookies: cookies,
+		Deny:    func(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) },
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/Login", s.login)
+	mux.HandleFunc("POST /api/Validation", s.validation)
+	mux.HandleFunc("POST /api/PasswordReset", s.requestReset)
+	mux.HandleFunc("POST /api/PasswordReset/Confirm", s.confirmReset)
+	mux.Handle("GET /api/Me", guard.Handler(http.HandlerFunc(s.me)))
+	// Demo only: see outbox.ServeHTTP for why no real app has this.
+	mux.Handle("GET /outbox", cfg.outbox)
+	return jsonFallback(mux), nil
+}
