@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/bench/internal/redisproc"
+)
+
+// parallelism is the number of goroutines RunParallel benchmarks use,
+// whatever GOMAXPROCS is (16 on the 2-core machines the targets are for).
+const parallelism = 16
+
+// contender is one way to authenticate a request.
+type contender struct {
+	name  string
+	redis bool // needs Redis; its round trips are counted
+	// setup returns the middleware, a request carrying a valid credential,
+	// and a function that reports the subject the middleware put in the
+	// context (to check, before timing, that the credential is accepted).
+	setup func(tb testing.TB, rt *roundTrips) (mw func(http.Handler) http.Handler, req *http.Request, who func(*http.Request) string)
+}
+
+// discard is a ResponseWriter that keeps nothing but the status, reused
+// across iterations (its header map is cleared each time, so a middleware
+// that adds a header does not grow it).
+type discard struct {
+	h    http.Header
+	code int
+}
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discard) WriteHeader(code int)        { d.code = code }
+
+var noop = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+
+// BenchmarkValidate runs every contender serially, then every contender
+// under 16 goroutines.
+func BenchmarkValidate(b *testing.B) {
+	for _, mode := range []string{"serial", "parallel16"} {
+		b.Run(mode, func(b *testing.B) {
+			for _, c := range contenders {
+				b.Run(c.name, func(b *testing.B) { runContender(b, c, mode == "parallel16") })
+			}
+		})
+	}
+}
+
+func runContender(b *testing.B, c contender, parallel bool) {
+	rt := &roundTrips{}
+	mw, req, who := c.setup(b, rt)
+	verify(b, mw, req, who)
+	h := mw(noop)
+	b.ReportAllocs()
+	rt.n.Store(0)
+	if !parallel {
+		w := &discard{h: http.Header{}}
+		for b.Loop() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+			if w.code != 0 {
+				b.Fatalf("%s answered %d", c.name, w.code)
+			}
+		}
+	} else {
+		b.SetParallelism(max(1, parallelism/runtime.GOMAXPROCS(0)))
+		var failed atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			w := &discard{h: http.Header{}}
+			for pb.Next() {
+				clear(w.h)
+				h.ServeHTTP(w, req)
+				if w.code != 0 {
+					failed.Store(int64(w.code))
+				}
+			}
+		})
+		if code := failed.Load(); code != 0 {
+			b.Fatalf("%s answered %d", c.name, code)
+		}
+	}
+	if c.redis {
+		b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+	}
+}
+
+// verify sends the request once to a handler that checks the middleware
+// let it through with the expected subject.
+func verify(tb testing.TB, mw func(http.Handler) http.Handler, req *http.Request, who func(*http.Request) string) {
+	tb.Helper()
+	var got string
+	reached := false
+	h := mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		reached = true
+		got = who(r)
+	}))
+	w := &discard{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	if !reached || w.code != 0 {
+		tb.Fatalf("the credential was refused (status %d)", w.code)
+	}
+	if got != subject {
+		tb.Fatalf("the handler saw subject %q, want %q", got, subject)
+	}
+}
+
+// subject is the user every credential is for.
+const subject = "341"
+
+// roundTrips counts the commands and pipelines a go-redis client sends:
+// each is one network round trip.
+type roundTrips struct{ n atomic.Int64 }
+
+var _ redis.Hook = (*roundTrips)(nil)
+
+func (rt *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (rt *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		rt.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (rt *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		rt.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// The Redis servers are started on first use and stopped by TestMain.
+var (
+	redisOnce  sync.Once
+	standalone *redisproc.Server
+	cluster    *redisproc.Cluster
+	redisErr   error
+)
+
+func servers(tb testing.TB) (*redisproc.Server, *redisproc.Cluster) {
+	tb.Helper()
+	redisOnce.Do(func() {
+		standalone, redisErr = redisproc.Start()
+		if redisErr == nil {
+			cluster, redisErr = redisproc.StartCluster()
+		}
+	})
+	if redisErr != nil {
+		tb.Fatalf("starting Redis: %v", redisErr)
+	}
+	return standalone, cluster
+}
+
+// newClient returns a client of the standalone server whose round trips
+// rt counts.
+func newClient(tb testing.TB, rt *roundTrips) *redis.Client {
+	srv, _ := servers(tb)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr, PoolSize: 32})
+	tb.Cleanup(func() { c.Close() })
+	if rt != nil {
+		c.AddHook(rt)
+	}
+	return c
+}
+
+// newClusterClient returns a client of the cluster whose round trips, to
+// every node, rt counts (slot-map loads and redirections included).
+func newClusterClient(tb testing.TB, rt *roundTrips) *redis.ClusterClient {
+	_, cl := servers(tb)
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs, PoolSize: 32})
+	tb.Cleanup(func() { c.Close() })
+	if rt != nil {
+		c.OnNewNode(func(n *redis.Client) { n.AddHook(rt) })
+	}
+	if err := c.ForEachShard(context.Background(), func(ctx context.Context, n *redis.Client) error {
+		return n.Ping(ctx).Err()
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	standalone.Stop()
+	cluster.Stop()
+	os.Exit(code)
+}
+
+// must panics on a setup error: setup runs before any timing, and a
+// benchmark that cannot be set up must not report a figure.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(fmt.Errorf("bench setup: %w", err))
+	}
+	return v
+}
