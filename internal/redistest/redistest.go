@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,11 +75,34 @@ type Server struct {
 }
 
 // Standalone starts a fresh standalone server and kills it when t ends.
-func Standalone(t testing.TB) *Server {
+// Extra redis-server arguments follow the defaults and so override them
+// (e.g. "--appendonly", "yes" for a server whose data survives Restart).
+func Standalone(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	Require(t)
 	dir := t.TempDir()
-	return launch(t, dir, false, func(port int) []string { return baseArgs(dir, port) })
+	return launch(t, dir, false, func(port int) []string { return append(baseArgs(dir, port), extra...) })
+}
+
+// Pause stops the server's process (SIGSTOP) without closing its sockets,
+// as a stalled machine or a long GC would: clients connect and send, and
+// nothing answers until Resume.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		s.t.Fatalf("redistest: %s is not running", s.Addr)
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("redistest: %v to %s: %v", sig, s.Addr, err)
+	}
 }
 
 // Kill stops the server at once (SIGKILL), as a crash or a lost machine
@@ -95,8 +119,8 @@ func (s *Server) Kill() {
 }
 
 // Restart kills the server if it still runs and starts it again on the same
-// port, so clients configured with Addr reconnect to it. Its data is gone:
-// nothing is persisted.
+// port, so clients configured with Addr reconnect to it. Its data is gone
+// unless the server was started with persistence turned on.
 func (s *Server) Restart() {
 	s.t.Helper()
 	s.Kill()
