@@ -1,0 +1,33 @@
+// Command ratios prints the ratio table and the targets, as Markdown, from
+// `go test -bench` output of the bench module:
+//
+//	go run ./cmd/ratios results/raw.txt
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/gatehouse-go/gatehouse/bench/internal/ratios"
+)
+
+func main() {
+	in := os.Stdin
+	if len(os.Args) > 1 {
+		f, err := os.Open(os.Args[1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ratios:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		in = f
+	}
+	res, err := ratios.Parse(in)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ratios:", err)
+		os.Exit(1)
+	}
+	res.Table(os.Stdout)
+	fmt.Println()
+	res.TargetTable(os.Stdout)
+}

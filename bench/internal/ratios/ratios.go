@@ -1,0 +1,217 @@
+// Package ratios reads `go test -bench` output and turns it into the table
+// of docs/performance.md: each contender against the floor and the peers,
+// and each target of the performance issue, met or missed.
+package ratios
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Results holds every sample of every metric, by benchmark name (without
+// the -GOMAXPROCS suffix) and unit.
+type Results struct {
+	order   []string
+	samples map[string]map[string][]float64
+	Config  []string // goos, goarch, cpu lines
+}
+
+// Parse reads benchmark output.
+func Parse(r io.Reader) (*Results, error) {
+	res := &Results{samples: map[string]map[string][]float64{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		for _, p := range []string{"goos:", "goarch:", "cpu:"} {
+			if strings.HasPrefix(line, p) && !slices.Contains(res.Config, line) {
+				res.Config = append(res.Config, line)
+			}
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		if _, err := strconv.Atoi(f[1]); err != nil {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "Benchmark")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		m := res.samples[name]
+		if m == nil {
+			m = map[string][]float64{}
+			res.samples[name] = m
+			res.order = append(res.order, name)
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			m[f[i+1]] = append(m[f[i+1]], v)
+		}
+	}
+	return res, sc.Err()
+}
+
+// Median returns the median of a benchmark's metric, or NaN.
+func (r *Results) Median(name, unit string) float64 {
+	s := slices.Clone(r.samples[name][unit])
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Has reports whether the output holds the benchmark.
+func (r *Results) Has(name string) bool { return r.samples[name] != nil }
+
+// Contenders of BenchmarkValidate, in the order of the output.
+func (r *Results) contenders() []string {
+	var out []string
+	for _, n := range r.order {
+		if c, ok := strings.CutPrefix(n, "Validate/serial/"); ok {
+			out = append(out, c)
+		}
+	}
+	for _, n := range r.order {
+		if c, ok := strings.CutPrefix(n, "Validate/parallel16/"); ok && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Table writes the ratio table as Markdown: per contender, time, bytes and
+// allocations per request serially, time per request under 16 goroutines,
+// both against the floor of its kind (the in-process floor, or the Redis
+// floor on the same topology), and round trips.
+func (r *Results) Table(w io.Writer) {
+	fmt.Fprintln(w, "| contender | serial ns/op | × floor | B/op | allocs/op | 16 goroutines ns/op | × floor | Redis round trips/op |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|")
+	for _, c := range r.contenders() {
+		s, p := "Validate/serial/"+c, "Validate/parallel16/"+c
+		floor := floorOf(c)
+		rt := "–"
+		if v := r.Median(s, "roundtrips/op"); !math.IsNaN(v) {
+			rt = fmt.Sprintf("%.2f / %.2f", v, r.Median(p, "roundtrips/op"))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c,
+			num(r.Median(s, "ns/op")), ratio(r.Median(s, "ns/op"), r.Median("Validate/serial/"+floor, "ns/op")),
+			num(r.Median(s, "B/op")), num(r.Median(s, "allocs/op")),
+			num(r.Median(p, "ns/op")), ratio(r.Median(p, "ns/op"), r.Median("Validate/parallel16/"+floor, "ns/op")),
+			rt)
+	}
+}
+
+// floorOf names the floor a contender is held against.
+func floorOf(c string) string {
+	switch {
+	case strings.HasSuffix(c, "cluster"):
+		return "floor-cluster"
+	case strings.Contains(c, "redis"):
+		return "floor-redis"
+	}
+	return "floor"
+}
+
+// Target is one target of the performance issue.
+type Target struct {
+	What     string
+	Measured string
+	Met      bool
+	Missing  bool // not measured in this output
+}
+
+// Targets evaluates every target the output measures.
+func (r *Results) Targets() []Target {
+	var ts []Target
+	ser := func(c string) float64 { return r.Median("Validate/serial/"+c, "ns/op") }
+	par := func(c string) float64 { return r.Median("Validate/parallel16/"+c, "ns/op") }
+	for _, c := range []string{"gatehouse-memory-bearer", "gatehouse-memory-cookie"} {
+		x := ser(c) / ser("floor")
+		ts = append(ts, target("memory-store validation ("+c+") ≤ 1.5× the floor", x, x <= 1.5, "%.2f×"))
+		x = ser("scs-memstore") / ser(c)
+		ts = append(ts, target("  ≥ 15× faster than scs memstore", x, x >= 15, "%.1f× faster"))
+		x = ser("jwt-hs256") / ser(c)
+		ts = append(ts, target("  ≥ 5× faster than JWT HS256", x, x >= 5, "%.1f× faster"))
+		a := r.Median("Validate/serial/"+c, "allocs/op")
+		ts = append(ts, target("  ≤ 10 allocs", a, a <= 10, "%.0f allocs"))
+	}
+	for _, c := range []string{"gatehouse-redis", "gatehouse-cluster"} {
+		a, b := r.Median("Validate/serial/"+c, "roundtrips/op"), r.Median("Validate/parallel16/"+c, "roundtrips/op")
+		ts = append(ts, target(c+": exactly 1 Redis round trip per validation", math.Max(a, b), a == 1 && b == 1, "%.3f"))
+	}
+	x := par("scs-goredisstore") / par("gatehouse-redis")
+	ts = append(ts, target("Redis validation ≥ 2× faster than scs goredisstore, 16 goroutines", x, x >= 2, "%.2f× faster"))
+	if v := r.Median("E2E", "guarded/unguarded"); !math.IsNaN(v) {
+		ts = append(ts, target("end to end ≥ 0.85× the req/s of the server without the guard", v, v >= 0.85, "%.2f×"))
+	} else {
+		ts = append(ts, Target{What: "end to end ≥ 0.85× the req/s without the guard", Missing: true})
+	}
+	if v := r.Median("LoginFlood", "p99-flood/idle"); !math.IsNaN(v) {
+		ts = append(ts, target("login flood: p99 of the protected route ≤ 2× idle", v, v <= 2, "%.2f×"))
+	} else {
+		ts = append(ts, Target{What: "login flood: p99 ≤ 2× idle", Missing: true})
+	}
+	if v := r.Median("MemoryPerToken", "bytes/token"); !math.IsNaN(v) {
+		ts = append(ts, target("≤ 250 bytes per live token in the memory store (1M tokens)", v, v <= 250, "%.0f B"))
+	} else {
+		ts = append(ts, Target{What: "≤ 250 bytes per live token in memory", Missing: true})
+	}
+	return ts
+}
+
+func target(what string, v float64, met bool, format string) Target {
+	if math.IsNaN(v) {
+		return Target{What: what, Missing: true}
+	}
+	return Target{What: what, Measured: fmt.Sprintf(format, v), Met: met}
+}
+
+// TargetTable writes the targets as Markdown.
+func (r *Results) TargetTable(w io.Writer) {
+	fmt.Fprintln(w, "| target | measured | |")
+	fmt.Fprintln(w, "|---|--:|---|")
+	for _, t := range r.Targets() {
+		state := "missed"
+		switch {
+		case t.Missing:
+			state, t.Measured = "not measured", "–"
+		case t.Met:
+			state = "met"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", t.What, t.Measured, state)
+	}
+}
+
+func num(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case v >= 100:
+		return strconv.FormatFloat(math.Round(v), 'f', -1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+}
+
+func ratio(v, floor float64) string {
+	if math.IsNaN(v) || math.IsNaN(floor) || floor == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", v/floor)
+}
