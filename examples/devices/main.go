@@ -22,20 +22,18 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
-	"github.com/gatehouse-go/gatehouse/store/memory"
-	"github.com/gatehouse-go/gatehouse/store/redis"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8083", "address to listen on")
-	redisSpec := flag.String("redis", "", "keep tokens in Redis instead of memory: redis://host:port[/db], "+
-		"host:port,host:port,... (Cluster seeds), or sentinel://master@host:port[,host:port...]")
+	redisSpec := exstore.Flag()
 	flag.Parse()
 
-	st, closeStore, err := openStore(*redisSpec)
+	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -55,8 +53,8 @@ func main() {
     -d '{"userName":"ada","password":"%[3]s","deviceName":"phone","generateReAuthenticationToken":true}'
 
   then: curl -s '%[1]s/api/v1/Users/Me?APIKey=%[2]s&APIToken=<SessionToken>'
-  (more in examples/devices/README.md)
-`, "http://"+ln.Addr().String(), demoAPIKey, demoPassword)
+  (more in examples/devices/README.md; %[4]s)
+`, "http://"+ln.Addr().String(), demoAPIKey, demoPassword, storeInfo)
 
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -70,35 +68,6 @@ func main() {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
-}
-
-// openStore is where the example chooses its store: memory when redisSpec
-// is empty, else Redis (one server, Sentinel or Cluster; see
-// redis.NewClient for the forms). A Redis that does not answer is an error
-// now rather than 503s later. The function it returns releases the store.
-func openStore(redisSpec string) (store.Store, func(), error) {
-	if redisSpec == "" {
-		st := memory.New(memory.Options{})
-		log.Print("devices: tokens in memory: restarting logs everyone out")
-		return st, func() { st.Close() }, nil
-	}
-	c, err := redis.NewClient(redisSpec)
-	if err != nil {
-		return nil, nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		return nil, nil, fmt.Errorf("redis %s: %w", redisSpec, err)
-	}
-	st, err := redis.New(c, redis.Options{})
-	if err != nil {
-		c.Close()
-		return nil, nil, err
-	}
-	log.Printf("devices: tokens in Redis at %s", redisSpec)
-	return st, func() { c.Close() }, nil
 }
 
 type config struct {
