@@ -10,7 +10,7 @@
 // Without -redis the tokens live in this process's memory. With it, any
 // number of instances can share them: a redis:// URL, a comma-separated
 // list of cluster nodes, or sentinel://master@host:port,... (see
-// store/redis.NewClient).
+// store/redis.NewClient); examples/internal/exstore opens it.
 package main
 
 import (
@@ -28,19 +28,18 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
-	"github.com/gatehouse-go/gatehouse/store/memory"
-	"github.com/gatehouse-go/gatehouse/store/redis"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8084", "address to listen on")
-	redisSpec := flag.String("redis", "", "Redis to keep tokens in (redis://host:port, host:port,host:port for a cluster, or sentinel://master@host:port,...); default in memory")
+	redisSpec := exstore.Flag()
 	flag.Parse()
 
-	st, closeStore, err := openStore(*redisSpec)
+	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,8 +57,8 @@ func main() {
   curl -X POST %[1]s/api/Login -H 'Content-Type: application/json' \
     -d '{"emailaddress": "grace@example.com", "password": "aG9wcGVyLXNlY3JldA=="}'
 
-  (the password is Base64 of hopper-secret; more in examples/contacts/README.md)
-`, "http://"+ln.Addr().String())
+  (the password is Base64 of hopper-secret; more in examples/contacts/README.md; %[2]s)
+`, "http://"+ln.Addr().String(), storeInfo)
 
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -73,25 +72,6 @@ func main() {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
-}
-
-// openStore is the one place the store is chosen: Redis when redisSpec is
-// set, this process's memory otherwise.
-func openStore(redisSpec string) (store.Store, func(), error) {
-	if redisSpec == "" {
-		st := memory.New(memory.Options{})
-		return st, func() { st.Close() }, nil
-	}
-	c, err := redis.NewClient(redisSpec)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := redis.New(c, redis.Options{})
-	if err != nil {
-		c.Close()
-		return nil, nil, err
-	}
-	return st, func() { c.Close() }, nil
 }
 
 type config struct {
