@@ -32,6 +32,7 @@ func (u accounts) FindUser(_ context.Context, login string) (auth.User, error) {
 type lib struct {
 	a      *auth.Authenticator
 	tokens *tokens.Manager
+	store  store.Store
 	clock  *fakeclock.Clock
 	hasher *countingHasher
 }
@@ -53,7 +54,7 @@ func newLib(t testing.TB, open func(t *testing.T, now func() time.Time) store.St
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &lib{a: a, tokens: tm, clock: clock, hasher: h}
+	return &lib{a: a, tokens: tm, store: st, clock: clock, hasher: h}
 }
 
 // race runs f in n goroutines released at once and returns the number of
