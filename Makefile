@@ -30,3 +30,18 @@ vet:
 .PHONY: bench
 bench: deps
 	cd bench && $(GO) run ./cmd/runbench
+
+# make fuzz: every fuzz target (func FuzzX in a *_test.go file) runs for
+# FUZZTIME, one at a time; make test already replays their seed corpora.
+# A crasher lands under <package>/testdata/fuzz/<FuzzName>/: fix the bug,
+# then commit that file with the fix as a regression case (go test replays
+# it from then on). Never commit one without the fix: make test would fail.
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz:
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^\./bench/' | sort); do \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+			echo "make fuzz: $$name in $$(dirname $$file) for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file); \
+		done; \
+	done
