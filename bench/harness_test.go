@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -57,6 +59,7 @@ func BenchmarkValidate(b *testing.B) {
 				b.Run(c.name, func(b *testing.B) {
 					b.ReportAllocs()
 					rt.n.Store(0)
+					cpu := redisCPU(b, rt.addrs)
 					if mode == "serial" {
 						serial(b, h, req)
 					} else {
@@ -64,6 +67,7 @@ func BenchmarkValidate(b *testing.B) {
 					}
 					if c.redis {
 						b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+						b.ReportMetric((redisCPU(b, rt.addrs)-cpu)*1e9/float64(b.N), "redis-cpu-ns/op")
 					}
 				})
 			}
@@ -129,7 +133,32 @@ const subject = "341"
 // each is one network round trip. The handshake of a new pooled connection
 // (HELLO, CLIENT SETINFO, READONLY), which go-redis also sends through the
 // client's hooks, is not a round trip of a request and is left out.
-type roundTrips struct{ n atomic.Int64 }
+type roundTrips struct {
+	n     atomic.Int64
+	addrs []string // the servers the client talks to, for redisCPU
+}
+
+// redisCPU returns the CPU time (user and system, in seconds) the servers
+// have used so far, from INFO cpu.
+func redisCPU(tb testing.TB, addrs []string) float64 {
+	var sum float64
+	for _, addr := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 1})
+		info, err := c.Info(context.Background(), "cpu").Result()
+		c.Close()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, line := range strings.Split(info, "\r\n") {
+			k, v, _ := strings.Cut(line, ":")
+			if k == "used_cpu_sys" || k == "used_cpu_user" {
+				f, _ := strconv.ParseFloat(v, 64)
+				sum += f
+			}
+		}
+	}
+	return sum
+}
 
 func handshake(cmds []redis.Cmder) bool {
 	for _, c := range cmds {
@@ -194,6 +223,7 @@ func newClient(tb testing.TB, rt *roundTrips) *redis.Client {
 	tb.Cleanup(func() { c.Close() })
 	if rt != nil {
 		c.AddHook(rt)
+		rt.addrs = []string{srv.Addr}
 	}
 	return c
 }
@@ -206,6 +236,7 @@ func newClusterClient(tb testing.TB, rt *roundTrips) *redis.ClusterClient {
 	tb.Cleanup(func() { c.Close() })
 	if rt != nil {
 		c.OnNewNode(func(n *redis.Client) { n.AddHook(rt) })
+		rt.addrs = cl.Addrs
 	}
 	if err := c.ForEachShard(context.Background(), func(ctx context.Context, n *redis.Client) error {
 		return n.Ping(ctx).Err()

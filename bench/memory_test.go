@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	redisstore "github.com/gatehouse-go/gatehouse/store/redis"
@@ -106,5 +108,22 @@ func BenchmarkRedisMemory(b *testing.B) {
 	}
 	b.ReportMetric(perSession, "bytes/session")
 	b.ReportMetric(perSession*1e6/(1<<20), "MiB/1M-sessions")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkBcrypt measures one password check at auth's default cost (10),
+// the CPU a login takes: 10 checks, reported per check. It ignores b.N:
+// run it with -benchtime 1x.
+func BenchmarkBcrypt(b *testing.B) {
+	hash := must(auth.HashPassword(demoPassword, 10))
+	h := auth.Bcrypt{Cost: 10}
+	const n = 10
+	start := time.Now()
+	for range n {
+		if err := h.Compare(hash, []byte(demoPassword)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Milliseconds())/n, "ms/check")
 	b.ReportMetric(0, "ns/op")
 }
