@@ -30,4 +30,6 @@ func main() {
 	res.Table(os.Stdout)
 	fmt.Println()
 	res.TargetTable(os.Stdout)
+	fmt.Println()
+	res.Capacity(os.Stdout)
 }

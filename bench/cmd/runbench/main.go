@@ -89,6 +89,8 @@ func run(count int, benchtime string, onlyValidate bool) error {
 	res.Table(&table)
 	table.WriteString("\n")
 	res.TargetTable(&table)
+	table.WriteString("\n")
+	res.Capacity(&table)
 	if err := os.WriteFile(filepath.Join("results", "ratios.md"), table.Bytes(), 0o644); err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 type Results struct {
 	order   []string
 	samples map[string]map[string][]float64
-	Config  []string // goos, goarch, cpu lines
+	Config  []string // goos, goarch, cpu, cores and gover lines
 }
 
 // Parse reads benchmark output.
@@ -28,7 +28,7 @@ func Parse(r io.Reader) (*Results, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		for _, p := range []string{"goos:", "goarch:", "cpu:"} {
+		for _, p := range []string{"goos:", "goarch:", "cpu:", "cores:", "gover:"} {
 			if strings.HasPrefix(line, p) && !slices.Contains(res.Config, line) {
 				res.Config = append(res.Config, line)
 			}
