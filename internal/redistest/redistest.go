@@ -140,9 +140,32 @@ type Cluster struct {
 // can write to every master; it is killed when t ends.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return startCluster(t, 0)
+}
+
+// StartClusterWithReplicas starts 3 masters with one replica each, for
+// failover tests, and returns once every replica is in sync.
+func StartClusterWithReplicas(t testing.TB) *Cluster {
+	t.Helper()
+	return startCluster(t, 1)
+}
+
+// Server returns the cluster's server listening on addr, or nil.
+func (c *Cluster) Server(addr string) *Server {
+	for _, s := range c.servers {
+		if s.Addr == addr {
+			return s
+		}
+	}
+	return nil
+}
+
+func startCluster(t testing.TB, replicas int) *Cluster {
+	t.Helper()
 	Require(t)
 	c := &Cluster{}
-	for range 3 {
+	nodes := 3 * (1 + replicas)
+	for range nodes {
 		dir := t.TempDir()
 		s := launch(t, dir, true, func(port int) []string {
 			return append(baseArgs(dir, port),
@@ -160,7 +183,7 @@ func StartCluster(t testing.TB) *Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
 	args := append([]string{"--cluster", "create"}, c.Addrs...)
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
 	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
 		t.Fatalf("redistest: redis-cli --cluster create: %v\n%s%s", err, out, logTails(c.servers))
 	}
@@ -171,11 +194,15 @@ func StartCluster(t testing.TB) *Cluster {
 		for _, addr := range c.Addrs {
 			rc := redis.NewClient(pollOptions(addr))
 			info, err := rc.ClusterInfo(ctx).Result()
+			repl, rerr := rc.Info(ctx, "replication").Result()
 			rc.Close()
+			if rerr == nil && strings.Contains(repl, "role:slave") && !strings.Contains(repl, "master_link_status:up") {
+				return fmt.Errorf("%s: replica not in sync with its master", addr)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: CLUSTER INFO: %w", addr, err)
 			}
-			for _, want := range []string{"cluster_state:ok", "cluster_known_nodes:3", "cluster_slots_ok:16384"} {
+			for _, want := range []string{"cluster_state:ok", fmt.Sprintf("cluster_known_nodes:%d", nodes), "cluster_slots_ok:16384"} {
 				if !strings.Contains(info, want) {
 					return fmt.Errorf("%s: CLUSTER INFO lacks %s", addr, want)
 				}

@@ -31,14 +31,29 @@ type Options struct {
 	// Now is the store's clock; every expiry decision is taken from it.
 	// Default time.Now.
 	Now func() time.Time
+
+	// WaitReplicas, when above zero, makes every write that ends a token
+	// (Consume, Rotate, Delete, DeleteAll) wait until that many replicas
+	// have it, with Redis's WAIT sent on the same connection in the same
+	// round trip. If fewer acknowledge within WaitTimeout the call fails
+	// with store.ErrUnavailable and reports nothing consumed, so a
+	// one-time token is never accepted on the strength of a write that a
+	// failover could still lose. Without it, replication is asynchronous:
+	// a master that dies in the instant after a consume can leave a
+	// replica, promoted, that still holds the token. Default 0.
+	WaitReplicas int
+	// WaitTimeout bounds the wait for replicas; default 100ms.
+	WaitTimeout time.Duration
 }
 
 // Store keeps gatehouse's tokens and counters in Redis. It is safe for
 // concurrent use; the client's own pool does the connecting.
 type Store struct {
-	c      goredis.UniversalClient
-	prefix string
-	now    func() time.Time
+	c       goredis.UniversalClient
+	prefix  string
+	now     func() time.Time
+	replica int   // Options.WaitReplicas
+	waitMs  int64 // Options.WaitTimeout in ms
 }
 
 var _ store.Store = (*Store)(nil)
@@ -59,7 +74,14 @@ func New(c goredis.UniversalClient, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{c: c, prefix: opts.Prefix, now: opts.Now}, nil
+	if opts.WaitReplicas < 0 {
+		return nil, fmt.Errorf("redis: WaitReplicas %d", opts.WaitReplicas)
+	}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = 100 * time.Millisecond
+	}
+	return &Store{c: c, prefix: opts.Prefix, now: opts.Now,
+		replica: opts.WaitReplicas, waitMs: max(1, opts.WaitTimeout.Milliseconds())}, nil
 }
 
 // unavailable wraps every failure of Redis (refused connection, timeout,
@@ -101,6 +123,63 @@ func (s *Store) counterKey(key string) string {
 }
 
 func (s *Store) nowMillis() int64 { return s.now().UnixMilli() }
+
+// ending runs a script that ends tokens. With WaitReplicas it goes to the
+// master of keys[0] as a pipeline of the script and WAIT, so both use one
+// connection (WAIT counts the writes of its own connection) and one round
+// trip; too few acknowledgements turn the script's answer into an error.
+func (s *Store) ending(ctx context.Context, sc *goredis.Script, keys []string, args ...any) (cmd *goredis.Cmd) {
+	if s.replica == 0 {
+		return sc.Run(ctx, s.c, keys, args...)
+	}
+	var node goredis.Cmdable = s.c
+	if cc, ok := s.c.(*goredis.ClusterClient); ok {
+		master, err := cc.MasterForKey(ctx, keys[0])
+		if err != nil {
+			return failed(ctx, err)
+		}
+		node = master
+		// Talking to one node bypasses the cluster client's own recovery
+		// from a failover (it reloads the slot map when it meets MOVED or
+		// a dead node), so a failure here asks for a reload: the next call
+		// finds the promoted master.
+		defer func() {
+			if err := cmd.Err(); err != nil && err != goredis.Nil {
+				cc.ReloadState(ctx)
+			}
+		}()
+	}
+	for attempt := 0; ; attempt++ {
+		pipe := node.Pipeline()
+		res := pipe.EvalSha(ctx, sc.Hash(), keys, args...)
+		acks := pipe.Do(ctx, "wait", s.replica, s.waitMs)
+		_, _ = pipe.Exec(ctx)
+		if err := res.Err(); err != nil && attempt == 0 && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			// The script did not run; load it on this node and go again.
+			if err := sc.Load(ctx, node).Err(); err != nil {
+				return failed(ctx, err)
+			}
+			continue
+		}
+		if res.Err() != nil {
+			return res
+		}
+		n, err := acks.Int()
+		if err != nil {
+			return failed(ctx, err)
+		}
+		if n < s.replica {
+			return failed(ctx, fmt.Errorf("%d of %d replicas acknowledged the write in %dms", n, s.replica, s.waitMs))
+		}
+		return res
+	}
+}
+
+func failed(ctx context.Context, err error) *goredis.Cmd {
+	cmd := goredis.NewCmd(ctx)
+	cmd.SetErr(err)
+	return cmd
+}
 
 // Put implements store.Tokens.
 func (s *Store) Put(ctx context.Context, id store.ID, rec store.Record) error {
@@ -155,7 +234,7 @@ func (s *Store) Consume(ctx context.Context, id store.ID) (store.Record, bool, e
 		return store.Record{}, false, nil
 	}
 	key, member := s.tokenKey(id)
-	v, err := consumeScript.Run(ctx, s.c, []string{key}, s.nowMillis(), s.base(id.Tag), member).Text()
+	v, err := s.ending(ctx, consumeScript, []string{key}, s.nowMillis(), s.base(id.Tag), member).Text()
 	if err == goredis.Nil {
 		return store.Record{}, false, nil
 	}
@@ -183,7 +262,7 @@ func (s *Store) Rotate(ctx context.Context, old, next store.ID, lifetime time.Du
 	}
 	oldKey, _ := s.tokenKey(old)
 	nextKey, nextMember := s.tokenKey(next)
-	res, err := rotateScript.Run(ctx, s.c, []string{oldKey, nextKey},
+	res, err := s.ending(ctx, rotateScript, []string{oldKey, nextKey},
 		s.nowMillis(), lifetime.Milliseconds(), s.base(old.Tag), nextMember).Slice()
 	if err != nil {
 		return store.Rotation{}, unavailable("rotate", err)
@@ -221,7 +300,7 @@ func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {
 		return false, nil
 	}
 	key, member := s.tokenKey(id)
-	n, err := deleteScript.Run(ctx, s.c, []string{key}, s.nowMillis(), s.base(id.Tag), member).Int()
+	n, err := s.ending(ctx, deleteScript, []string{key}, s.nowMillis(), s.base(id.Tag), member).Int()
 	if err != nil {
 		return false, unavailable("delete", err)
 	}
@@ -234,7 +313,7 @@ func (s *Store) DeleteAll(ctx context.Context, tag, subject string, f store.Filt
 	if !validTag(tag) {
 		return 0, nil
 	}
-	n, err := deleteAllScript.Run(ctx, s.c, []string{s.indexKey(tag, subject)}, s.nowMillis(), s.base(tag),
+	n, err := s.ending(ctx, deleteAllScript, []string{s.indexKey(tag, subject)}, s.nowMillis(), s.base(tag),
 		subject, strconv.Itoa(int(f.Kind)), f.Project, f.Device, f.Family).Int()
 	if err != nil {
 		return 0, unavailable("delete all", err)

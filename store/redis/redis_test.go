@@ -25,11 +25,16 @@ import (
 
 // conformance runs the store suite on c, each subtest under a prefix of
 // its own, then checks that the suite left no key without a TTL.
-func conformance(t *testing.T, c goredis.UniversalClient) {
+func conformance(t *testing.T, c goredis.UniversalClient, opts ...redis.Options) {
 	run := rand.Text()[:8]
 	var n atomic.Int64
 	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
-		s, err := redis.New(c, redis.Options{Prefix: fmt.Sprintf("gh%s-%d", run, n.Add(1)), Now: now})
+		var o redis.Options
+		if len(opts) > 0 {
+			o = opts[0]
+		}
+		o.Prefix, o.Now = fmt.Sprintf("gh%s-%d", run, n.Add(1)), now
+		s, err := redis.New(c, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +97,11 @@ func TestRedisCluster(t *testing.T) {
 
 func TestRedisSentinel(t *testing.T) {
 	s := redistest.StartSentinel(t)
-	conformance(t, newClient(t, "sentinel://"+s.MasterName+"@"+strings.Join(s.SentinelAddrs, ",")))
+	c := newClient(t, "sentinel://"+s.MasterName+"@"+strings.Join(s.SentinelAddrs, ","))
+	conformance(t, c)
+	// The same, with every write that ends a token waiting for the
+	// replica (WAIT in the same round trip).
+	t.Run("WaitReplicas", func(t *testing.T) { conformance(t, c, redis.Options{WaitReplicas: 1, WaitTimeout: time.Second}) })
 }
 
 func newClient(t testing.TB, spec string) goredis.UniversalClient {
