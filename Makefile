@@ -6,10 +6,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: test deps check-fmt vet
 
 test: deps check-fmt vet
-	GATEHOUSE_REQUIRE_REDIS=1 $(GO) test -race -count=1 -timeout 20m ./...
+	GATEHOUSE_REQUIRE_REDIS=1 GATEHOUSE_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 # redis-server and redis-cli come from Debian's package; the tests start
 # their own servers on free loopback ports and stop them afterwards.
+# chromium (Debian's package) runs the quickstart's browser test, headless.
 deps:
 	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then \
 		echo "make: installing redis-server (Debian package) for the Redis tests"; \
@@ -17,6 +18,12 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
 	fi
 	@redis-server --version
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+		echo "make: installing chromium (Debian package) for the browser test"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+	@chromium --version 2>/dev/null || chromium-browser --version
 
 check-fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
