@@ -52,3 +52,10 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file); \
 		done; \
 	done
+
+# make docs-check: every package has a doc comment, and every command in a
+# ```sh block of README.md and docs/*.md is run or checked (internal/doccheck),
+# the Redis steps included.
+.PHONY: docs-check
+docs-check: deps
+	GATEHOUSE_REQUIRE_REDIS=1 $(GO) test -count=1 ./internal/doccheck
