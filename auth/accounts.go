@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -26,6 +28,9 @@ import (
 // A store failure is returned wrapping store.ErrUnavailable; the account
 // is then still inactive, and calling Deactivate again is safe.
 func (a *Authenticator) Deactivate(ctx context.Context, subject string) (ended int, err error) {
+	defer func() {
+		a.record(ctx, audit.SessionRevoked, audit.SessionRevoked, "deactivate", err, subjectAttr(subject), countAttr(ended), slog.String(audit.KeyReason, "deactivated"))
+	}()
 	if subject == "" {
 		return 0, errors.New("auth: Deactivate needs a subject")
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/audit"
 
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -47,6 +50,14 @@ type Config struct {
 	// Memberships, when set, is told when a login link makes a subject a
 	// member of a project (see IssueLoginLink).
 	Memberships Memberships
+	// Logger receives one audit event per decision (see package audit for
+	// the names and attributes); default nil: no events. Pass
+	// slog.Default() to log them with the rest of the app.
+	Logger *slog.Logger
+	// Metrics receives the same decisions as counts, and password-hash
+	// timings; default nil. Wrap the store with audit.InstrumentStore to
+	// time store calls too.
+	Metrics audit.Metrics
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -65,6 +76,7 @@ type Authenticator struct {
 	allowUnc bool
 	members  Memberships
 	mailer   Mailer
+	rec      *audit.Recorder
 	now      func() time.Time
 }
 
@@ -83,6 +95,7 @@ func New(cfg Config) (*Authenticator, error) {
 		allowUnc: cfg.AllowUnconfirmed,
 		members:  cfg.Memberships,
 		mailer:   cfg.Mailer,
+		rec:      audit.New(cfg.Logger, cfg.Metrics),
 		now:      cfg.Now,
 	}
 	if a.now == nil {
@@ -145,6 +158,15 @@ type Credentials struct {
 // A store failure is returned wrapping store.ErrUnavailable: the login
 // fails closed.
 func (a *Authenticator) Authenticate(ctx context.Context, c Credentials) (User, error) {
+	var subject string
+	u, err := a.authenticate(ctx, c, &subject)
+	a.record(ctx, audit.LoginSucceeded, audit.LoginFailed, "login", err, subjectAttr(subject), clientAttr(c.ClientAddr))
+	return u, err
+}
+
+// authenticate is Authenticate; it sets *subject as soon as it knows the
+// account, so that failures are reported with it.
+func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject *string) (User, error) {
 	login := NormalizeLogin(c.Login)
 	switch {
 	case login == "":
@@ -168,6 +190,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, c Credentials) (User, 
 	account := "n:" + login
 	if known {
 		account = "s:" + user.Subject
+		*subject = user.Subject
 	}
 	attempt, err := a.lockout.begin(ctx, a.counters, account, c.ClientAddr)
 	if err != nil {
@@ -179,7 +202,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, c Credentials) (User, 
 		hash = user.PasswordHash
 	}
 	var cmpErr error
-	if err := a.gate.run(ctx, func() { cmpErr = a.hasher.Compare(hash, []byte(c.Password)) }); err != nil {
+	if err := a.gate.run(ctx, func() {
+		start := time.Now()
+		cmpErr = a.hasher.Compare(hash, []byte(c.Password))
+		a.rec.ObserveHash(time.Since(start))
+	}); err != nil {
 		return User{}, err
 	}
 	if cmpErr != nil || !known {
@@ -242,6 +269,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials, project string
 		return Session{}, err
 	}
 	iss, err := a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: u.Subject, Project: project, AuthTime: a.now()})
+	a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindSession), subjectAttr(u.Subject), projectAttr(project))
 	if err != nil {
 		return Session{}, err
 	}
@@ -251,12 +279,17 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials, project string
 // Logout ends one session token. An unknown or expired token is not an
 // error; a malformed one is.
 func (a *Authenticator) Logout(ctx context.Context, token string) error {
-	return a.tokens.Revoke(ctx, store.KindSession, token)
+	err := a.tokens.Revoke(ctx, store.KindSession, token)
+	a.record(ctx, audit.SessionRevoked, audit.TokenRejected, "logout", err, kindAttr(store.KindSession), countAttr(1))
+	return err
 }
 
 // LogoutEverywhere ends every session and device chain of the subject, in
 // every project, and reports how many tokens it ended.
-func (a *Authenticator) LogoutEverywhere(ctx context.Context, subject string) (int, error) {
+func (a *Authenticator) LogoutEverywhere(ctx context.Context, subject string) (ended int, err error) {
+	defer func() {
+		a.record(ctx, audit.SessionRevoked, audit.SessionRevoked, "logout_everywhere", err, subjectAttr(subject), countAttr(ended))
+	}()
 	n, err := a.tokens.RevokeAll(ctx, subject, store.Filter{Kind: store.KindSession})
 	if err != nil {
 		return n, err

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -98,7 +99,12 @@ type DeviceSession struct {
 //
 // A bad device name is a FieldError for the field "device", reported
 // before the password is checked.
-func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project, device string) (DeviceSession, error) {
+func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project, device string) (ds DeviceSession, err error) {
+	defer func() {
+		if ds.User.Subject != "" || errors.Is(err, store.ErrUnavailable) {
+			a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindDevice), subjectAttr(ds.User.Subject), projectAttr(project), deviceAttr(device))
+		}
+	}()
 	if err := checkDeviceName(device); err != nil {
 		return DeviceSession{}, err
 	}
@@ -114,7 +120,7 @@ func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project,
 	if err := a.keepNewestChain(ctx, u.Subject, device); err != nil {
 		return DeviceSession{}, err
 	}
-	ds, err := a.deviceSession(ctx, dev)
+	ds, err = a.deviceSession(ctx, dev)
 	if err != nil {
 		// Nobody holds the device token yet: withdraw it. Best effort.
 		_ = a.tokens.Revoke(ctx, store.KindDevice, dev.Token)
@@ -189,7 +195,11 @@ func (a *Authenticator) deviceSession(ctx context.Context, dev tokens.Issued) (D
 // The user is not looked up again: Deactivate, LogoutEverywhere and
 // RevokeDevice end chains, so call one of them when an account is
 // deactivated or its password changes.
-func (a *Authenticator) ReAuthenticate(ctx context.Context, device, token string) (DeviceSession, error) {
+func (a *Authenticator) ReAuthenticate(ctx context.Context, device, token string) (ds DeviceSession, err error) {
+	defer func() {
+		a.record(ctx, audit.TokenRotated, audit.TokenRejected, "rotate", err, kindAttr(store.KindDevice),
+			subjectAttr(ds.User.Subject), projectAttr(ds.Project), deviceAttr(device))
+	}()
 	if err := checkDeviceName(device); err != nil {
 		return DeviceSession{}, err
 	}
@@ -213,7 +223,7 @@ func (a *Authenticator) ReAuthenticate(ctx context.Context, device, token string
 	}
 	// The session first, in the chain's family: should issuing it fail,
 	// the device token is still unspent and the device can retry.
-	ds, err := a.deviceSession(ctx, tokens.Issued{Record: rec})
+	ds, err = a.deviceSession(ctx, tokens.Issued{Record: rec})
 	if err != nil {
 		return DeviceSession{}, err
 	}
@@ -283,7 +293,10 @@ func (a *Authenticator) Devices(ctx context.Context, subject string) ([]Device, 
 // device's re-authentication chain and every session issued to that device
 // name, and reports how many tokens it ended. Other devices are untouched.
 // Revoking a device that has nothing live is not an error.
-func (a *Authenticator) RevokeDevice(ctx context.Context, subject, device string) (int, error) {
+func (a *Authenticator) RevokeDevice(ctx context.Context, subject, device string) (ended int, err error) {
+	defer func() {
+		a.record(ctx, audit.SessionRevoked, audit.SessionRevoked, "revoke_device", err, subjectAttr(subject), deviceAttr(device), countAttr(ended))
+	}()
 	if subject == "" {
 		return 0, errors.New("auth: RevokeDevice needs a subject")
 	}

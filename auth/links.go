@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -33,11 +34,13 @@ type LoginLink struct {
 // project: a server that has authenticated the user by other means hands it
 // to the user's browser. It lasts tokens.Config.LoginTTL (5 minutes by
 // default) and is spent by its first redemption.
-func (a *Authenticator) IssueLoginLink(ctx context.Context, subject, project string) (LoginLink, error) {
+func (a *Authenticator) IssueLoginLink(ctx context.Context, subject, project string) (link LoginLink, err error) {
+	defer func() {
+		a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindLogin), subjectAttr(subject), projectAttr(project))
+	}()
 	if subject == "" || project == "" {
 		return LoginLink{}, errors.New("auth: a login link needs a subject and a project")
 	}
-	var link LoginLink
 	if a.members != nil {
 		joined, err := a.members.Join(ctx, subject, project)
 		if err != nil {
@@ -56,8 +59,12 @@ func (a *Authenticator) IssueLoginLink(ctx context.Context, subject, project str
 // RedeemLoginLink spends a login token and issues a session for its
 // subject in its project. Of concurrent redemptions of one token exactly
 // one succeeds; the others, and any later one, get tokens.ErrInvalid.
-func (a *Authenticator) RedeemLoginLink(ctx context.Context, token string) (Session, error) {
-	rec, err := a.tokens.Consume(ctx, store.KindLogin, token)
+func (a *Authenticator) RedeemLoginLink(ctx context.Context, token string) (s Session, err error) {
+	var rec store.Record
+	defer func() {
+		a.record(ctx, audit.TokenRedeemed, audit.TokenRejected, "redeem", err, kindAttr(store.KindLogin), subjectAttr(rec.Subject), projectAttr(rec.Project))
+	}()
+	rec, err = a.tokens.Consume(ctx, store.KindLogin, token)
 	if err != nil {
 		return Session{}, err
 	}
@@ -71,7 +78,10 @@ func (a *Authenticator) RedeemLoginLink(ctx context.Context, token string) (Sess
 // LogoutProject ends the subject's sessions and pending login links in one
 // project, leaving its other projects alone, and reports how many tokens it
 // ended.
-func (a *Authenticator) LogoutProject(ctx context.Context, subject, project string) (int, error) {
+func (a *Authenticator) LogoutProject(ctx context.Context, subject, project string) (ended int, err error) {
+	defer func() {
+		a.record(ctx, audit.SessionRevoked, audit.SessionRevoked, "logout_project", err, subjectAttr(subject), projectAttr(project), countAttr(ended))
+	}()
 	if project == "" {
 		return 0, errors.New("auth: LogoutProject needs a project")
 	}

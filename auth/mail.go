@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/internal/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -55,6 +56,9 @@ func (a *Authenticator) SendEmailConfirmation(ctx context.Context, subject, to s
 // address it confirms; the app then marks the address confirmed. Of
 // concurrent redemptions exactly one succeeds.
 func (a *Authenticator) ConfirmEmail(ctx context.Context, token string) (subject string, err error) {
+	defer func() {
+		a.record(ctx, audit.TokenRedeemed, audit.TokenRejected, "redeem", err, kindAttr(store.KindVerification), subjectAttr(subject))
+	}()
 	rec, err := a.tokens.Consume(ctx, store.KindVerification, token)
 	if err != nil {
 		return "", err
@@ -74,6 +78,7 @@ func (a *Authenticator) send(ctx context.Context, p Purpose, kind store.Kind, su
 		return ErrRateLimited
 	}
 	iss, err := a.tokens.Issue(ctx, kind, tokens.Claims{Subject: subject})
+	a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(kind), subjectAttr(subject))
 	if err != nil {
 		return err
 	}

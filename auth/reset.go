@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -115,6 +116,9 @@ type PasswordReset struct {
 // is spent, the password may be set while some tokens live on: call
 // Deactivate or LogoutEverywhere to retry ending them.
 func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordReset) (subject string, err error) {
+	defer func() {
+		a.record(ctx, audit.TokenRedeemed, audit.TokenRejected, "reset", err, kindAttr(store.KindReset), subjectAttr(subject), clientAttr(r.ClientAddr))
+	}()
 	switch {
 	case r.Password == "":
 		return "", &FieldError{Field: "password", Reason: "missing"}

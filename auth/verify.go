@@ -8,6 +8,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -53,7 +54,10 @@ const (
 // Whether an unverified user may log in meanwhile is Config.AllowUnconfirmed:
 // by default Login refuses them with ErrUnconfirmed; with it, Login
 // succeeds and reports Session.Unconfirmed.
-func (a *Authenticator) IssueVerification(ctx context.Context, subject string) (Verification, error) {
+func (a *Authenticator) IssueVerification(ctx context.Context, subject string) (v Verification, err error) {
+	defer func() {
+		a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindVerification), subjectAttr(subject))
+	}()
 	if subject == "" {
 		return Verification{}, errors.New("auth: IssueVerification needs a subject")
 	}
@@ -82,6 +86,9 @@ func (a *Authenticator) IssueVerification(ctx context.Context, subject string) (
 // tokens.ErrInvalid. A store failure wraps store.ErrUnavailable and leaves
 // the verification unspent.
 func (a *Authenticator) RedeemVerification(ctx context.Context, id, value string) (subject string, err error) {
+	defer func() {
+		a.record(ctx, audit.TokenRedeemed, audit.TokenRejected, "redeem", err, kindAttr(store.KindVerification), subjectAttr(subject))
+	}()
 	if id == "" || value == "" {
 		return "", tokens.ErrMissing
 	}

@@ -3,9 +3,11 @@ package middleware
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/internal/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -61,6 +63,12 @@ type Config struct {
 	// Deny answers requests the guard refuses; default: the error's
 	// Problem as JSON (401, 403 or 503).
 	Deny func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger and Metrics receive the audit event store.unavailable when
+	// the store cannot be asked (see package audit). Refusals of bad or
+	// expired tokens are not events: they are the normal traffic of
+	// every protected route. Default nil: none.
+	Logger  *slog.Logger
+	Metrics audit.Metrics
 }
 
 // Guard protects routes: it takes the session token from the bearer header
@@ -74,6 +82,7 @@ type Guard struct {
 	cookies *Cookies
 	project func(*http.Request) string
 	deny    func(http.ResponseWriter, *http.Request, error)
+	rec     *audit.Recorder
 }
 
 // New checks cfg and returns a Guard.
@@ -81,7 +90,8 @@ func New(cfg Config) (*Guard, error) {
 	if cfg.Tokens == nil {
 		return nil, errors.New("middleware: Config.Tokens is nil")
 	}
-	g := &Guard{tokens: cfg.Tokens, cookies: cfg.Cookies, project: cfg.Project, deny: cfg.Deny}
+	g := &Guard{tokens: cfg.Tokens, cookies: cfg.Cookies, project: cfg.Project, deny: cfg.Deny,
+		rec: audit.New(cfg.Logger, cfg.Metrics)}
 	if g.deny == nil {
 		g.deny = func(w http.ResponseWriter, _ *http.Request, err error) { problem.Write(w, err) }
 	}
@@ -104,6 +114,10 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	}
 	rec, err := g.tokens.Validate(r.Context(), store.KindSession, token)
 	if err != nil {
+		if g.rec != nil && errors.Is(err, store.ErrUnavailable) {
+			g.rec.Record(r.Context(), audit.StoreUnavailable, slog.String(audit.KeyOp, "validate"),
+				slog.String(audit.KeyClient, r.RemoteAddr))
+		}
 		return Principal{}, err
 	}
 	if g.project != nil && rec.Project != project {

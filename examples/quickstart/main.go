@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -41,7 +42,8 @@ func main() {
 		log.Fatal(err)
 	}
 	defer closeStore()
-	app, err := newApp(appConfig{store: st, secureCookies: !isLoopback(ln.Addr())})
+	// Every login, logout and refusal is logged as an audit event.
+	app, err := newApp(appConfig{store: st, secureCookies: !isLoopback(ln.Addr()), logger: slog.Default()})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -81,7 +83,8 @@ func isLoopback(a net.Addr) bool {
 }
 
 type appConfig struct {
-	store         store.Store // nil: a memory store of the app's own
+	store         store.Store  // nil: a memory store of the app's own
+	logger        *slog.Logger // audit events; nil: none
 	secureCookies bool
 	bcryptCost    int // 0: the library default
 }
@@ -113,7 +116,7 @@ func newApp(cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	authn, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: st, BcryptCost: cfg.bcryptCost})
+	authn, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: st, BcryptCost: cfg.bcryptCost, Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +132,7 @@ func newApp(cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := middleware.New(middleware.Config{Tokens: tm, Cookies: cookies})
+	guard, err := middleware.New(middleware.Config{Tokens: tm, Cookies: cookies, Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}

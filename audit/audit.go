@@ -1,0 +1,105 @@
+// Package audit is how gatehouse reports what it decides: one event per
+// authentication decision through log/slog, and the same decisions, with
+// password-hashing and store timings, through a small Metrics interface
+// that an app wires to its metrics system (Expvar here, Prometheus or
+// OpenTelemetry in a few lines of its own).
+//
+// Events carry who and where (subject, project, device, client address)
+// and why (a reason that is one of gatehouse's stable error codes), never
+// a token, a password, or the login name a user typed, which can be a
+// password typed into the wrong field.
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Event names a decision. The names are stable: alert on them.
+type Event string
+
+// The events gatehouse records.
+const (
+	LoginSucceeded   Event = "login.succeeded"   // a password login passed
+	LoginFailed      Event = "login.failed"      // wrong password, unknown, inactive or unconfirmed user
+	LoginLocked      Event = "login.locked"      // refused because the account is locked
+	TokenIssued      Event = "token.issued"      // a one-time, device or session token was issued
+	TokenRedeemed    Event = "token.redeemed"    // a one-time token was spent
+	TokenRejected    Event = "token.rejected"    // a one-time or device token was refused
+	TokenRotated     Event = "token.rotated"     // a device token was exchanged for its successor
+	TokenReused      Event = "token.reused"      // a spent device token came back: its chain was revoked
+	SessionRevoked   Event = "session.revoked"   // sessions ended: logout, deactivation, reset
+	StoreUnavailable Event = "store.unavailable" // the store failed; the request failed closed
+)
+
+// Attribute keys of events.
+const (
+	KeyEvent   = "event"
+	KeySubject = "subject"
+	KeyProject = "project"
+	KeyDevice  = "device"
+	KeyClient  = "client"
+	KeyReason  = "reason" // a stable error code, such as "invalid_credentials"
+	KeyKind    = "kind"   // a token kind, such as "login"
+	KeyCount   = "count"  // how many tokens a revocation ended
+	KeyOp      = "op"     // the operation that met a failing store
+)
+
+// Metrics receives counts and timings. Implementations must be safe for
+// concurrent use and fast: they run on the request path.
+type Metrics interface {
+	// Count adds one to the counter of e.
+	Count(e Event)
+	// ObserveHash records how long one password hash or comparison took.
+	ObserveHash(d time.Duration)
+	// ObserveStore records one store call: its operation ("get",
+	// "consume", ...), how long it took, and whether it failed.
+	ObserveStore(op string, d time.Duration, failed bool)
+}
+
+// Recorder sends events to a logger and metrics, either of which may be
+// nil. The nil *Recorder records nothing.
+type Recorder struct {
+	log     *slog.Logger
+	metrics Metrics
+}
+
+// New returns a Recorder; with both arguments nil it records nothing.
+func New(log *slog.Logger, m Metrics) *Recorder {
+	if log == nil && m == nil {
+		return nil
+	}
+	return &Recorder{log: log, metrics: m}
+}
+
+// Record logs e with attrs and counts it. Refusals that point at an attack
+// or an outage (locked, reused, store unavailable) are warnings; the rest
+// are info.
+func (r *Recorder) Record(ctx context.Context, e Event, attrs ...slog.Attr) {
+	if r == nil {
+		return
+	}
+	if r.metrics != nil {
+		r.metrics.Count(e)
+	}
+	if r.log == nil {
+		return
+	}
+	level := slog.LevelInfo
+	switch e {
+	case LoginLocked, TokenReused, StoreUnavailable:
+		level = slog.LevelWarn
+	}
+	if !r.log.Enabled(ctx, level) {
+		return
+	}
+	r.log.LogAttrs(ctx, level, "gatehouse "+string(e), append([]slog.Attr{slog.String(KeyEvent, string(e))}, attrs...)...)
+}
+
+// ObserveHash passes a hash's duration to the metrics, if any.
+func (r *Recorder) ObserveHash(d time.Duration) {
+	if r != nil && r.metrics != nil {
+		r.metrics.ObserveHash(d)
+	}
+}

@@ -1,0 +1,190 @@
+package auth_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/audit"
+	"github.com/gatehouse-go/gatehouse/auth"
+)
+
+// eventLog is a slog handler's output, read back as events.
+type eventLog struct {
+	mu       sync.Mutex
+	buf, all bytes.Buffer // since the last take, and ever
+}
+
+func (l *eventLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all.Write(p)
+	return l.buf.Write(p)
+}
+
+func (l *eventLog) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(l, nil)) }
+
+func (l *eventLog) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.all.String()
+}
+
+// take returns the events logged since the last take.
+func (l *eventLog) take(t *testing.T) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(l.buf.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("bad log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	l.buf.Reset()
+	return out
+}
+
+// want checks that the events are exactly the named ones with the given
+// attributes (a subset of each event's).
+func want(t *testing.T, got []map[string]any, events ...map[string]any) {
+	t.Helper()
+	if len(got) != len(events) {
+		t.Fatalf("events %v, want %v", got, events)
+	}
+	for i, w := range events {
+		for k, v := range w {
+			if g := got[i][k]; g != v {
+				t.Errorf("event %d %v: %s = %v, want %v", i, got[i]["event"], k, g, v)
+			}
+		}
+	}
+}
+
+type countingMetrics struct {
+	mu     sync.Mutex
+	counts map[audit.Event]int
+	hashes int
+}
+
+func (m *countingMetrics) Count(e audit.Event) {
+	m.mu.Lock()
+	m.counts[e]++
+	m.mu.Unlock()
+}
+func (m *countingMetrics) ObserveHash(time.Duration)                { m.mu.Lock(); m.hashes++; m.mu.Unlock() }
+func (m *countingMetrics) ObserveStore(string, time.Duration, bool) {}
+
+func TestAuditEvents(t *testing.T) {
+	log := &eventLog{}
+	met := &countingMetrics{counts: map[audit.Event]int{}}
+	box := &outbox{}
+	f := newFixture(t, auth.Config{Logger: log.logger(), Metrics: met, Mailer: box,
+		Lockout: auth.Lockout{MaxFailures: 2, MaxFailuresPerClient: 2}})
+	cred := func(login, pw string) auth.Credentials {
+		return auth.Credentials{Login: login, Password: pw, ClientAddr: "192.0.2.7"}
+	}
+	var secrets []string
+
+	s, err := f.a.Login(ctx, cred("john_doe", password), "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, s.Token)
+	want(t, log.take(t),
+		map[string]any{"event": "login.succeeded", "subject": "341", "client": "192.0.2.7", "level": "INFO"},
+		map[string]any{"event": "token.issued", "kind": "session", "subject": "341", "project": "p1"})
+
+	_, _ = f.a.Login(ctx, cred("john_doe", "wrong"), "p1")
+	_, _ = f.a.Login(ctx, cred("nobody", "wrong"), "p1")
+	_, _ = f.a.Login(ctx, cred("inactive_user", password), "p1")
+	want(t, log.take(t),
+		map[string]any{"event": "login.failed", "subject": "341", "reason": "invalid_credentials"},
+		map[string]any{"event": "login.failed", "reason": "invalid_credentials", "subject": nil},
+		map[string]any{"event": "login.failed", "subject": "342", "reason": "inactive"})
+
+	_, _ = f.a.Login(ctx, cred("john_doe", "wrong"), "p1") // the second failure locks
+	_, _ = f.a.Login(ctx, cred("john_doe", password), "p1")
+	got := log.take(t)
+	want(t, got,
+		map[string]any{"event": "login.failed", "subject": "341"},
+		map[string]any{"event": "login.locked", "subject": "341", "level": "WARN"})
+
+	link, err := f.a.IssueLoginLink(ctx, "341", "p2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, link.Token)
+	if _, err := f.a.RedeemLoginLink(ctx, link.Token); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.a.RedeemLoginLink(ctx, link.Token)
+	want(t, log.take(t),
+		map[string]any{"event": "token.issued", "kind": "login", "subject": "341", "project": "p2"},
+		map[string]any{"event": "token.redeemed", "kind": "login", "subject": "341", "project": "p2"},
+		map[string]any{"event": "token.rejected", "kind": "login", "reason": "invalid_token"})
+
+	f.clock.Advance(time.Hour) // past the lock
+	dev, err := f.a.LoginDevice(ctx, cred("john_doe", password), "p1", "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := f.a.ReAuthenticate(ctx, "phone", dev.DeviceToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.a.ReAuthenticate(ctx, "phone", dev.DeviceToken) // replay
+	secrets = append(secrets, dev.DeviceToken, next.DeviceToken, dev.Token, next.Token)
+	want(t, log.take(t),
+		map[string]any{"event": "login.succeeded", "subject": "341"},
+		map[string]any{"event": "token.issued", "kind": "device", "subject": "341", "device": "phone"},
+		map[string]any{"event": "token.rotated", "kind": "device", "subject": "341", "device": "phone"},
+		map[string]any{"event": "token.reused", "subject": "341", "device": "phone", "level": "WARN"})
+
+	if _, err := f.a.LogoutEverywhere(ctx, "341"); err != nil {
+		t.Fatal(err)
+	}
+	want(t, log.take(t), map[string]any{"event": "session.revoked", "subject": "341"})
+
+	f.store.SetDown(true)
+	_, _ = f.a.Login(ctx, cred("john_doe", password), "p1")
+	f.store.SetDown(false)
+	want(t, log.take(t), map[string]any{"event": "store.unavailable", "op": "login", "level": "WARN"})
+
+	if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, box.last(t).Token)
+	if _, err := f.a.ConfirmEmail(ctx, box.last(t).Token); err != nil {
+		t.Fatal(err)
+	}
+	want(t, log.take(t),
+		map[string]any{"event": "token.issued", "kind": "verification", "subject": "343"},
+		map[string]any{"event": "token.redeemed", "kind": "verification", "subject": "343"})
+
+	// Nothing secret was ever logged, nor counted wrong.
+	all := log.text()
+	if !strings.Contains(all, "login.succeeded") {
+		t.Fatal("the whole log is missing")
+	}
+	for _, s := range append(secrets, password, "wrong") {
+		if strings.Contains(all, s) {
+			t.Errorf("a log line holds %q", s)
+		}
+	}
+	if met.counts[audit.LoginFailed] != 4 || met.counts[audit.LoginLocked] != 1 || met.counts[audit.TokenReused] != 1 {
+		t.Errorf("metrics counts %v", met.counts)
+	}
+	if met.hashes == 0 {
+		t.Error("no hash timings")
+	}
+}
