@@ -28,7 +28,8 @@ type Config struct {
 	// has another cost are rehashed when Users implements HashUpdater.
 	BcryptCost int
 	// MaxConcurrentHashes bounds password hashes running at once; default
-	// runtime.GOMAXPROCS(0).
+	// runtime.GOMAXPROCS(0) - 1 (at least 1), so that a flood of logins
+	// always leaves a core for the rest of the app's requests.
 	MaxConcurrentHashes int
 	// HashWait is how long a login waits for a free hashing slot before it
 	// is answered ErrBusy (503); default 500 ms.
@@ -115,7 +116,7 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	n := cfg.MaxConcurrentHashes
 	if n == 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	wait := cfg.HashWait
 	if wait == 0 {
@@ -192,22 +193,30 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		account = "s:" + user.Subject
 		*subject = user.Subject
 	}
-	attempt, err := a.lockout.begin(ctx, a.counters, account, c.ClientAddr)
-	if err != nil {
+	// A locked account is answered at once, without waiting for a hashing
+	// slot. The attempt is counted only once it has a slot, so that logins
+	// turned away busy in a flood never count toward anyone's lockout.
+	attempt := a.lockout.newAttempt(a.counters, account, c.ClientAddr)
+	if err := attempt.locked(ctx); err != nil {
 		return User{}, err
 	}
-
 	hash := a.dummy
 	if known {
 		hash = user.PasswordHash
 	}
-	var cmpErr error
+	var cmpErr, countErr error
 	if err := a.gate.run(ctx, func() {
+		if countErr = attempt.begin(ctx); countErr != nil {
+			return
+		}
 		start := time.Now()
 		cmpErr = a.hasher.Compare(hash, []byte(c.Password))
 		a.rec.ObserveHash(time.Since(start))
 	}); err != nil {
 		return User{}, err
+	}
+	if countErr != nil {
+		return User{}, countErr
 	}
 	if cmpErr != nil || !known {
 		if err := attempt.failed(ctx); err != nil {

@@ -403,3 +403,29 @@ func TestLogoutEverywhere(t *testing.T) {
 		t.Fatal("session survived LogoutEverywhere")
 	}
 }
+
+// TestBusyLoginsDoNotCount: logins turned away busy in a flood never ran a
+// comparison, so they must not count toward the lockout; otherwise a flood
+// locks out the user whose right password was never checked.
+func TestBusyLoginsDoNotCount(t *testing.T) {
+	f := newFixture(t, auth.Config{MaxConcurrentHashes: 1, HashWait: 5 * time.Millisecond,
+		Lockout: auth.Lockout{MaxFailures: 3, MaxFailuresPerClient: 3}})
+	f.hasher.block = make(chan struct{})
+	first := make(chan error)
+	go func() { _, err := f.login("john_doe", "wrong"); first <- err }()
+	for f.hasher.compares.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 10 {
+		if _, err := f.login("john_doe", "wrong"); !errors.Is(err, auth.ErrBusy) {
+			t.Fatalf("login %d while the slot is taken: %v, want ErrBusy", i, err)
+		}
+	}
+	close(f.hasher.block)
+	if err := <-first; !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("first login: %v", err)
+	}
+	if _, err := f.login("john_doe", password); err != nil {
+		t.Fatalf("after 1 failure and 10 busy refusals the right password gets %v", err)
+	}
+}

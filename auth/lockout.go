@@ -67,31 +67,47 @@ type counterKeys struct {
 	max         int64
 }
 
-// begin counts an attempt on the account from the client, or returns a
-// *LockedError (with no hashing to follow) when either limit is reached.
-func (l *Lockout) begin(ctx context.Context, c store.Counters, account, client string) (*attempt, error) {
+// newAttempt names the counters of a login on the account from the client.
+func (l *Lockout) newAttempt(c store.Counters, account, client string) *attempt {
 	a := &attempt{l: l, counters: c}
 	a.keys[0] = counterKeys{"fail:" + account, "lock:" + account, int64(l.MaxFailures)}
 	perClient := account + "\x00" + client
 	a.keys[1] = counterKeys{"failc:" + perClient, "lockc:" + perClient, int64(l.MaxFailuresPerClient)}
+	return a
+}
 
+// locked returns a *LockedError when the account, or the account from
+// this client, is locked. It only reads.
+func (a *attempt) locked(ctx context.Context) error {
 	var until time.Time
 	for _, k := range a.keys {
-		lock, err := c.Peek(ctx, k.lock)
+		lock, err := a.counters.Peek(ctx, k.lock)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if lock.N > 0 && lock.ResetAt.After(until) {
 			until = lock.ResetAt
 		}
 	}
 	if !until.IsZero() {
-		return nil, &LockedError{Until: until}
+		return &LockedError{Until: until}
 	}
+	return nil
+}
+
+// begin counts the attempt, or returns a *LockedError (with no hashing to
+// follow) when either limit is reached. Counting before the password is
+// checked is what bounds concurrent guesses: the attempt past the limit
+// is refused however many are in flight.
+func (a *attempt) begin(ctx context.Context) error {
+	if err := a.locked(ctx); err != nil {
+		return err
+	}
+	var until time.Time
 	for i, k := range a.keys {
-		n, err := c.Hit(ctx, k.fails, l.Window)
+		n, err := a.counters.Hit(ctx, k.fails, a.l.Window)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.n[i] = n.N
 	}
@@ -100,9 +116,9 @@ func (l *Lockout) begin(ctx context.Context, c store.Counters, account, client s
 	// first hit) and report it, so every one of them reports the same Until.
 	for i, k := range a.keys {
 		if a.n[i] > k.max {
-			lock, err := c.Hit(ctx, k.lock, l.Duration)
+			lock, err := a.counters.Hit(ctx, k.lock, a.l.Duration)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if lock.ResetAt.After(until) {
 				until = lock.ResetAt
@@ -110,9 +126,9 @@ func (l *Lockout) begin(ctx context.Context, c store.Counters, account, client s
 		}
 	}
 	if !until.IsZero() {
-		return nil, &LockedError{Until: until}
+		return &LockedError{Until: until}
 	}
-	return a, nil
+	return nil
 }
 
 // failed records that the password was wrong: the failure that reaches a
@@ -133,6 +149,19 @@ func (a *attempt) succeeded(ctx context.Context) error {
 	for _, k := range a.keys {
 		if err := a.counters.Reset(ctx, k.fails); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// clear deletes the failure counts and the locks of the account and of the
+// account from the client: a password reset starts the user afresh.
+func (a *attempt) clear(ctx context.Context) error {
+	for _, k := range a.keys {
+		for _, key := range []string{k.fails, k.lock} {
+			if err := a.counters.Reset(ctx, key); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

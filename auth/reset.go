@@ -155,13 +155,8 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	if _, err := a.tokens.RevokeAll(ctx, subject, store.Filter{}); err != nil {
 		return subject, fmt.Errorf("auth: ending the tokens of %q: %w", subject, err)
 	}
-	// The keys of lockout.go's counters for the account "s:"+subject.
-	account := "s:" + subject
-	perClient := account + "\x00" + r.ClientAddr
-	for _, key := range []string{"fail:" + account, "lock:" + account, "failc:" + perClient, "lockc:" + perClient} {
-		if err := a.counters.Reset(ctx, key); err != nil {
-			return subject, fmt.Errorf("auth: clearing the lockout of %q: %w", subject, err)
-		}
+	if err := a.lockout.newAttempt(a.counters, "s:"+subject, r.ClientAddr).clear(ctx); err != nil {
+		return subject, fmt.Errorf("auth: clearing the lockout of %q: %w", subject, err)
 	}
 	return subject, nil
 }
