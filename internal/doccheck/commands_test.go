@@ -289,7 +289,7 @@ func TestDocProgramsBuild(t *testing.T) {
 	if err := os.WriteFile(ov, js, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("go", append([]string{"build", "-overlay", ov}, pkgs...)...)
+	cmd := exec.Command("go", append([]string{"build", "-overlay", ov, "-o", filepath.Join(tmp, "bin") + string(filepath.Separator)}, pkgs...)...)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {

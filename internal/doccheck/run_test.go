@@ -189,6 +189,8 @@ func (s *session) exec(c command, dir string, args []string, timeout time.Durati
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		s.t.Errorf("%v\n\tran as %q in %s: %v\n%s", c, args, dir, err, out)
+	} else {
+		s.t.Logf("\t%.300s", strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "\n\t"))
 	}
 	return string(out)
 }
