@@ -44,6 +44,16 @@ type Options struct {
 	WaitReplicas int
 	// WaitTimeout bounds the wait for replicas; default 100ms.
 	WaitTimeout time.Duration
+
+	// Coalesce sends the token lookups (Get) of concurrent requests to
+	// Redis together, as pipelines: at most CoalesceFlights pipelines in
+	// flight, each of up to 128 GETs. A lookup that finds a flight free
+	// goes at once, so it adds no delay to a lone request; under load the
+	// round trips per request fall and validations per second rise (see
+	// BenchmarkCoalesce). Answers are exactly those of separate GETs.
+	Coalesce bool
+	// CoalesceFlights bounds the pipelines in flight; default 4.
+	CoalesceFlights int
 }
 
 // Store keeps gatehouse's tokens and counters in Redis. It is safe for
@@ -54,6 +64,7 @@ type Store struct {
 	now     func() time.Time
 	replica int   // Options.WaitReplicas
 	waitMs  int64 // Options.WaitTimeout in ms
+	co      *coalescer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -80,8 +91,16 @@ func New(c goredis.UniversalClient, opts Options) (*Store, error) {
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = 100 * time.Millisecond
 	}
-	return &Store{c: c, prefix: opts.Prefix, now: opts.Now,
-		replica: opts.WaitReplicas, waitMs: max(1, opts.WaitTimeout.Milliseconds())}, nil
+	s := &Store{c: c, prefix: opts.Prefix, now: opts.Now,
+		replica: opts.WaitReplicas, waitMs: max(1, opts.WaitTimeout.Milliseconds())}
+	if opts.Coalesce {
+		flights := opts.CoalesceFlights
+		if flights <= 0 {
+			flights = 4
+		}
+		s.co = newCoalescer(c, flights, 128)
+	}
+	return s, nil
 }
 
 // unavailable wraps every failure of Redis (refused connection, timeout,
@@ -206,7 +225,13 @@ func (s *Store) Get(ctx context.Context, id store.ID) (store.Record, bool, error
 		return store.Record{}, false, nil
 	}
 	key, _ := s.tokenKey(id)
-	v, err := s.c.Get(ctx, key).Result()
+	var v string
+	var err error
+	if s.co != nil {
+		v, err = s.co.get(ctx, key)
+	} else {
+		v, err = s.c.Get(ctx, key).Result()
+	}
 	if err == goredis.Nil {
 		return store.Record{}, false, nil
 	}
