@@ -48,6 +48,12 @@ type Config struct {
 	// Mailer delivers email confirmation and password reset tokens;
 	// required only by the methods that send them.
 	Mailer Mailer
+	// ResetMinDuration is the least time RequestPasswordReset takes, so
+	// that a request for a known address, which issues a token and mails
+	// it, cannot be told by its time from one for an unknown address,
+	// which does neither; default 10 ms. A Mailer slower than this shows
+	// through: queue the mail and return. Negative: no minimum.
+	ResetMinDuration time.Duration
 	// Memberships, when set, is told when a login link makes a subject a
 	// member of a project (see IssueLoginLink).
 	Memberships Memberships
@@ -78,6 +84,7 @@ type Authenticator struct {
 	members  Memberships
 	mailer   Mailer
 	rec      *audit.Recorder
+	resetMin time.Duration
 	now      func() time.Time
 }
 
@@ -97,10 +104,14 @@ func New(cfg Config) (*Authenticator, error) {
 		members:  cfg.Memberships,
 		mailer:   cfg.Mailer,
 		rec:      audit.New(cfg.Logger, cfg.Metrics),
+		resetMin: cfg.ResetMinDuration,
 		now:      cfg.Now,
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.resetMin == 0 {
+		a.resetMin = 10 * time.Millisecond
 	}
 	if a.hasher == nil {
 		cost := cfg.BcryptCost

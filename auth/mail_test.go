@@ -126,3 +126,24 @@ func TestMailerFailureIsReported(t *testing.T) {
 		t.Fatal("no mailer configured, yet no error")
 	}
 }
+
+// TestResetTakesTheMinimum: a reset request for an unknown address takes
+// Config.ResetMinDuration like one for a real account, and no minimum is
+// kept when it is negative.
+func TestResetTakesTheMinimum(t *testing.T) {
+	for _, tc := range []struct {
+		min     time.Duration
+		atLeast time.Duration
+	}{{0, 10 * time.Millisecond}, {30 * time.Millisecond, 30 * time.Millisecond}, {-1, 0}} {
+		f := newFixture(t, auth.Config{Mailer: &outbox{}, ResetMinDuration: tc.min})
+		for _, email := range []string{"nobody@domain.com", "john_doe@domain.com"} {
+			start := time.Now()
+			if err := f.a.RequestPasswordReset(ctx, email); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d < tc.atLeast || (tc.min < 0 && d > 5*time.Millisecond) {
+				t.Errorf("ResetMinDuration %v: a reset for %s took %v", tc.min, email, d)
+			}
+		}
+	}
+}

@@ -139,12 +139,11 @@ func TestRow06Timing(t *testing.T) {
 		t.Errorf("%d comparisons while locked, want 0", n)
 	}
 
-	// Resets are timed as a client sees them, over loopback HTTP: the
-	// two paths do the same number of store calls (a counter hit and a
-	// token write, or a token lookup), which in memory still differ by
-	// well under a microsecond, far below what a network shows. Every
-	// known address is asked for once, so the per-account mail limit
-	// never changes the work done.
+	// Resets are timed as a client sees them, over loopback HTTP. The two
+	// paths do the same number of store calls, but a known address also
+	// issues a token and mails it; Config.ResetMinDuration (10 ms) is what
+	// hides that. Every known address is asked for once, so the
+	// per-account mail limit never changes the work done.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := a.RequestPasswordReset(r.Context(), r.FormValue("email")); err != nil {
 			http.Error(w, err.Error(), 500)
@@ -164,11 +163,11 @@ func TestRow06Timing(t *testing.T) {
 		}
 		return nil
 	}
-	known, unknownReset := interleave(t, 200, 20,
+	known, unknownReset := interleave(t, 200, 1,
 		func(i int) error { return reset(fmt.Sprintf("known-%d@example.com", 1000+i)) },
 		func(i int) error { return reset(fmt.Sprintf("nobody-%d@example.com", i)) })
-	within10(t, "reset over HTTP: known vs unknown address (20 per sample)", known, unknownReset)
-	if len(box.msgs) != 200*20 {
-		t.Errorf("%d reset messages, want %d", len(box.msgs), 200*20)
+	within10(t, "reset over HTTP: known vs unknown address", known, unknownReset)
+	if len(box.msgs) != 200 {
+		t.Errorf("%d reset messages, want 200", len(box.msgs))
 	}
 }
