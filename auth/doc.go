@@ -8,10 +8,25 @@
 // a locked account answers the same for right and wrong passwords and runs
 // no hash at all.
 //
+// Beyond passwords, it issues and redeems the other tokens of a login:
+//   - one-time login links for a project, for a back end that has
+//     authenticated the user itself ([Authenticator.IssueLoginLink],
+//     [Authenticator.RedeemLoginLink]);
+//   - per-device re-authentication tokens, 30 days, rotated on every use;
+//     a replayed one revokes its device's chain ([Authenticator.LoginDevice],
+//     [Authenticator.ReAuthenticate], [Authenticator.Devices]);
+//   - email verification, as a token or as a public id and secret value
+//     pair ([Authenticator.SendEmailConfirmation], [Authenticator.IssueVerification]);
+//   - password reset, answered alike for known and unknown addresses
+//     ([Authenticator.RequestPasswordReset], [Authenticator.ConfirmPasswordReset]).
+//
 // Accounts stay the app's: to deactivate one, the app sets User.Active to
 // false and calls [Authenticator.Deactivate], which ends every token the
-// user holds. Email confirmation goes through [Authenticator.SendEmailConfirmation]
-// and the app's [Mailer]; [Authenticator.ConfirmEmail] redeems it once.
+// user holds. Messages go out through the app's [Mailer].
+//
+// With Config.Logger set, every decision is an audit event (package audit):
+// logins succeeded, failed and locked, tokens issued, redeemed, rotated and
+// reused, sessions revoked, a store unavailable.
 //
 // [Authenticator.LoginHandler] and [Authenticator.LogoutHandler] serve JSON
 // clients and, with [SessionCookies], browser forms guarded by

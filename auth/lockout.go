@@ -9,8 +9,11 @@ import (
 )
 
 // Lockout sets how failed logins lock an account. Zero fields mean the
-// defaults, chosen within NIST SP 800-63B §5.2.2 (at most 100 consecutive
-// failures) and OWASP ASVS V2.2.1.
+// defaults. MaxFailures may not exceed 100, the most NIST SP 800-63B
+// §5.2.2 allows in a row. Counts start over with each Window, so the
+// defaults let one account be guessed about 40 times an hour (960 a day)
+// in all, and 20 an hour from one address: see docs/settings.md for
+// stricter settings (a longer Window and Duration).
 type Lockout struct {
 	// MaxFailures is how many failed logins within Window lock the account
 	// from every client; default 10.

@@ -13,6 +13,16 @@
 // Only SHA-256 hashes of tokens are stored, never tokens, and every key has
 // a TTL.
 //
+// [NewClient] makes the client from one string (redis://, Cluster seeds,
+// sentinel://), as a command-line flag would carry it.
+//
+// Two options trade a little for more: [Options.WaitReplicas] makes every
+// write that ends a token wait for replicas (WAIT, in the same round trip),
+// so a failover cannot bring a consumed token back; [Options.Coalesce]
+// pipelines the lookups of concurrent requests, raising validations per
+// second under load without delaying a lone request. docs/redis.md says
+// what a failover can lose with and without them.
+//
 // Times are kept to the millisecond. Every failure of Redis wraps
 // store.ErrUnavailable, which gatehouse answers with 503: a request is
 // never let through because Redis could not be asked.
