@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -208,4 +209,34 @@ type Counters interface {
 type Store interface {
 	Tokens
 	Counters
+}
+
+// ValidTag reports whether tag is a routing tag as the contract defines
+// it: 1 to 16 characters of [0-9a-z]. Stores answer any other tag as a
+// miss, so it never reaches a key.
+func ValidTag(tag string) bool {
+	if len(tag) == 0 || len(tag) > 16 {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		if c := tag[i]; (c < '0' || c > '9') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckRotate returns the caller mistake in a Rotate call, if any: a
+// successor under another tag or under the same id, or a lifetime that
+// is not positive. Stores call it first and change nothing when it fails.
+func CheckRotate(old, next ID, lifetime time.Duration) error {
+	switch {
+	case old.Tag != next.Tag:
+		return fmt.Errorf("store: rotate from tag %q to tag %q: a successor keeps its tag", old.Tag, next.Tag)
+	case old.Hash == next.Hash:
+		return errors.New("store: rotate to the same id")
+	case lifetime <= 0:
+		return fmt.Errorf("store: rotate with lifetime %v", lifetime)
+	}
+	return nil
 }

@@ -271,14 +271,10 @@ func (s *Store) Consume(_ context.Context, id store.ID) (store.Record, bool, err
 // are mistakes of the caller, and the error does not wrap
 // [store.ErrUnavailable].
 func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Duration) (store.Rotation, error) {
-	switch {
-	case old.Tag != next.Tag:
-		return store.Rotation{}, fmt.Errorf("memory: rotate from tag %q to tag %q: a successor keeps its tag", old.Tag, next.Tag)
-	case old.Hash == next.Hash:
-		return store.Rotation{}, errors.New("memory: rotate to the same id")
-	case lifetime <= 0:
-		return store.Rotation{}, fmt.Errorf("memory: rotate with lifetime %v", lifetime)
-	case !validTag(old.Tag):
+	if err := store.CheckRotate(old, next, lifetime); err != nil {
+		return store.Rotation{}, err
+	}
+	if !validTag(old.Tag) {
 		return store.Rotation{Status: store.RotateMissing}, nil
 	}
 	now := s.clock()
@@ -616,18 +612,8 @@ func (e *entry) record() store.Record {
 	}
 }
 
-// validTag reports whether tag is 1 to 16 characters of [0-9a-z].
-func validTag(tag string) bool {
-	if len(tag) == 0 || len(tag) > 16 {
-		return false
-	}
-	for i := 0; i < len(tag); i++ {
-		if c := tag[i]; (c < '0' || c > '9') && (c < 'a' || c > 'z') {
-			return false
-		}
-	}
-	return true
-}
+// validTag is the contract's tag check; anything else never reaches a key.
+func validTag(tag string) bool { return store.ValidTag(tag) }
 
 // noTime stands for the zero time.Time, which unix nanoseconds cannot
 // hold. It sorts before every real time, so a zero expiry is in the past.

@@ -81,34 +81,33 @@ func (co *coalescer) take() []*lookup {
 	return batch
 }
 
-// fly sends batch, then, while lookups have queued, hands them to another
-// flight, so that the caller who sent this one is not kept waiting for
-// the others.
+// fly sends batch, then hands whatever queued meanwhile to another
+// flight, so that the caller who sent this one is not kept waiting for the
+// others.
 func (co *coalescer) fly(batch []*lookup) {
 	co.send(batch)
-	co.mu.Lock()
-	if len(co.queue) == 0 {
-		co.flights--
-		co.mu.Unlock()
-		return
+	if next := co.next(); next != nil {
+		go co.relay(next)
 	}
-	next := co.take()
-	co.mu.Unlock()
-	go co.relay(next)
 }
 
 func (co *coalescer) relay(batch []*lookup) {
-	for {
+	for batch != nil {
 		co.send(batch)
-		co.mu.Lock()
-		if len(co.queue) == 0 {
-			co.flights--
-			co.mu.Unlock()
-			return
-		}
-		batch = co.take()
-		co.mu.Unlock()
+		batch = co.next()
 	}
+}
+
+// next takes the lookups queued for the flight that just landed, or ends
+// that flight when there are none.
+func (co *coalescer) next() []*lookup {
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	if len(co.queue) == 0 {
+		co.flights--
+		return nil
+	}
+	return co.take()
 }
 
 // send runs one pipeline of GETs. Its context is not any one request's:

@@ -275,14 +275,10 @@ func (s *Store) Consume(ctx context.Context, id store.ID) (store.Record, bool, e
 
 // Rotate implements store.Tokens.
 func (s *Store) Rotate(ctx context.Context, old, next store.ID, lifetime time.Duration) (store.Rotation, error) {
-	switch {
-	case old.Tag != next.Tag:
-		return store.Rotation{}, fmt.Errorf("redis: rotate from tag %q to tag %q: a successor keeps its tag", old.Tag, next.Tag)
-	case old.Hash == next.Hash:
-		return store.Rotation{}, errors.New("redis: rotate to the same id")
-	case lifetime <= 0:
-		return store.Rotation{}, fmt.Errorf("redis: rotate with lifetime %v", lifetime)
-	case !validTag(old.Tag):
+	if err := store.CheckRotate(old, next, lifetime); err != nil {
+		return store.Rotation{}, err
+	}
+	if !validTag(old.Tag) {
 		return store.Rotation{Status: store.RotateMissing}, nil
 	}
 	oldKey, _ := s.tokenKey(old)
@@ -421,16 +417,5 @@ func (s *Store) Reset(ctx context.Context, key string) error {
 	return nil
 }
 
-// validTag is the store contract's tag: 1 to 16 of [0-9a-z]. Anything else
-// never reaches a key name.
-func validTag(tag string) bool {
-	if len(tag) == 0 || len(tag) > 16 {
-		return false
-	}
-	for i := 0; i < len(tag); i++ {
-		if c := tag[i]; (c < '0' || c > '9') && (c < 'a' || c > 'z') {
-			return false
-		}
-	}
-	return true
-}
+// validTag is the contract's tag check; anything else never reaches a key.
+func validTag(tag string) bool { return store.ValidTag(tag) }
