@@ -14,20 +14,16 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -44,32 +40,18 @@ func main() {
 		log.Fatal(err)
 	}
 	defer closeStore()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := newApp(config{store: st, publicURL: "http://" + ln.Addr().String()})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf(`contacts example (seed 003) listening on %[1]s
+	err = exserve.Run(*addr, func(a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st, publicURL: exserve.URL(a)})
+	}, func(url string) {
+		fmt.Printf(`contacts example (seed 003) listening on %[1]s
 
   curl -X POST %[1]s/api/Login -H 'Content-Type: application/json' \
     -d '{"emailaddress": "grace@example.com", "password": "aG9wcGVyLXNlY3JldA=="}'
 
   (the password is Base64 of hopper-secret; more in examples/contacts/README.md; %[2]s)
-`, "http://"+ln.Addr().String(), storeInfo)
-
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+`, url, storeInfo)
+	})
+	if err != nil {
 		log.Fatal(err)
 	}
 }

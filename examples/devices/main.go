@@ -9,19 +9,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -38,15 +34,10 @@ func main() {
 		log.Fatal(err)
 	}
 	defer closeStore()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := newApp(config{store: st})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf(`devices example (seed 002) listening on %[1]s
+	err = exserve.Run(*addr, func(a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st})
+	}, func(url string) {
+		fmt.Printf(`devices example (seed 002) listening on %[1]s
 
   curl -s -X POST '%[1]s/api/v1/Authentication/Login?APIKey=%[2]s' \
     -H 'Content-Type: application/json' \
@@ -54,18 +45,9 @@ func main() {
 
   then: curl -s '%[1]s/api/v1/Users/Me?APIKey=%[2]s&APIToken=<SessionToken>'
   (more in examples/devices/README.md; %[4]s)
-`, "http://"+ln.Addr().String(), demoAPIKey, demoPassword, storeInfo)
-
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+`, url, demoAPIKey, demoPassword, storeInfo)
+	})
+	if err != nil {
 		log.Fatal(err)
 	}
 }

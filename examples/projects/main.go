@@ -9,18 +9,15 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -32,22 +29,15 @@ func main() {
 	redisSpec := exstore.Flag()
 	flag.Parse()
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		log.Fatal(err)
-	}
 	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer closeStore()
-	tcp, _ := ln.Addr().(*net.TCPAddr)
-	h, err := newApp(config{store: st, secureCookies: tcp == nil || !tcp.IP.IsLoopback()})
-	if err != nil {
-		log.Fatal(err)
-	}
-	url := "http://" + ln.Addr().String()
-	fmt.Printf(`projects example (seed 000) listening on %[1]s
+	err = exserve.Run(*addr, func(a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st, secureCookies: !exserve.Loopback(a)})
+	}, func(url string) {
+		fmt.Printf(`projects example (seed 000) listening on %[1]s
 
   curl -s -X POST %[1]s/reg/api2/users/ -H 'Content-Type: application/json' \
     -H 'api-id: 15263' -H 'api-user: api-admin@regpacks.com' \
@@ -57,17 +47,8 @@ func main() {
   then open %[1]s/reg/login?user_token=<user_token> in a browser.
   (%[2]s)
 `, url, storeInfo)
-
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	})
+	if err != nil {
 		log.Fatal(err)
 	}
 }

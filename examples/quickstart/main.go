@@ -6,21 +6,16 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -33,23 +28,16 @@ func main() {
 	redisSpec := exstore.Flag()
 	flag.Parse()
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		log.Fatal(err)
-	}
 	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer closeStore()
-	// Every login, logout and refusal is logged as an audit event.
-	app, err := newApp(appConfig{store: st, secureCookies: !isLoopback(ln.Addr()), logger: slog.Default()})
-	if err != nil {
-		log.Fatal(err)
-	}
-
-	url := "http://" + ln.Addr().String()
-	fmt.Printf(`gatehouse quickstart listening on %[1]s
+	err = exserve.Run(*addr, func(a net.Addr) (http.Handler, error) {
+		// Every login, logout and refusal is logged as an audit event.
+		return newApp(appConfig{store: st, secureCookies: !exserve.Loopback(a), logger: slog.Default()})
+	}, func(url string) {
+		fmt.Printf(`gatehouse quickstart listening on %[1]s
 
   Browser:  open %[1]s/ and log in as demo / gatehouse-demo
 
@@ -60,26 +48,10 @@ func main() {
 
 Tokens: %[2]s. Ctrl-C stops it.
 `, url, storeInfo)
-
-	srv := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	})
+	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-// isLoopback reports whether the server only listens on this machine, where
-// plain HTTP is acceptable and the cookie cannot carry the Secure flag.
-func isLoopback(a net.Addr) bool {
-	tcp, ok := a.(*net.TCPAddr)
-	return ok && tcp.IP.IsLoopback()
 }
 
 type appConfig struct {

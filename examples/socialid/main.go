@@ -8,19 +8,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -37,15 +33,10 @@ func main() {
 		log.Fatal(err)
 	}
 	defer closeStore()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := newApp(config{store: st})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Printf(`socialid example (seed 001) listening on %[1]s
+	err = exserve.Run(*addr, func(a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st})
+	}, func(url string) {
+		fmt.Printf(`socialid example (seed 001) listening on %[1]s
 
   curl -iX POST '%[1]s/v1/marketing/login/users/login' \
     -d '{"username": "john_doe", "password": "john_doe_secret"}' \
@@ -54,18 +45,9 @@ func main() {
 
   then: curl -i %[1]s/v1/marketing/login/me -H 'Authorization: Bearer <login_token>'
   (more in examples/socialid/README.md; %[3]s)
-`, "http://"+ln.Addr().String(), demoApp.Secret, storeInfo)
-
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+`, url, demoApp.Secret, storeInfo)
+	})
+	if err != nil {
 		log.Fatal(err)
 	}
 }
