@@ -1,12 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/examples/internal/exfuzz"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 )
@@ -68,12 +64,9 @@ func FuzzAPI(f *testing.F) {
 		f.Add(seed[0], seed[1], seed[2], seed[3])
 	}
 
-	routes := http.NewServeMux()
-	for _, p := range []string{"POST /api/Login", "POST /api/Validation", "POST /api/PasswordReset", "POST /api/PasswordReset/Confirm",
-		"GET /api/Me", "GET /outbox"} {
-		routes.Handle(p, http.NotFoundHandler())
-	}
-	codes := append(slices.Clone(gatehouseCodes), "invalid_base64", "too_long", "invalid_validation", "not_found", "method_not_allowed")
+	routes := exfuzz.Routes("POST /api/Login", "POST /api/Validation", "POST /api/PasswordReset", "POST /api/PasswordReset/Confirm",
+		"GET /api/Me", "GET /outbox")
+	codes := exfuzz.Codes("invalid_base64", "too_long", "invalid_validation", "not_found", "method_not_allowed")
 	passwords := []string{}
 	for _, c := range demoContacts {
 		passwords = append(passwords, c.password)
@@ -88,12 +81,12 @@ func FuzzAPI(f *testing.F) {
 		logs := &logBuffer{}
 		logger := log.New(logs, "", 0)
 		ob := &outbox{logger: logger}
-		h, err := newApp(config{store: mem, now: clock.Now, hasher: fastHasher{}, outbox: ob, logger: logger, cookieKey: make([]byte, 32)})
+		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, outbox: ob, logger: logger, cookieKey: make([]byte, 32)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		post := func(path, body string) *httptest.ResponseRecorder {
-			r, _ := fuzzRequest("POST", path, json_, body)
+			r, _ := exfuzz.Request("POST", path, json_, body)
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)
 			if w.Code != http.StatusOK {
@@ -129,26 +122,19 @@ func FuzzAPI(f *testing.F) {
 			reset = m.Token
 		}
 		expand := strings.NewReplacer("$SESSION", session, "$COOKIE", cookie, "$VID", vid, "$VVAL", vval, "$RESET", reset).Replace
-		r, ok := fuzzRequest(expand(method), expand(target), expand(headers), expand(body))
+		x, ok := exfuzz.Serve(t, h, routes, expand, method, target, headers, body)
 		if !ok {
 			return
 		}
-		_, pattern := routes.Handler(r)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		fail := func(why string) {
-			t.Helper()
-			t.Fatalf("%s\n%s %q\n%q\n%q\n→ %d %v %s", why, r.Method, r.URL, headers, body, w.Code, w.Header(), w.Body)
-		}
-		if w.Code >= 500 && w.Code != http.StatusServiceUnavailable || internalError.MatchString(logs.String()) {
+		r, w, fail := x.R, x.W, x.Fail
+		if x.ServerError() || internalError.MatchString(logs.String()) {
 			fail("server error: " + logs.String())
 		}
-		if isRedirectOfMux(w) {
+		if x.MuxRedirect() {
 			return
 		}
 		if w.Code >= 400 {
-			var p struct{ Code string }
-			if json.Unmarshal(w.Body.Bytes(), &p) != nil || !slices.Contains(codes, p.Code) {
+			if !codes[x.ErrorCode()] {
 				fail("error without a stable code")
 			}
 			return
@@ -161,7 +147,7 @@ func FuzzAPI(f *testing.F) {
 			ValidationID, ValidationVal   string
 		}
 		_ = json.Unmarshal([]byte(expand(body)), &fields)
-		switch pattern {
+		switch x.Pattern {
 		case "POST /api/Login":
 			if pw, err := decodePassword("password", fields.Password); err != nil || !slices.Contains(passwords, pw) {
 				fail("logged in without a contact's password")
@@ -182,67 +168,7 @@ func FuzzAPI(f *testing.F) {
 		case "POST /api/PasswordReset", "GET /outbox":
 			// 200 for any address; the demo outbox is open by design.
 		default:
-			fail("success on no route: " + pattern)
+			fail("success on no route: " + x.Pattern)
 		}
 	})
-}
-
-// fuzzRequest builds the request a server reads from a request line,
-// header lines ("Name: value", one a line) and a body; ok is false where
-// net/http itself would refuse the request before any handler runs.
-func fuzzRequest(method, target, headers, body string) (r *http.Request, ok bool) {
-	var b strings.Builder
-	b.WriteString(method + " " + target + " HTTP/1.1\r\nHost: example.test\r\n")
-	for line := range strings.SplitSeq(headers, "\n") {
-		if line = strings.TrimSuffix(line, "\r"); line != "" {
-			b.WriteString(line + "\r\n")
-		}
-	}
-	b.WriteString("\r\n")
-	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(b.String())))
-	if err != nil {
-		return nil, false
-	}
-	r.Header.Del("Content-Length")
-	r.Header.Del("Transfer-Encoding")
-	r.TransferEncoding = nil
-	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
-	r.RemoteAddr = "192.0.2.1:1234"
-	return r, true
-}
-
-// fastHasher stands in for bcrypt so that every run can build a fresh app:
-// SHA-256, compared in constant time. Only the fuzz targets use it.
-type fastHasher struct{}
-
-func (fastHasher) Hash(pw []byte) ([]byte, error) {
-	sum := sha256.Sum256(pw)
-	return sum[:], nil
-}
-
-func (fastHasher) Compare(hash, pw []byte) error {
-	if sum := sha256.Sum256(pw); subtle.ConstantTimeCompare(hash, sum[:]) != 1 {
-		return errors.New("fastHasher: mismatch")
-	}
-	return nil
-}
-
-func (fastHasher) NeedsRehash([]byte) bool { return false }
-
-// gatehouseCodes are the stable codes of gatehouse's errors.
-var gatehouseCodes = []string{
-	"store_full", "store_unavailable", "busy", "rate_limited", "missing_token", "invalid_token", "token_reused",
-	"invalid_app_credentials", "wrong_project", "invalid_credentials", "unknown_user", "inactive", "unconfirmed",
-	"locked", "password_too_long", "malformed_body", "body_too_large", "unsupported_media_type", "cross_origin",
-	"missing_field", "invalid_field",
-}
-
-// isRedirectOfMux reports ServeMux's own redirects, cleaning a path or
-// adding its slash.
-func isRedirectOfMux(w *httptest.ResponseRecorder) bool {
-	switch w.Code {
-	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return w.Header().Get("Location") != ""
-	}
-	return false
 }

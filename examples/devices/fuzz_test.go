@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"io"
 	"log"
 	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/examples/internal/exfuzz"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 )
@@ -80,26 +75,23 @@ func FuzzAPI(f *testing.F) {
 		f.Add(seed[0], seed[1], seed[2], seed[3])
 	}
 
-	routes := http.NewServeMux()
-	for _, p := range []string{"POST " + login, "POST " + reAu, "POST /api/v1/Authentication/Logout", "GET " + me,
-		"GET " + me + "/Devices", "DELETE " + me + "/Devices/{deviceName}"} {
-		routes.Handle(p, http.NotFoundHandler())
-	}
-	codes := append(slices.Clone(gatehouseCodes), "not_found", "method_not_allowed")
+	routes := exfuzz.Routes("POST "+login, "POST "+reAu, "POST /api/v1/Authentication/Logout", "GET "+me,
+		"GET "+me+"/Devices", "DELETE "+me+"/Devices/{deviceName}")
+	codes := exfuzz.Codes("not_found", "method_not_allowed")
 
 	f.Fuzz(func(t *testing.T, method, target, headers, body string) {
 		clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 		mem := memory.New(memory.Options{Now: clock.Now, SweepInterval: -1})
 		defer mem.Close()
 		logs := &logBuffer{}
-		h, err := newApp(config{store: mem, now: clock.Now, hasher: fastHasher{}, logger: log.New(logs, "", 0)})
+		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, logger: log.New(logs, "", 0)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		all := method + target + headers + body
 		var session, device string
 		if strings.Contains(all, "$SESSION") || strings.Contains(all, "$DEVICE") {
-			r, _ := fuzzRequest("POST", login+key, json_, good+`,"deviceName":"phone","generateReAuthenticationToken":true}`)
+			r, _ := exfuzz.Request("POST", login+key, json_, good+`,"deviceName":"phone","generateReAuthenticationToken":true}`)
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)
 			var res loginData
@@ -109,21 +101,15 @@ func FuzzAPI(f *testing.F) {
 			session, device = res.SessionToken, res.ReAuthenticationToken
 		}
 		expand := strings.NewReplacer("$SESSION", session, "$DEVICE", device).Replace
-		r, ok := fuzzRequest(expand(method), expand(target), expand(headers), expand(body))
+		x, ok := exfuzz.Serve(t, h, routes, expand, method, target, headers, body)
 		if !ok {
 			return
 		}
-		_, pattern := routes.Handler(r)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		fail := func(why string) {
-			t.Helper()
-			t.Fatalf("%s\n%s %q\n%q\n%q\n→ %d %v %s", why, r.Method, r.URL, headers, body, w.Code, w.Header(), w.Body)
-		}
-		if w.Code >= 500 && w.Code != http.StatusServiceUnavailable || internalError.MatchString(logs.String()) {
+		r, w, fail := x.R, x.W, x.Fail
+		if x.ServerError() || internalError.MatchString(logs.String()) {
 			fail("server error: " + logs.String())
 		}
-		if isRedirectOfMux(w) {
+		if x.MuxRedirect() {
 			return
 		}
 		var obj map[string]json.RawMessage
@@ -134,7 +120,7 @@ func FuzzAPI(f *testing.F) {
 		if _, isError := obj["StatusCode"]; isError || w.Code >= 400 {
 			var e errorBody
 			switch {
-			case json.Unmarshal(w.Body.Bytes(), &e) != nil || !slices.Contains(codes, e.Code):
+			case json.Unmarshal(w.Body.Bytes(), &e) != nil || !codes[e.Code]:
 				fail("error without a stable code")
 			case e.StatusCode < 400 || e.StatusCode >= 500 && e.StatusCode != http.StatusServiceUnavailable:
 				fail("error with a StatusCode that is no error")
@@ -149,7 +135,7 @@ func FuzzAPI(f *testing.F) {
 		if queryValue(r, "APIKey") != demoAPIKey {
 			fail("success without the APIKey")
 		}
-		switch pattern {
+		switch x.Pattern {
 		case "POST " + login:
 			if password(r, expand(body)) != demoPassword {
 				fail("logged in without the password")
@@ -184,64 +170,4 @@ func password(r *http.Request, body string) string {
 	var req authenticationInfo
 	_ = json.Unmarshal([]byte(body), &req)
 	return req.Password
-}
-
-// fuzzRequest builds the request a server reads from a request line,
-// header lines ("Name: value", one a line) and a body; ok is false where
-// net/http itself would refuse the request before any handler runs.
-func fuzzRequest(method, target, headers, body string) (r *http.Request, ok bool) {
-	var b strings.Builder
-	b.WriteString(method + " " + target + " HTTP/1.1\r\nHost: example.test\r\n")
-	for line := range strings.SplitSeq(headers, "\n") {
-		if line = strings.TrimSuffix(line, "\r"); line != "" {
-			b.WriteString(line + "\r\n")
-		}
-	}
-	b.WriteString("\r\n")
-	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(b.String())))
-	if err != nil {
-		return nil, false
-	}
-	r.Header.Del("Content-Length")
-	r.Header.Del("Transfer-Encoding")
-	r.TransferEncoding = nil
-	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
-	r.RemoteAddr = "192.0.2.1:1234"
-	return r, true
-}
-
-// fastHasher stands in for bcrypt so that every run can build a fresh app:
-// SHA-256, compared in constant time. Only the fuzz targets use it.
-type fastHasher struct{}
-
-func (fastHasher) Hash(pw []byte) ([]byte, error) {
-	sum := sha256.Sum256(pw)
-	return sum[:], nil
-}
-
-func (fastHasher) Compare(hash, pw []byte) error {
-	if sum := sha256.Sum256(pw); subtle.ConstantTimeCompare(hash, sum[:]) != 1 {
-		return errors.New("fastHasher: mismatch")
-	}
-	return nil
-}
-
-func (fastHasher) NeedsRehash([]byte) bool { return false }
-
-// gatehouseCodes are the stable codes of gatehouse's errors.
-var gatehouseCodes = []string{
-	"store_full", "store_unavailable", "busy", "rate_limited", "missing_token", "invalid_token", "token_reused",
-	"invalid_app_credentials", "wrong_project", "invalid_credentials", "unknown_user", "inactive", "unconfirmed",
-	"locked", "password_too_long", "malformed_body", "body_too_large", "unsupported_media_type", "cross_origin",
-	"missing_field", "invalid_field",
-}
-
-// isRedirectOfMux reports ServeMux's own redirects, cleaning a path or
-// adding its slash.
-func isRedirectOfMux(w *httptest.ResponseRecorder) bool {
-	switch w.Code {
-	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return w.Header().Get("Location") != ""
-	}
-	return false
 }

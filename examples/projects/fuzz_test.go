@@ -1,53 +1,21 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/examples/internal/exfuzz"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 )
 
-// fuzzRequest builds the request a server reads from a request line,
-// header lines ("Name: value", one a line) and a body; ok is false where
-// net/http itself would refuse the request before any handler runs.
-func fuzzRequest(method, target, headers, body string) (r *http.Request, ok bool) {
-	var b strings.Builder
-	b.WriteString(method + " " + target + " HTTP/1.1\r\nHost: example.test\r\n")
-	for line := range strings.SplitSeq(headers, "\n") {
-		if line = strings.TrimSuffix(line, "\r"); line != "" {
-			b.WriteString(line + "\r\n")
-		}
-	}
-	b.WriteString("\r\n")
-	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(b.String())))
-	if err != nil {
-		return nil, false
-	}
-	r.Header.Del("Content-Length")
-	r.Header.Del("Transfer-Encoding")
-	r.TransferEncoding = nil
-	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
-	r.RemoteAddr = "192.0.2.1:1234"
-	return r, true
-}
-
 // knownCodes are the stable codes this API answers errors with: gatehouse's
 // and its own.
-var knownCodes = map[string]bool{
-	"store_full": true, "store_unavailable": true, "busy": true, "rate_limited": true, "missing_token": true,
-	"invalid_token": true, "token_reused": true, "invalid_app_credentials": true, "wrong_project": true,
-	"invalid_credentials": true, "unknown_user": true, "inactive": true, "unconfirmed": true, "locked": true,
-	"password_too_long": true, "malformed_body": true, "body_too_large": true, "unsupported_media_type": true,
-	"cross_origin": true, "missing_field": true, "invalid_field": true,
-	"unknown_action": true, "unknown_project": true,
-}
+var knownCodes = exfuzz.Codes("unknown_action", "unknown_project")
 
 // FuzzAPI sends any method, target, headers and body to the app: POST
 // /reg/api2/users/ (JSON body, app headers), GET /reg/login?user_token=,
@@ -103,7 +71,7 @@ func FuzzAPI(f *testing.F) {
 	}
 	mux := h.(*http.ServeMux)
 	serve := func(method, target, headers, body string) *httptest.ResponseRecorder {
-		r, _ := fuzzRequest(method, target, headers, body)
+		r, _ := exfuzz.Request(method, target, headers, body)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		return w
@@ -137,28 +105,19 @@ func FuzzAPI(f *testing.F) {
 			}
 			cookie = cs[0].Name + "=" + cs[0].Value
 		}
-		expand := func(s string) string {
-			return strings.NewReplacer("$LINK", link, "$COOKIE", cookie).Replace(s)
-		}
-		r, ok := fuzzRequest(expand(method), expand(target), expand(headers), expand(body))
+		expand := strings.NewReplacer("$LINK", link, "$COOKIE", cookie).Replace
+		x, ok := exfuzz.Serve(t, h, mux, expand, method, target, headers, body)
 		if !ok {
 			return
 		}
-		_, pattern := mux.Handler(r)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		fail := func(why string) {
-			t.Helper()
-			t.Fatalf("%s\n%s %q\n%s\n%q\n→ %d %v %s", why, r.Method, r.URL, headers, body, w.Code, w.Header(), w.Body)
-		}
-		if w.Code >= 500 && w.Code != http.StatusServiceUnavailable {
+		r, w, fail := x.R, x.W, x.Fail
+		if x.ServerError() {
 			fail("server error")
 		}
-		if (w.Code == http.StatusMovedPermanently || w.Code == http.StatusTemporaryRedirect || w.Code == http.StatusPermanentRedirect) &&
-			w.Header().Get("Location") != "" {
-			return // ServeMux cleaning the path or adding a slash
+		if x.MuxRedirect() {
+			return
 		}
-		switch pattern {
+		switch x.Pattern {
 		case "POST " + users:
 			var res struct {
 				Success *bool
@@ -204,7 +163,7 @@ func FuzzAPI(f *testing.F) {
 				fail("no route, yet not 404 or 405")
 			}
 		default:
-			fail("a route the test does not know: " + pattern)
+			fail("a route the test does not know: " + x.Pattern)
 		}
 	})
 }

@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/examples/internal/exfuzz"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 )
@@ -75,13 +70,10 @@ func FuzzAPI(f *testing.F) {
 	}
 
 	// The routes, to tell which one a request reached.
-	routes := http.NewServeMux()
-	for _, p := range []string{"POST /users/login", "GET /sign_ins/{id}", "GET /connections/{id}", "PUT /users/{user_id}/activate",
-		"PUT /users/{user_id}/deactivate", "POST /users/send_email_confirmation", "GET /users/confirm_email", "GET /me"} {
-		method, path, _ := strings.Cut(p, " ")
-		routes.Handle(method+" "+base+path, http.NotFoundHandler())
-	}
-	codes := append(slices.Clone(gatehouseCodes), "not_found", "already_confirmed", "method_not_allowed", "active", "confirmed", "invalid_password")
+	routes := exfuzz.Routes("POST "+base+"/users/login", "GET "+base+"/sign_ins/{id}", "GET "+base+"/connections/{id}",
+		"PUT "+base+"/users/{user_id}/activate", "PUT "+base+"/users/{user_id}/deactivate",
+		"POST "+base+"/users/send_email_confirmation", "GET "+base+"/users/confirm_email", "GET "+base+"/me")
+	codes := exfuzz.Codes("not_found", "already_confirmed", "method_not_allowed", "active", "confirmed", "invalid_password")
 
 	f.Fuzz(func(t *testing.T, method, target, headers, body string) {
 		// A fresh app on every run, so that an input means the same
@@ -92,7 +84,7 @@ func FuzzAPI(f *testing.F) {
 		logs := &logBuffer{}
 		logger := log.New(logs, "", 0)
 		ob := &outbox{logger: logger}
-		h, err := newApp(config{store: mem, now: clock.Now, hasher: fastHasher{}, outbox: ob, logger: logger})
+		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, outbox: ob, logger: logger})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +96,7 @@ func FuzzAPI(f *testing.F) {
 		all := method + target + headers + body
 		var token, confirm string
 		if strings.Contains(all, "$TOKEN") {
-			r, _ := fuzzRequest("POST", base+"/users/login", app+json_, `{"username":"john_doe","password":"john_doe_secret"}`)
+			r, _ := exfuzz.Request("POST", base+"/users/login", app+json_, `{"username":"john_doe","password":"john_doe_secret"}`)
 			var res loginResponse
 			if w := serve(r); w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &res) != nil || res.LoginToken == "" {
 				t.Fatalf("login: %d %s", w.Code, w.Body)
@@ -112,7 +104,7 @@ func FuzzAPI(f *testing.F) {
 			token = res.LoginToken
 		}
 		if strings.Contains(all, "$CONFIRM") {
-			r, _ := fuzzRequest("POST", base+"/users/send_email_confirmation", app+json_, `{"email_address":"unconfirmed_user@domain.com"}`)
+			r, _ := exfuzz.Request("POST", base+"/users/send_email_confirmation", app+json_, `{"email_address":"unconfirmed_user@domain.com"}`)
 			w := serve(r)
 			m, ok := ob.last("unconfirmed_user@domain.com")
 			if w.Code != http.StatusAccepted || !ok {
@@ -121,32 +113,26 @@ func FuzzAPI(f *testing.F) {
 			confirm = m.Token
 		}
 		expand := strings.NewReplacer("$TOKEN", token, "$CONFIRM", confirm).Replace
-		r, ok := fuzzRequest(expand(method), expand(target), expand(headers), expand(body))
+		x, ok := exfuzz.Serve(t, h, routes, expand, method, target, headers, body)
 		if !ok {
 			return
 		}
-		_, pattern := routes.Handler(r)
-		w := serve(r)
-		fail := func(why string) {
-			t.Helper()
-			t.Fatalf("%s\n%s %q\n%q\n%q\n→ %d %v %s", why, r.Method, r.URL, headers, body, w.Code, w.Header(), w.Body)
-		}
-		if w.Code >= 500 && w.Code != http.StatusServiceUnavailable || internalError.MatchString(logs.String()) {
+		r, w, fail := x.R, x.W, x.Fail
+		if x.ServerError() || internalError.MatchString(logs.String()) {
 			fail("server error: " + logs.String())
 		}
-		if isRedirectOfMux(w) {
+		if x.MuxRedirect() {
 			return
 		}
 		if w.Code >= 400 {
-			var e errorBody
-			if json.Unmarshal(w.Body.Bytes(), &e) != nil || !slices.Contains(codes, e.Code) {
+			if !codes[x.ErrorCode()] {
 				fail("error without a stable code")
 			}
 			return
 		}
 		id, secret, _ := r.BasicAuth()
 		asApp := id == demoApp.ID && secret == demoApp.Secret
-		switch pattern {
+		switch x.Pattern {
 		case "POST " + base + "/users/login":
 			var req loginRequest
 			if w.Code != http.StatusCreated || !asApp || json.Unmarshal([]byte(expand(body)), &req) != nil || req.Password != demoPassword {
@@ -170,67 +156,7 @@ func FuzzAPI(f *testing.F) {
 				fail("/me without the test's login token")
 			}
 		default:
-			fail("success on no route: " + pattern)
+			fail("success on no route: " + x.Pattern)
 		}
 	})
-}
-
-// fuzzRequest builds the request a server reads from a request line,
-// header lines ("Name: value", one a line) and a body; ok is false where
-// net/http itself would refuse the request before any handler runs.
-func fuzzRequest(method, target, headers, body string) (r *http.Request, ok bool) {
-	var b strings.Builder
-	b.WriteString(method + " " + target + " HTTP/1.1\r\nHost: example.test\r\n")
-	for line := range strings.SplitSeq(headers, "\n") {
-		if line = strings.TrimSuffix(line, "\r"); line != "" {
-			b.WriteString(line + "\r\n")
-		}
-	}
-	b.WriteString("\r\n")
-	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(b.String())))
-	if err != nil {
-		return nil, false
-	}
-	r.Header.Del("Content-Length")
-	r.Header.Del("Transfer-Encoding")
-	r.TransferEncoding = nil
-	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
-	r.RemoteAddr = "192.0.2.1:1234"
-	return r, true
-}
-
-// fastHasher stands in for bcrypt so that every run can build a fresh app:
-// SHA-256, compared in constant time. Only the fuzz targets use it.
-type fastHasher struct{}
-
-func (fastHasher) Hash(pw []byte) ([]byte, error) {
-	sum := sha256.Sum256(pw)
-	return sum[:], nil
-}
-
-func (fastHasher) Compare(hash, pw []byte) error {
-	if sum := sha256.Sum256(pw); subtle.ConstantTimeCompare(hash, sum[:]) != 1 {
-		return errors.New("fastHasher: mismatch")
-	}
-	return nil
-}
-
-func (fastHasher) NeedsRehash([]byte) bool { return false }
-
-// gatehouseCodes are the stable codes of gatehouse's errors.
-var gatehouseCodes = []string{
-	"store_full", "store_unavailable", "busy", "rate_limited", "missing_token", "invalid_token", "token_reused",
-	"invalid_app_credentials", "wrong_project", "invalid_credentials", "unknown_user", "inactive", "unconfirmed",
-	"locked", "password_too_long", "malformed_body", "body_too_large", "unsupported_media_type", "cross_origin",
-	"missing_field", "invalid_field",
-}
-
-// isRedirectOfMux reports ServeMux's own redirects, cleaning a path or
-// adding its slash.
-func isRedirectOfMux(w *httptest.ResponseRecorder) bool {
-	switch w.Code {
-	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return w.Header().Get("Location") != ""
-	}
-	return false
 }
