@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/examples/internal/exfuzz"
+	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 )
@@ -78,7 +79,7 @@ func FuzzAPI(f *testing.F) {
 		clock := fakeclock.New(time.Now().UTC().Truncate(time.Second))
 		mem := memory.New(memory.Options{Now: clock.Now, SweepInterval: -1})
 		defer mem.Close()
-		logs := &logBuffer{}
+		logs := &extest.Buffer{}
 		logger := log.New(logs, "", 0)
 		ob := &outbox{logger: logger}
 		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, outbox: ob, logger: logger, cookieKey: make([]byte, 32)})

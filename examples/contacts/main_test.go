@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
@@ -39,25 +40,6 @@ const (
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
-// logBuffer collects the app's log lines; the lock covers reading while
-// requests still log.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // internalError matches the line fail logs for a 500.
 var internalError = regexp.MustCompile(`(?m)^contacts: [A-Z]+ /`)
 
@@ -67,7 +49,7 @@ type env struct {
 	store  *storefault.Store
 	tokens *tokens.Manager // on the app's store, to issue device tokens
 	outbox *outbox
-	logs   *logBuffer
+	logs   *extest.Buffer
 }
 
 // eachStore runs f on a fresh app over every store: memory, Redis and
@@ -78,7 +60,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 			// The clock starts at the real time: middleware.Cookies gives a
 			// cookie its Max-Age from time.Now, not from the app's clock.
 			clock := fakeclock.New(time.Now().UTC().Truncate(time.Second))
-			e := &env{clock: clock, logs: &logBuffer{}}
+			e := &env{clock: clock, logs: &extest.Buffer{}}
 			e.store = storefault.Wrap(sf.Open(t, clock.Now))
 			logger := log.New(e.logs, "", 0)
 			e.outbox = &outbox{logger: logger}
@@ -120,17 +102,7 @@ func (r result) msg() map[string]any { m, _ := r.json["ResponseMessage"].(map[st
 // JSON, and the token, when set, as a bearer.
 func (e *env) request(t *testing.T, client *http.Client, method, path, body, token string) result {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req := extest.Request(t, method, e.srv.URL+path, extest.JSONType(body), body)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -142,22 +114,9 @@ func (e *env) do(t *testing.T, client *http.Client, req *http.Request) result {
 	if client == nil {
 		client = e.srv.Client()
 	}
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := result{status: res.StatusCode, header: res.Header, raw: raw}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
-		t.Fatalf("%s %s: Content-Type %q, body %s", req.Method, req.URL.Path, ct, raw)
-	}
-	if err := json.Unmarshal(raw, &out.json); err != nil {
-		t.Fatalf("%s %s: %d, body is not a JSON object: %s", req.Method, req.URL.Path, res.StatusCode, raw)
-	}
+	var out result
+	res, raw := extest.DoJSON(t, client, req, &out.json)
+	out.status, out.header, out.raw = res.StatusCode, res.Header, raw
 	return out
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/examples/internal/exfuzz"
+	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 )
@@ -83,7 +84,7 @@ func FuzzAPI(f *testing.F) {
 		clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 		mem := memory.New(memory.Options{Now: clock.Now, SweepInterval: -1})
 		defer mem.Close()
-		logs := &logBuffer{}
+		logs := &extest.Buffer{}
 		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, logger: log.New(logs, "", 0)})
 		if err != nil {
 			t.Fatal(err)

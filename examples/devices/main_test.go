@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
@@ -31,24 +31,6 @@ func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 const day = 24 * time.Hour
 
-// logBuffer collects the app's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // internalError matches the line fail logs for a 500.
 var internalError = regexp.MustCompile(`(?m)^devices: [A-Z]+ /`)
 
@@ -56,7 +38,7 @@ type env struct {
 	srv   *httptest.Server
 	clock *fakeclock.Clock
 	store store.Store
-	logs  *logBuffer
+	logs  *extest.Buffer
 }
 
 // eachStore runs f on a fresh app over every store: memory, Redis, Redis
@@ -65,7 +47,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, sf := range teststores.All() {
 		t.Run(sf.Name, func(t *testing.T) {
 			clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-			e := &env{clock: clock, store: sf.Open(t, clock.Now), logs: &logBuffer{}}
+			e := &env{clock: clock, store: sf.Open(t, clock.Now), logs: &extest.Buffer{}}
 			h, err := newApp(config{store: e.store, now: clock.Now, hasher: auth.Bcrypt{Cost: 4}, logger: log.New(e.logs, "", 0)})
 			if err != nil {
 				t.Fatal(err)
@@ -123,34 +105,9 @@ func (r result) str(key string) string { s, _ := r.obj[key].(string); return s }
 // do sends a request; a body is sent with the content type given.
 func (e *env) do(t *testing.T, method, target, contentType, body string) result {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.srv.URL+target, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := result{status: res.StatusCode, header: res.Header, raw: raw}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
-		t.Fatalf("%s %s: Content-Type %q, body %s", method, target, ct, raw)
-	}
 	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatalf("%s %s: %d, body is not JSON: %s", method, target, res.StatusCode, raw)
-	}
+	res, raw := extest.DoJSON(t, e.srv.Client(), extest.Request(t, method, e.srv.URL+target, contentType, body), &v)
+	out := result{status: res.StatusCode, header: res.Header, raw: raw}
 	out.obj, _ = v.(map[string]any)
 	out.arr, _ = v.([]any)
 	return out

@@ -9,7 +9,6 @@ package main
 // a form post from another site.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -17,12 +16,12 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
 )
 
 // stepTimeout bounds each browser step. A login hashes with bcrypt cost 10,
@@ -207,7 +206,7 @@ func run[T any](t *testing.T, tab context.Context, what string, a chromedp.Actio
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
-	out := new(syncBuffer)
+	out := new(extest.Buffer)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.CombinedOutput(out),
@@ -292,22 +291,4 @@ func withoutDBus(log string) string {
 		}
 	}
 	return strings.Join(keep, "")
-}
-
-// syncBuffer collects Chromium's output, written from another goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

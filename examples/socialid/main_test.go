@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
@@ -40,25 +40,6 @@ func (h *countingHasher) Compare(hash, pw []byte) error {
 	return h.Bcrypt.Compare(hash, pw)
 }
 
-// logBuffer collects the app's log lines; log.Logger serialises writes,
-// the lock covers reading while requests still log.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // internalError matches the line fail logs for a 500.
 var internalError = regexp.MustCompile(`(?m)^socialid: [A-Z]+ /`)
 
@@ -69,7 +50,7 @@ type env struct {
 	store  *storefault.Store
 	hasher *countingHasher
 	outbox *outbox
-	logs   *logBuffer
+	logs   *extest.Buffer
 }
 
 // eachStore runs f on a fresh app over every store in stores.
@@ -77,7 +58,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, sf := range stores {
 		t.Run(sf.Name, func(t *testing.T) {
 			clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-			e := &env{clock: clock, hasher: &countingHasher{Bcrypt: auth.Bcrypt{Cost: 4}}, logs: &logBuffer{}}
+			e := &env{clock: clock, hasher: &countingHasher{Bcrypt: auth.Bcrypt{Cost: 4}}, logs: &extest.Buffer{}}
 			e.store = storefault.Wrap(sf.Open(t, clock.Now))
 			logger := log.New(e.logs, "", 0)
 			e.outbox = &outbox{logger: logger}
@@ -119,39 +100,16 @@ func (r result) String() string { return fmt.Sprintf("%d %s", r.status, r.raw) }
 // JSON.
 func (e *env) call(t *testing.T, method, path string, authn func(*http.Request), body string) result {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req := extest.Request(t, method, e.base+path, extest.JSONType(body), body)
 	authn(req)
 	return e.do(t, req)
 }
 
 func (e *env) do(t *testing.T, req *http.Request) result {
 	t.Helper()
-	res, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := result{status: res.StatusCode, header: res.Header, raw: raw}
-	if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
-		t.Fatalf("%s %s: Content-Type %q, body %s", req.Method, req.URL.Path, ct, raw)
-	}
-	if err := json.Unmarshal(raw, &out.json); err != nil {
-		t.Fatalf("%s %s: %d, body is not a JSON object: %s", req.Method, req.URL.Path, res.StatusCode, raw)
-	}
+	var out result
+	res, raw := extest.DoJSON(t, e.srv.Client(), req, &out.json)
+	out.status, out.header, out.raw = res.StatusCode, res.Header, raw
 	return out
 }
 
