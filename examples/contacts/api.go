@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -126,7 +126,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, loginResponse{ResponseMessage: p, SessionToken: sess.Token, SessionExpiresAt: sess.ExpiresAt.UTC()})
+	exjson.Write(w, http.StatusOK, loginResponse{ResponseMessage: p, SessionToken: sess.Token, SessionExpiresAt: sess.ExpiresAt.UTC()})
 }
 
 type validationRequest struct {
@@ -160,7 +160,7 @@ func (s *server) validation(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errInvalidValidation)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
+	exjson.Write(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
 }
 
 type resetRequest struct {
@@ -198,7 +198,7 @@ func (s *server) requestReset(w http.ResponseWriter, r *http.Request) {
 		// hears of it, the client gets the answer everyone gets.
 		s.logger.Printf("contacts: password reset: %v", err)
 	}
-	writeJSON(w, http.StatusOK, resetRequested)
+	exjson.Write(w, http.StatusOK, resetRequested)
 }
 
 type confirmRequest struct {
@@ -231,7 +231,7 @@ func (s *server) confirmReset(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every session has ended; the browser's cookie goes too.
 	_ = s.cookies.ClearAll(w)
-	writeJSON(w, http.StatusOK, message{"The password has been changed. Log in with the new one."})
+	exjson.Write(w, http.StatusOK, message{"The password has been changed. Log in with the new one."})
 }
 
 // me is GET /api/Me, for the holder of a session (cookie or bearer).
@@ -242,7 +242,7 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, auth.ErrInvalidCredentials)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
+	exjson.Write(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
 }
 
 // checkEmail applies the seed's rules to an email address field.
@@ -272,34 +272,22 @@ func decodePassword(field, b64 string) (string, error) {
 	}
 	pw, err := enc.Strict().DecodeString(b64)
 	if err != nil || len(pw) == 0 {
-		return "", &apiError{http.StatusBadRequest, "invalid_base64", "field \"" + field + "\" is not valid Base64", field}
+		return "", &exjson.Error{Status: http.StatusBadRequest, Code: "invalid_base64", Message: "field \"" + field + "\" is not valid Base64", Field: field}
 	}
 	return string(pw), nil
 }
 
-// apiError is an error of this API, beside gatehouse's own.
-type apiError struct {
-	status  int
-	code    string
-	message string
-	field   string
-}
-
-func (e *apiError) Error() string { return e.message }
-
 func missing(field string) error {
-	return &apiError{http.StatusBadRequest, "missing_field", "field \"" + field + "\" is required", field}
+	return &exjson.Error{Status: http.StatusBadRequest, Code: "missing_field", Message: "field \"" + field + "\" is required", Field: field}
 }
 
 func tooLong(field string, max int) error {
-	return &apiError{http.StatusBadRequest, "too_long", "field \"" + field + "\" is longer than " + strconv.Itoa(max) + " characters", field}
+	return &exjson.Error{Status: http.StatusBadRequest, Code: "too_long", Message: "field \"" + field + "\" is longer than " + strconv.Itoa(max) + " characters", Field: field}
 }
 
 var (
-	errInvalidValidation = &apiError{http.StatusBadRequest, "invalid_validation", "the validation is invalid, expired or already used", "ValidationVal"}
-	errInvalidResetToken = &apiError{http.StatusBadRequest, "invalid_token", "the reset token is invalid, expired or already used", "token"}
-	errNoRoute           = &apiError{http.StatusNotFound, "not_found", "no such resource", ""}
-	errMethod            = &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this resource", ""}
+	errInvalidValidation = &exjson.Error{Status: http.StatusBadRequest, Code: "invalid_validation", Message: "the validation is invalid, expired or already used", Field: "ValidationVal"}
+	errInvalidResetToken = &exjson.Error{Status: http.StatusBadRequest, Code: "invalid_token", Message: "the reset token is invalid, expired or already used", Field: "token"}
 )
 
 // tokenError replaces a bad-token error (which gatehouse answers 401) with
@@ -316,9 +304,9 @@ func tokenError(err, bad error) error {
 // problemOf maps an error to its status and JSON body: gatehouse's codes,
 // and this API's own.
 func problemOf(err error) auth.Problem {
-	var api *apiError
+	var api *exjson.Error
 	if errors.As(err, &api) {
-		return auth.Problem{Status: api.status, Code: api.code, Message: api.message, Field: api.field}
+		return auth.Problem{Status: api.Status, Code: api.Code, Message: api.Message, Field: api.Field}
 	}
 	return auth.ProblemOf(err)
 }
@@ -341,52 +329,5 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case p.Status == http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="contacts"`)
 	}
-	writeJSON(w, p.Status, p)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// jsonFallback serves mux, answering its own 404 and 405 as JSON like
-// every other error. ServeMux reports both with an empty pattern; the 405
-// keeps the Allow header the mux sets.
-func jsonFallback(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(&fallbackWriter{ResponseWriter: w}, r)
-	})
-}
-
-// fallbackWriter replaces the text body of the mux's 404 and 405 with JSON.
-type fallbackWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (f *fallbackWriter) WriteHeader(status int) {
-	if f.wrote {
-		return
-	}
-	f.wrote = true
-	err := errNoRoute
-	if status == http.StatusMethodNotAllowed {
-		err = errMethod
-	}
-	writeJSON(f.ResponseWriter, err.status, auth.Problem{Code: err.code, Message: err.message})
-}
-
-func (f *fallbackWriter) Write(b []byte) (int, error) {
-	if !f.wrote {
-		f.WriteHeader(http.StatusNotFound)
-	}
-	return len(b), nil // the mux's text is dropped
+	exjson.Write(w, p.Status, p)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 )
 
 // contact is one of the app's users, with the profile seed 003 answers a
@@ -186,7 +187,7 @@ func (o *outbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	msgs := append([]mail{}, o.msgs...)
 	o.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+	exjson.Write(w, http.StatusOK, map[string]any{"messages": msgs})
 }
 
 type baseURLKey struct{}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -149,5 +150,5 @@ func newApp(cfg config) (http.Handler, error) {
 	mux.Handle("GET /api/Me", guard.Handler(http.HandlerFunc(s.me)))
 	// Demo only: see outbox.ServeHTTP for why no real app has this.
 	mux.Handle("GET /outbox", cfg.outbox)
-	return jsonFallback(mux), nil
+	return exjson.Fallback(mux, s.fail), nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -113,7 +114,7 @@ func newApp(cfg config) (http.Handler, error) {
 	mux.HandleFunc("GET /api/v1/Users/Me", s.authed(s.me))
 	mux.HandleFunc("GET /api/v1/Users/Me/Devices", s.authed(s.devices))
 	mux.HandleFunc("DELETE /api/v1/Users/Me/Devices/{deviceName}", s.authed(s.revokeDevice))
-	return apps.Handler(s.jsonFallback(mux)), nil
+	return apps.Handler(exjson.Fallback(mux, s.fail)), nil
 }
 
 // apiKey reads the APIKey query parameter, its name in any case, as the

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
 
@@ -155,22 +156,10 @@ func wanted(key string, fields []string) bool {
 	return false
 }
 
-// apiError is an error of this API, beside gatehouse's own.
-type apiError struct {
-	status  int
-	code    string
-	message string
-	field   string
-}
-
-func (e *apiError) Error() string { return e.message }
-
 var (
-	errNoRoute   = &apiError{http.StatusNotFound, "not_found", "no such resource", ""}
-	errMethod    = &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this resource", ""}
-	errNoDevice  = &apiError{http.StatusNotFound, "not_found", "no such device", "deviceName"}
-	errNoProfile = &apiError{http.StatusNotFound, "not_found", "no such user", ""}
-	errNeedsName = &apiError{http.StatusBadRequest, "missing_field", "generateReAuthenticationToken needs a deviceName", "deviceName"}
+	errNoDevice  = &exjson.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such device", Field: "deviceName"}
+	errNoProfile = &exjson.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such user"}
+	errNeedsName = &exjson.Error{Status: http.StatusBadRequest, Code: "missing_field", Message: "generateReAuthenticationToken needs a deviceName", Field: "deviceName"}
 )
 
 // errorBody is every error's JSON. StatusCode repeats the HTTP status, so
@@ -195,9 +184,9 @@ var seedFields = map[string]string{
 
 // problemOf maps an error to its status and body.
 func problemOf(err error) errorBody {
-	var api *apiError
+	var api *exjson.Error
 	if errors.As(err, &api) {
-		return errorBody{StatusCode: api.status, Code: api.code, Message: api.message, Field: api.field}
+		return errorBody{StatusCode: api.Status, Code: api.Code, Message: api.Message, Field: api.Field}
 	}
 	p := auth.ProblemOf(err)
 	b := errorBody{StatusCode: p.Status, Code: p.Code, Message: p.Message, Field: p.Field, Until: p.Until}
@@ -250,43 +239,4 @@ func (s *server) failAs(w http.ResponseWriter, r *http.Request, err error, login
 	}
 	raw, _ := json.Marshal(body)
 	writeRaw(w, status, raw)
-}
-
-// jsonFallback serves mux, answering its own 404 and 405 through fail like
-// every other error. ServeMux reports both with an empty pattern; the 405
-// keeps the Allow header the mux sets.
-func (s *server) jsonFallback(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(&fallbackWriter{ResponseWriter: w, fail: func(err error) { s.fail(w, r, err) }}, r)
-	})
-}
-
-// fallbackWriter replaces the text body of the mux's 404 and 405.
-type fallbackWriter struct {
-	http.ResponseWriter
-	fail  func(error)
-	wrote bool
-}
-
-func (f *fallbackWriter) WriteHeader(status int) {
-	if f.wrote {
-		return
-	}
-	f.wrote = true
-	if status == http.StatusMethodNotAllowed {
-		f.fail(errMethod)
-		return
-	}
-	f.fail(errNoRoute)
-}
-
-func (f *fallbackWriter) Write(b []byte) (int, error) {
-	if !f.wrote {
-		f.WriteHeader(http.StatusNotFound)
-	}
-	return len(b), nil // the mux's text is dropped
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
 
@@ -100,7 +101,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	si := s.signIns.add(app, userID, field, s.now().UTC())
 	base := baseURL(r)
 	w.Header().Set("Location", base+"/sign_ins/"+strconv.FormatInt(si.ID, 10))
-	writeJSON(w, http.StatusCreated, loginResponse{
+	exjson.Write(w, http.StatusCreated, loginResponse{
 		Connection:   base + "/connections/" + si.ConnectionID,
 		ConnectionID: si.ConnectionID,
 		LoginToken:   sess.Token,
@@ -208,7 +209,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	si.Connection = baseURL(r) + "/connections/" + si.ConnectionID
-	writeJSON(w, http.StatusOK, si)
+	exjson.Write(w, http.StatusOK, si)
 }
 
 // connection is GET /connections/{id}.
@@ -219,7 +220,7 @@ func (s *server) connection(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errNoConnection)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	exjson.Write(w, http.StatusOK, c)
 }
 
 // userView is how the API shows a user.
@@ -258,7 +259,7 @@ func (s *server) setActive(w http.ResponseWriter, r *http.Request, active bool) 
 		}
 		v.EndedTokens = &n
 	}
-	writeJSON(w, http.StatusOK, v)
+	exjson.Write(w, http.StatusOK, v)
 }
 
 func (s *server) activate(w http.ResponseWriter, r *http.Request)   { s.setActive(w, r, true) }
@@ -299,7 +300,7 @@ func (s *server) sendConfirmation(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, confirmationResponse{EmailAddress: a.Email, ExpiresAt: s.now().Add(s.confirmTTL).UTC()})
+	exjson.Write(w, http.StatusAccepted, confirmationResponse{EmailAddress: a.Email, ExpiresAt: s.now().Add(s.confirmTTL).UTC()})
 }
 
 // confirmEmail is GET /users/confirm_email?token=...: the link in the
@@ -330,7 +331,7 @@ func (s *server) confirmEmail(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, auth.ErrUnknownUser)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOf(a))
+	exjson.Write(w, http.StatusOK, viewOf(a))
 }
 
 // me is GET /me, for the holder of a login token.
@@ -342,5 +343,5 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, auth.ErrUnknownUser)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOf(a))
+	exjson.Write(w, http.StatusOK, viewOf(a))
 }

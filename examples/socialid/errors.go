@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
 	"net/http"
@@ -9,27 +8,16 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
 
-// apiError is an error of this API, beside gatehouse's own.
-type apiError struct {
-	status  int
-	code    string
-	message string
-	field   string
-}
-
-func (e *apiError) Error() string { return e.message }
-
 var (
-	errNoIdentifier     = &apiError{http.StatusBadRequest, "missing_field", "give a username or an email_address", "username"}
-	errNoSignIn         = &apiError{http.StatusNotFound, "not_found", "no such sign-in", ""}
-	errNoConnection     = &apiError{http.StatusNotFound, "not_found", "no such connection", ""}
-	errAlreadyConfirmed = &apiError{http.StatusConflict, "already_confirmed", "the email address is already confirmed", ""}
-	errInvalidLink      = &apiError{http.StatusBadRequest, "invalid_token", "the confirmation link is invalid, expired or already used", "token"}
-	errNoRoute          = &apiError{http.StatusNotFound, "not_found", "no such resource", ""}
-	errMethod           = &apiError{http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this resource", ""}
+	errNoIdentifier     = &exjson.Error{Status: http.StatusBadRequest, Code: "missing_field", Message: "give a username or an email_address", Field: "username"}
+	errNoSignIn         = &exjson.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such sign-in"}
+	errNoConnection     = &exjson.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such connection"}
+	errAlreadyConfirmed = &exjson.Error{Status: http.StatusConflict, Code: "already_confirmed", Message: "the email address is already confirmed"}
+	errInvalidLink      = &exjson.Error{Status: http.StatusBadRequest, Code: "invalid_token", Message: "the confirmation link is invalid, expired or already used", Field: "token"}
 )
 
 // errorBody is every error's JSON: {"code": ..., "message": ...}, plus the
@@ -47,9 +35,9 @@ type errorBody struct {
 // keeps its stable codes (inactive, unconfirmed, invalid_credentials); the
 // translation lives here, in the app that promised the seed's.
 func problemOf(err error) (int, errorBody) {
-	var api *apiError
+	var api *exjson.Error
 	if errors.As(err, &api) {
-		return api.status, errorBody{Code: api.code, Message: api.message, Field: api.field}
+		return api.Status, errorBody{Code: api.Code, Message: api.Message, Field: api.Field}
 	}
 	p := auth.ProblemOf(err)
 	status, body := p.Status, errorBody{Code: p.Code, Message: p.Message, Field: p.Field, Until: p.Until}
@@ -92,52 +80,5 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case status == http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="socialid"`)
 	}
-	writeJSON(w, status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// jsonFallback serves mux, answering its own 404 and 405 as JSON like
-// every other error. ServeMux reports both with an empty pattern; the 405
-// keeps the Allow header the mux sets.
-func jsonFallback(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(&fallbackWriter{ResponseWriter: w}, r)
-	})
-}
-
-// fallbackWriter replaces the text body of the mux's 404 and 405 with JSON.
-type fallbackWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (f *fallbackWriter) WriteHeader(status int) {
-	if f.wrote {
-		return
-	}
-	f.wrote = true
-	err := errNoRoute
-	if status == http.StatusMethodNotAllowed {
-		err = errMethod
-	}
-	writeJSON(f.ResponseWriter, err.status, errorBody{Code: err.code, Message: err.message})
-}
-
-func (f *fallbackWriter) Write(b []byte) (int, error) {
-	if !f.wrote {
-		f.WriteHeader(http.StatusNotFound)
-	}
-	return len(b), nil // the mux's text is dropped
+	exjson.Write(w, status, body)
 }

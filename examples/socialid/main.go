@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -143,5 +144,5 @@ func newApp(cfg config) (http.Handler, error) {
 	// The user's browser follows this link from the email: no app auth.
 	mux.HandleFunc("GET "+base+"/users/confirm_email", s.confirmEmail)
 	mux.Handle("GET "+base+"/me", guard.Handler(http.HandlerFunc(s.me)))
-	return jsonFallback(mux), nil
+	return exjson.Fallback(mux, s.fail), nil
 }
