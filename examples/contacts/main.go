@@ -15,7 +15,6 @@ package main
 
 import (
 	"crypto/rand"
-	"flag"
 	"fmt"
 	"log"
 	"net"
@@ -25,25 +24,15 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8084", "address to listen on")
-	redisSpec := exstore.Flag()
-	flag.Parse()
-
-	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer closeStore()
-	err = exserve.Run(*addr, func(a net.Addr) (http.Handler, error) {
+	exserve.Main("127.0.0.1:8084", func(st store.Store, a net.Addr) (http.Handler, error) {
 		return newApp(config{store: st, publicURL: exserve.URL(a)})
-	}, func(url string) {
+	}, func(url, storeInfo string) {
 		fmt.Printf(`contacts example (seed 003) listening on %[1]s
 
   curl -X POST %[1]s/api/Login -H 'Content-Type: application/json' \
@@ -52,9 +41,6 @@ func main() {
   (the password is Base64 of hopper-secret; more in examples/contacts/README.md; %[2]s)
 `, url, storeInfo)
 	})
-	if err != nil {
-		log.Fatal(err)
-	}
 }
 
 type config struct {

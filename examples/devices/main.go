@@ -9,7 +9,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"log"
 	"net"
@@ -19,25 +18,15 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8083", "address to listen on")
-	redisSpec := exstore.Flag()
-	flag.Parse()
-
-	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer closeStore()
-	err = exserve.Run(*addr, func(a net.Addr) (http.Handler, error) {
+	exserve.Main("127.0.0.1:8083", func(st store.Store, a net.Addr) (http.Handler, error) {
 		return newApp(config{store: st})
-	}, func(url string) {
+	}, func(url, storeInfo string) {
 		fmt.Printf(`devices example (seed 002) listening on %[1]s
 
   curl -s -X POST '%[1]s/api/v1/Authentication/Login?APIKey=%[2]s' \
@@ -48,9 +37,6 @@ func main() {
   (more in examples/devices/README.md; %[4]s)
 `, url, demoAPIKey, demoPassword, storeInfo)
 	})
-	if err != nil {
-		log.Fatal(err)
-	}
 }
 
 type config struct {

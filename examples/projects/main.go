@@ -9,34 +9,22 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"flag"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
-	redisSpec := exstore.Flag()
-	flag.Parse()
-
-	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer closeStore()
-	err = exserve.Run(*addr, func(a net.Addr) (http.Handler, error) {
+	exserve.Main("127.0.0.1:8081", func(st store.Store, a net.Addr) (http.Handler, error) {
 		return newApp(config{store: st, secureCookies: !exserve.Loopback(a)})
-	}, func(url string) {
+	}, func(url, storeInfo string) {
 		fmt.Printf(`projects example (seed 000) listening on %[1]s
 
   curl -s -X POST %[1]s/reg/api2/users/ -H 'Content-Type: application/json' \
@@ -48,9 +36,6 @@ func main() {
   (%[2]s)
 `, url, storeInfo)
 	})
-	if err != nil {
-		log.Fatal(err)
-	}
 }
 
 type config struct {

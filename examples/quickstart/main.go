@@ -7,16 +7,13 @@ package main
 
 import (
 	"crypto/rand"
-	"flag"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exstore"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
@@ -24,19 +21,10 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	redisSpec := exstore.Flag()
-	flag.Parse()
-
-	st, closeStore, storeInfo, err := exstore.Open(*redisSpec)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer closeStore()
-	err = exserve.Run(*addr, func(a net.Addr) (http.Handler, error) {
+	exserve.Main("127.0.0.1:8080", func(st store.Store, a net.Addr) (http.Handler, error) {
 		// Every login, logout and refusal is logged as an audit event.
 		return newApp(appConfig{store: st, secureCookies: !exserve.Loopback(a), logger: slog.Default()})
-	}, func(url string) {
+	}, func(url, storeInfo string) {
 		fmt.Printf(`gatehouse quickstart listening on %[1]s
 
   Browser:  open %[1]s/ and log in as demo / gatehouse-demo
@@ -49,9 +37,6 @@ func main() {
 Tokens: %[2]s. Ctrl-C stops it.
 `, url, storeInfo)
 	})
-	if err != nil {
-		log.Fatal(err)
-	}
 }
 
 type appConfig struct {

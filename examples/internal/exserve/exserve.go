@@ -1,4 +1,5 @@
-// Package exserve is how the examples serve: listen on an address, build
+// Package exserve is how the examples run: Main reads -addr and -redis and
+// opens the store; Run listens on an address, builds
 // the app for the address they got, print how to reach it, and serve until
 // SIGINT or SIGTERM, then shut down gracefully. It is the few lines an app
 // of your own would write around net/http.
