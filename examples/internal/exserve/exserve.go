@@ -1,8 +1,8 @@
 // Package exserve is how the examples run: Main reads -addr and -redis and
-// opens the store; Run listens on an address, builds
-// the app for the address they got, print how to reach it, and serve until
-// SIGINT or SIGTERM, then shut down gracefully. It is the few lines an app
-// of your own would write around net/http.
+// opens the store; Run listens, builds the app for the address it got,
+// prints how to reach it, and serves until SIGINT or SIGTERM, then shuts
+// down gracefully. It is the few lines an app of your own would write
+// around net/http.
 package exserve
 
 import (
