@@ -59,6 +59,7 @@ func BenchmarkValidate(b *testing.B) {
 				b.Run(c.name, func(b *testing.B) {
 					b.ReportAllocs()
 					rt.n.Store(0)
+					rt.cmds.Store(0)
 					cpu := redisCPU(b, rt.addrs)
 					if mode == "serial" {
 						serial(b, h, req)
@@ -67,6 +68,7 @@ func BenchmarkValidate(b *testing.B) {
 					}
 					if c.redis {
 						b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+						b.ReportMetric(float64(rt.cmds.Load())/float64(b.N), "cmds/op")
 						b.ReportMetric((redisCPU(b, rt.addrs)-cpu)*1e9/float64(b.N), "redis-cpu-ns/op")
 					}
 				})
@@ -130,11 +132,13 @@ func verify(tb testing.TB, mw func(http.Handler) http.Handler, req *http.Request
 const subject = "341"
 
 // roundTrips counts the commands and pipelines a go-redis client sends:
-// each is one network round trip. The handshake of a new pooled connection
+// each is one network round trip (n), a pipeline of k commands counting
+// once in n and k times in cmds. The handshake of a new pooled connection
 // (HELLO, CLIENT SETINFO, READONLY), which go-redis also sends through the
 // client's hooks, is not a round trip of a request and is left out.
 type roundTrips struct {
 	n     atomic.Int64
+	cmds  atomic.Int64
 	addrs []string // the servers the client talks to, for redisCPU
 }
 
@@ -179,6 +183,7 @@ func (rt *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if !handshake([]redis.Cmder{cmd}) {
 			rt.n.Add(1)
+			rt.cmds.Add(1)
 		}
 		return next(ctx, cmd)
 	}
@@ -188,6 +193,7 @@ func (rt *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		if !handshake(cmds) {
 			rt.n.Add(1)
+			rt.cmds.Add(int64(len(cmds)))
 		}
 		return next(ctx, cmds)
 	}

@@ -1,4 +1,5 @@
-// Command ratios prints the ratio table and the targets, as Markdown, from
+// Command ratios prints the ratio table, the targets, the coalescing
+// comparison and the capacity model, as Markdown, from
 // `go test -bench` output of the bench module:
 //
 //	go run ./cmd/ratios results/raw.txt
@@ -27,9 +28,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ratios:", err)
 		os.Exit(1)
 	}
-	res.Table(os.Stdout)
-	fmt.Println()
-	res.TargetTable(os.Stdout)
-	fmt.Println()
-	res.Capacity(os.Stdout)
+	res.Report(os.Stdout)
 }

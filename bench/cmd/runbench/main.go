@@ -86,11 +86,7 @@ func run(count int, benchtime string, onlyValidate bool) error {
 		return err
 	}
 	var table bytes.Buffer
-	res.Table(&table)
-	table.WriteString("\n")
-	res.TargetTable(&table)
-	table.WriteString("\n")
-	res.Capacity(&table)
+	res.Report(&table)
 	if err := os.WriteFile(filepath.Join("results", "ratios.md"), table.Bytes(), 0o644); err != nil {
 		return err
 	}

@@ -44,6 +44,9 @@ func (r *Results) Capacity(w io.Writer) {
 	fmt.Fprintf(w, "| memory-store validation, one core | %s ns → %s validations/s |\n", num(memNs), kilo(1e9/memNs))
 	fmt.Fprintf(w, "| Redis validation, app CPU (16 goroutines × cores − Redis CPU) | %s ns → %s validations/s per app core |\n", num(appRedisNs), kilo(1e9/appRedisNs))
 	fmt.Fprintf(w, "| Redis validation, Redis CPU (standalone / cluster, INFO cpu) | %s ns / %s ns → %s validations/s per master |\n", num(redisCPU), num(clusterCPU), kilo(perMaster))
+	if co := r.Median("Validate/parallel16/gatehouse-redis-coalesced", "redis-cpu-ns/op"); !math.IsNaN(co) {
+		fmt.Fprintf(w, "| Redis validation, Redis CPU, coalesced (standalone, 16 goroutines) | %s ns → %s validations/s per master |\n", num(co), kilo(1e9/co))
+	}
 	fmt.Fprintf(w, "| end to end GET /me with the guard (load generator on the same %.0f cores) | %s req/s → ≥ %s req/s per app core |\n", cores, kilo(e2e), kilo(perCoreE2E))
 	fmt.Fprintf(w, "| bcrypt cost 10, one check | %s ms → %s logins/s per core |\n", num(bcrypt), num(1000/bcrypt))
 	fmt.Fprintf(w, "| memory store, per live session (1 per subject) | %s B → %s MiB per 1M sessions |\n", num(perToken), num(perToken*1e6/(1<<20)))

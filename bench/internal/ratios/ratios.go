@@ -107,7 +107,13 @@ func (r *Results) Table(w io.Writer) {
 		floor := floorOf(c)
 		rt := "–"
 		if v := r.Median(s, "roundtrips/op"); !math.IsNaN(v) {
-			rt = fmt.Sprintf("%.2f / %.2f", v, r.Median(p, "roundtrips/op"))
+			pv := r.Median(p, "roundtrips/op")
+			rt = fmt.Sprintf("%.2f / %.2f", v, pv)
+			// Pipelined (coalesced) lookups: a round trip carries several
+			// GETs; say how many, so that < 1 reads as what it is.
+			if cmds := r.Median(p, "cmds/op"); !math.IsNaN(cmds) && pv > 0 && math.Abs(cmds-pv) > 0.005 {
+				rt += fmt.Sprintf(" (%.2f cmds/op: %.1f per pipeline)", cmds, cmds/pv)
+			}
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", c,
 			num(r.Median(s, "ns/op")), ratio(r.Median(s, "ns/op"), r.Median("Validate/serial/"+floor, "ns/op")),
@@ -164,7 +170,11 @@ func (r *Results) Targets() []Target {
 	}
 	for _, h := range []string{"default", "1"} {
 		name := "LoginFlood/hashes=" + h
-		what := "login flood (200 in flight, MaxConcurrentHashes " + h + "): p99 of the protected route ≤ 2× idle"
+		setting := h
+		if n := r.Median(name, "hash-slots"); h == "default" && !math.IsNaN(n) {
+			setting = fmt.Sprintf("default, GOMAXPROCS-1 = %.0f", n)
+		}
+		what := "login flood (200 in flight, MaxConcurrentHashes " + setting + "): p99 of the protected route ≤ 2× idle"
 		if v := r.Median(name, "p99-flood/idle"); !math.IsNaN(v) {
 			ts = append(ts, target(what, v, v <= 2, "%.2f×"))
 		} else {
@@ -187,6 +197,38 @@ func target(what string, v float64, met bool, format string) Target {
 		return Target{What: what, Missing: true}
 	}
 	return Target{What: what, Measured: fmt.Sprintf(format, v), Met: met}
+}
+
+// Coalescing writes how gatehouse-redis-coalesced compares with
+// gatehouse-redis under 16 goroutines, when the output has both. It is
+// not issue 10's target, which is set at 64 concurrent requests and
+// measured by store/redis BenchmarkCoalesce.
+func (r *Results) Coalescing(w io.Writer) {
+	const plain, co = "Validate/parallel16/gatehouse-redis", "Validate/parallel16/gatehouse-redis-coalesced"
+	if !r.Has(plain) || !r.Has(co) {
+		return
+	}
+	rt, cmds := r.Median(co, "roundtrips/op"), r.Median(co, "cmds/op")
+	fmt.Fprintf(w, "Coalesced lookups, 16 goroutines, standalone Redis: %s× the validations/s of gatehouse-redis "+
+		"(%s against %s ns/op); %.2f round trips (pipelines or lone GETs) and %.2f GETs per validation; "+
+		"Redis CPU %s against %s ns per validation.\n",
+		ratio(r.Median(plain, "ns/op"), r.Median(co, "ns/op")), num(r.Median(co, "ns/op")), num(r.Median(plain, "ns/op")),
+		rt, cmds, num(r.Median(co, "redis-cpu-ns/op")), num(r.Median(plain, "redis-cpu-ns/op")))
+}
+
+// Report writes the whole of it: the ratio table, the targets, the
+// coalescing comparison and the capacity model.
+func (r *Results) Report(w io.Writer) {
+	r.Table(w)
+	fmt.Fprintln(w)
+	r.TargetTable(w)
+	fmt.Fprintln(w)
+	var co strings.Builder
+	r.Coalescing(&co)
+	if co.Len() > 0 {
+		fmt.Fprintln(w, co.String())
+	}
+	r.Capacity(w)
 }
 
 // TargetTable writes the targets as Markdown.
