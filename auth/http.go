@@ -175,7 +175,12 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 			s, err = a.Login(r.Context(), Credentials{Login: req.Identifier(), Password: req.Password, ClientAddr: o.ClientAddr(r)}, o.Project(r))
 		}
 		if err == nil && browser {
-			err = o.Cookies.SetSession(w, r, s.Project, s.Token, s.ExpiresAt)
+			prev := o.Cookies.SessionToken(r, s.Project)
+			if err = o.Cookies.SetSession(w, r, s.Project, s.Token, s.ExpiresAt); err == nil && prev != "" && prev != s.Token {
+				// The session this browser held is replaced, so it ends
+				// (OWASP ASVS 5.0 7.2.4). Best effort: the new one stands.
+				_ = a.Logout(r.Context(), prev)
+			}
 		}
 		switch {
 		case err != nil && browser:

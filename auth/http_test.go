@@ -6,8 +6,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -122,5 +124,48 @@ func TestFullStoreAnswers503(t *testing.T) {
 	}
 	if w.Code != 503 || !strings.Contains(w.Body.String(), `"code":"store_full"`) {
 		t.Fatalf("logins past the store's cap: %d %s; want 503 store_full", w.Code, w.Body)
+	}
+}
+
+// jar is one browser's session cookie, for handler tests.
+type jar struct{ held string }
+
+func (j *jar) SetSession(_ http.ResponseWriter, _ *http.Request, _, token string, _ time.Time) error {
+	j.held = token
+	return nil
+}
+func (j *jar) SessionToken(*http.Request, string) string { return j.held }
+func (j *jar) ClearSession(http.ResponseWriter, *http.Request, string) error {
+	j.held = ""
+	return nil
+}
+
+// TestFormLoginEndsTheSessionItReplaces: a browser that logs in again,
+// as the same user or another, holds only the new session; the one its
+// cookie held before is ended, not just forgotten (ASVS 5.0 7.2.4).
+func TestFormLoginEndsTheSessionItReplaces(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	j := &jar{}
+	h := f.a.LoginHandler(auth.HandlerOptions{Cookies: j, Redirect: "/"})
+	var held []string
+	for range 2 {
+		if w := post(h, "application/x-www-form-urlencoded", "username=john_doe&password=john_doe_secret"); w.Code != http.StatusSeeOther {
+			t.Fatalf("form login: %d %s", w.Code, w.Body)
+		}
+		held = append(held, j.held)
+	}
+	if held[0] == held[1] {
+		t.Fatal("the second login kept the first session's token")
+	}
+	if _, err := f.tokens.Validate(ctx, store.KindSession, held[0]); err == nil {
+		t.Error("the replaced session still validates")
+	}
+	if _, err := f.tokens.Validate(ctx, store.KindSession, held[1]); err != nil {
+		t.Errorf("the new session: %v", err)
+	}
+	// A failed login leaves the session the browser holds alone.
+	post(h, "application/x-www-form-urlencoded", "username=john_doe&password=wrong")
+	if _, err := f.tokens.Validate(ctx, store.KindSession, held[1]); err != nil || j.held != held[1] {
+		t.Errorf("a failed login ended the held session: %v", err)
 	}
 }
