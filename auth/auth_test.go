@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -427,5 +428,40 @@ func TestBusyLoginsDoNotCount(t *testing.T) {
 	}
 	if _, err := f.login("john_doe", password); err != nil {
 		t.Fatalf("after 1 failure and 10 busy refusals the right password gets %v", err)
+	}
+}
+
+// TestDefaultLockout pins the documented defaults: 5 failures from one
+// client lock the account for that client, 10 from anywhere lock it for
+// all, for 15 minutes.
+func TestDefaultLockout(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	from := func(client, pw string) error {
+		_, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: pw, ClientAddr: client}, "")
+		return err
+	}
+	var locked *auth.LockedError
+	for i := range 5 {
+		if err := from("192.0.2.1", "wrong"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("failure %d from one client: %v", i+1, err)
+		}
+	}
+	if err := from("192.0.2.1", password); !errors.As(err, &locked) {
+		t.Fatalf("6th attempt from that client: %v, want locked", err)
+	}
+	for i := range 5 {
+		if err := from(fmt.Sprint("198.51.100.", i), "wrong"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("failure %d of the account, from another client: %v", 6+i, err)
+		}
+	}
+	if err := from("203.0.113.9", password); !errors.As(err, &locked) {
+		t.Fatalf("11th attempt, from a fresh client: %v, want locked", err)
+	}
+	if want := f.clock.Now().Add(15 * time.Minute); !locked.Until.Equal(want) {
+		t.Errorf("locked until %v, want %v (15 minutes)", locked.Until, want)
+	}
+	f.clock.Advance(15 * time.Minute)
+	if err := from("203.0.113.9", password); err != nil {
+		t.Errorf("after 15 minutes: %v", err)
 	}
 }
