@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -15,7 +16,13 @@ import (
 // CookieConfig configures [Cookies]. HashKey is required; every other zero
 // field means its default.
 type CookieConfig struct {
-	// Name of the cookie; default "gatehouse".
+	// Name of the cookie; default "__Host-gatehouse", or "gatehouse" when
+	// the cookie cannot be a __Host- cookie (InsecureAllowHTTP, a Domain,
+	// or a Path other than "/"). The __Host- prefix makes browsers refuse
+	// the cookie unless it is Secure, host-only and for the whole site, so
+	// a sibling subdomain or a plain-HTTP page cannot plant or overwrite
+	// it. A Name with the prefix whose settings break those rules is an
+	// error, as is a __Secure- Name with InsecureAllowHTTP.
 	Name string
 	// HashKey authenticates the cookie (HMAC-SHA256); at least 32 random
 	// bytes, the same on every instance of the app. Required.
@@ -55,9 +62,21 @@ func NewCookies(cfg CookieConfig) (*Cookies, error) {
 	default:
 		return nil, fmt.Errorf("middleware: CookieConfig.BlockKey has %d bytes; want 16, 24 or 32", len(cfg.BlockKey))
 	}
+	path := cfg.Path
+	if path == "" {
+		path = "/"
+	}
+	hostOnly := !cfg.InsecureAllowHTTP && cfg.Domain == "" && path == "/"
 	c := &Cookies{name: cfg.Name}
-	if c.name == "" {
+	switch {
+	case c.name == "" && hostOnly:
+		c.name = "__Host-gatehouse"
+	case c.name == "":
 		c.name = "gatehouse"
+	case strings.HasPrefix(c.name, "__Host-") && !hostOnly:
+		return nil, errors.New("middleware: a __Host- cookie must be Secure, with no Domain and Path \"/\"; browsers would refuse it")
+	case strings.HasPrefix(c.name, "__Secure-") && cfg.InsecureAllowHTTP:
+		return nil, errors.New("middleware: a __Secure- cookie must be Secure; browsers would refuse it over HTTP")
 	}
 	keys := [][]byte{cfg.HashKey}
 	if len(cfg.BlockKey) > 0 {

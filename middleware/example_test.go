@@ -115,7 +115,7 @@ func ExampleCookies() {
 	p, err := guard.Authenticate(r)
 	fmt.Println(p.Subject, err)
 	// Output:
-	// gatehouse true true true
+	// __Host-gatehouse true true true
 	// u-1 <nil>
 }
 

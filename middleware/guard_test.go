@@ -332,3 +332,41 @@ func FuzzCookie(f *testing.F) {
 		}
 	})
 }
+
+// TestCookieNamePrefixes: the default name is a __Host- cookie when it can
+// be one, and names with a prefix the settings would break are refused.
+func TestCookieNamePrefixes(t *testing.T) {
+	key := []byte(strings.Repeat("k", 32))
+	for _, tc := range []struct {
+		cfg  middleware.CookieConfig
+		name string // "" for an error
+	}{
+		{middleware.CookieConfig{}, "__Host-gatehouse"},
+		{middleware.CookieConfig{InsecureAllowHTTP: true}, "gatehouse"},
+		{middleware.CookieConfig{Domain: "example.com"}, "gatehouse"},
+		{middleware.CookieConfig{Path: "/app"}, "gatehouse"},
+		{middleware.CookieConfig{Name: "__Host-s", Domain: "example.com"}, ""},
+		{middleware.CookieConfig{Name: "__Host-s", InsecureAllowHTTP: true}, ""},
+		{middleware.CookieConfig{Name: "__Secure-s", InsecureAllowHTTP: true}, ""},
+		{middleware.CookieConfig{Name: "__Secure-s", Domain: "example.com"}, "__Secure-s"},
+	} {
+		tc.cfg.HashKey = key
+		c, err := middleware.NewCookies(tc.cfg)
+		if tc.name == "" {
+			if err == nil {
+				t.Errorf("%+v: accepted", tc.cfg)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%+v: %v", tc.cfg, err)
+		}
+		w := httptest.NewRecorder()
+		if err := c.SetSession(w, httptest.NewRequest("GET", "/", nil), "", "tok", time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.Result().Cookies()[0].Name; got != tc.name {
+			t.Errorf("%+v: cookie %q, want %q", tc.cfg, got, tc.name)
+		}
+	}
+}
