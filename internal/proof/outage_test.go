@@ -24,6 +24,19 @@ type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
 
+// underLoad is the app of the outage rows on srv, through a fast-failing
+// client with a pool of pool connections, and a session token of ada's.
+func underLoad(t *testing.T, srv *redistest.Server, pool int) (*goredis.Client, *app, string) {
+	t.Helper()
+	c := fastFailing(t, srv.Addr, pool)
+	st, err := redis.New(c, redis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, st, 4)
+	return c, a, a.login(t)
+}
+
 func fastFailing(t testing.TB, addr string, pool int) *goredis.Client {
 	c := goredis.NewClient(&goredis.Options{
 		Addr:          addr,
@@ -50,14 +63,7 @@ func TestRow07RedisKilledUnderLoad(t *testing.T) {
 	// Persistence on, so that sessions survive the restart and "success"
 	// means what it says: the same token works again.
 	srv := redistest.Standalone(t, "--appendonly", "yes", "--appendfsync", "always")
-	c := fastFailing(t, srv.Addr, 32)
-	st, err := redis.New(c, redis.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newApp(t, st, 4)
-	tok := a.login(t)
-
+	c, a, tok := underLoad(t, srv, 32)
 	stop := make(chan struct{})
 	results := make(chan []result)
 	go func() { results <- a.load(300, 64, tok, stop) }()
@@ -129,14 +135,7 @@ func TestRow07RedisKilledUnderLoad(t *testing.T) {
 func TestRow08RedisStalled(t *testing.T) {
 	srv := redistest.Standalone(t)
 	const pool = 8
-	c := fastFailing(t, srv.Addr, pool)
-	st, err := redis.New(c, redis.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newApp(t, st, 4)
-	tok := a.login(t)
-
+	c, a, tok := underLoad(t, srv, pool)
 	stop := make(chan struct{})
 	results := make(chan []result)
 	go func() { results <- a.load(100, 64, tok, stop) }()
