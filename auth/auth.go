@@ -300,7 +300,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials, project string
 // error; a malformed one is.
 func (a *Authenticator) Logout(ctx context.Context, token string) error {
 	err := a.tokens.Revoke(ctx, store.KindSession, token)
-	a.record(ctx, audit.SessionRevoked, audit.TokenRejected, "logout", err, kindAttr(store.KindSession), countAttr(1))
+	a.record(ctx, audit.SessionRevoked, audit.TokenRejected, "logout", err, kindAttr(store.KindSession))
 	return err
 }
 

@@ -112,9 +112,9 @@ func NewCookies(cfg CookieConfig) (*Cookies, error) {
 		c.name = "__Host-gatehouse"
 	case c.name == "":
 		c.name = "gatehouse"
-	case strings.HasPrefix(c.name, "__Host-") && !hostOnly:
+	case hasPrefixFold(c.name, "__Host-") && !hostOnly:
 		return nil, errors.New("middleware: a __Host- cookie must be Secure, with no Domain and Path \"/\"; browsers would refuse it")
-	case strings.HasPrefix(c.name, "__Secure-") && cfg.InsecureAllowHTTP:
+	case hasPrefixFold(c.name, "__Secure-") && cfg.InsecureAllowHTTP:
 		return nil, errors.New("middleware: a __Secure- cookie must be Secure; browsers would refuse it over HTTP")
 	}
 	keys := [][]byte{cfg.HashKey}
@@ -175,7 +175,11 @@ func cookieValue(h http.Header, name string) (string, bool) {
 		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
+			// Only ASCII space and tab, as net/http: trimming Unicode
+			// spaces would read "\u00a0__Host-x" as "__Host-x", a cookie
+			// the browser let another site set because its name does
+			// not carry the prefix.
+			part = strings.Trim(part, " \t")
 			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
 				v := part[len(name)+1:]
 				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
@@ -297,4 +301,10 @@ func (valuesSerializer) Deserialize(src []byte, dst any) error {
 	}
 	*p = m
 	return nil
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring case: browsers match the
+// cookie prefixes that way.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

@@ -24,6 +24,9 @@ func TestCookieValueMatchesNetHTTP(t *testing.T) {
 		{""},
 		{"gh="},
 		{"  gh=spaced  ; a=1"},
+		{"\u00a0gh=planted; gh=real"},
+		{"\u3000gh=planted; gh=real"},
+		{"\vgh=planted; gh=real"},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header["Cookie"] = h

@@ -349,6 +349,8 @@ func TestCookieNamePrefixes(t *testing.T) {
 		{middleware.CookieConfig{Name: "__Host-s", InsecureAllowHTTP: true}, ""},
 		{middleware.CookieConfig{Name: "__Secure-s", InsecureAllowHTTP: true}, ""},
 		{middleware.CookieConfig{Name: "__Secure-s", Domain: "example.com"}, "__Secure-s"},
+		{middleware.CookieConfig{Name: "__host-s", Path: "/app"}, ""},
+		{middleware.CookieConfig{Name: "__SECURE-s", InsecureAllowHTTP: true}, ""},
 	} {
 		tc.cfg.HashKey = key
 		c, err := middleware.NewCookies(tc.cfg)

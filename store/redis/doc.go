@@ -16,9 +16,9 @@
 // [NewClient] makes the client from one string (redis://, Cluster seeds,
 // sentinel://), as a command-line flag would carry it.
 //
-// Two options trade a little for more: [Options.WaitReplicas] makes every
-// write that ends a token wait for replicas (WAIT, in the same round trip),
-// so a failover cannot bring a consumed token back; [Options.Coalesce]
+// Two options trade a little for more: [Options.WaitReplicas] makes the
+// writes that consume and revoke tokens wait for replicas (WAIT, in the same
+// round trip), so a failover cannot bring a consumed token back; [Options.Coalesce]
 // pipelines the lookups of concurrent requests, raising validations per
 // second under load without delaying a lone request. docs/redis.md says
 // what a failover can lose with and without them.

@@ -33,14 +33,19 @@ type Options struct {
 	Now func() time.Time
 
 	// WaitReplicas, when above zero, makes every write that ends a token
-	// (Consume, Rotate, Delete, DeleteAll) wait until that many replicas
-	// have it, with Redis's WAIT sent on the same connection in the same
-	// round trip. If fewer acknowledge within WaitTimeout the call fails
-	// with store.ErrUnavailable and reports nothing consumed, so a
-	// one-time token is never accepted on the strength of a write that a
-	// failover could still lose. Without it, replication is asynchronous:
-	// a master that dies in the instant after a consume can leave a
-	// replica, promoted, that still holds the token. Default 0.
+	// (Consume, Delete, DeleteAll) wait until that many replicas have it,
+	// with Redis's WAIT sent on the same connection in the same round
+	// trip. If fewer acknowledge within WaitTimeout the call fails with
+	// store.ErrUnavailable: a one-time token is never accepted on the
+	// strength of a write that a failover could still lose (it may be gone
+	// from the master already, so a retry finds it missing: fail closed).
+	// Without it, replication is asynchronous: a master that dies in the
+	// instant after a consume can leave a replica, promoted, that still
+	// holds the token. Rotate does not wait: reporting a done rotation as
+	// failed would make the client's retry look like a replay. It needs a
+	// *redis.Client (one server or Sentinel) or a *redis.ClusterClient,
+	// whose key's master it can address; New refuses other clients.
+	// Default 0.
 	WaitReplicas int
 	// WaitTimeout bounds the wait for replicas; default 100ms.
 	WaitTimeout time.Duration
@@ -87,6 +92,16 @@ func New(c goredis.UniversalClient, opts Options) (*Store, error) {
 	}
 	if opts.WaitReplicas < 0 {
 		return nil, fmt.Errorf("redis: WaitReplicas %d", opts.WaitReplicas)
+	}
+	if opts.WaitReplicas > 0 {
+		// WAIT counts the writes of its own connection: the client must
+		// send it where the script ran, which a Ring or a wrapped client
+		// would not.
+		switch c.(type) {
+		case *goredis.Client, *goredis.ClusterClient:
+		default:
+			return nil, fmt.Errorf("redis: WaitReplicas needs a *redis.Client or *redis.ClusterClient, not %T", c)
+		}
 	}
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = 100 * time.Millisecond
@@ -281,9 +296,13 @@ func (s *Store) Rotate(ctx context.Context, old, next store.ID, lifetime time.Du
 	if !validTag(old.Tag) {
 		return store.Rotation{Status: store.RotateMissing}, nil
 	}
-	oldKey, _ := s.tokenKey(old)
+	oldKey, oldMember := s.tokenKey(old)
 	nextKey, nextMember := s.tokenKey(next)
-	res, err := s.ending(ctx, rotateScript, []string{oldKey, nextKey},
+	// Not through ending: a rotation whose replicas were slow to
+	// acknowledge would be reported failed although done, and the client's
+	// retry, presenting the now spent token, would revoke its own chain.
+	note := s.base(old.Tag) + "n:" + oldMember
+	res, err := rotateScript.Run(ctx, s.c, []string{oldKey, nextKey, note},
 		s.nowMillis(), lifetime.Milliseconds(), s.base(old.Tag), nextMember).Slice()
 	if err != nil {
 		return store.Rotation{}, unavailable("rotate", err)

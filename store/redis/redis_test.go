@@ -393,3 +393,56 @@ func TestTTLsFollowTheStoresClock(t *testing.T) {
 		c.Del(ctx, keys...)
 	}
 }
+
+// TestRotateRetryIsNotReuse: go-redis resends a command whose reply was
+// lost; the same Rotate arriving twice gets its successor back, while a
+// replay with another successor is reuse and revokes the family.
+func TestRotateRetryIsNotReuse(t *testing.T) {
+	srv := redistest.Standalone(t)
+	c := client(t, goredis.NewClient(&goredis.Options{Addr: srv.Addr}))
+	s, err := redis.New(c, redis.Options{Prefix: "retry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	id := func(b byte) store.ID { return store.ID{Tag: "t0", Hash: [32]byte{b}} }
+	rec := store.Record{Kind: store.KindDevice, Subject: "u", Device: "phone", Family: "f1",
+		IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.Put(ctx, id(1), rec); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Rotate(ctx, id(1), id(2), time.Hour)
+	if err != nil || first.Status != store.Rotated {
+		t.Fatalf("rotate: %v %v", first.Status, err)
+	}
+	again, err := s.Rotate(ctx, id(1), id(2), time.Hour)
+	if err != nil || again.Status != store.Rotated || again.Record != first.Record {
+		t.Fatalf("the same rotation again: %v %+v %v; want its successor back", again.Status, again.Record, err)
+	}
+	if _, ok, _ := s.Get(ctx, id(2)); !ok {
+		t.Fatal("the successor was revoked by a resent rotation")
+	}
+	replay, err := s.Rotate(ctx, id(1), id(3), time.Hour)
+	if err != nil || replay.Status != store.RotateReused || replay.Revoked != 1 {
+		t.Fatalf("a replay: %v revoked %d %v; want reuse revoking the successor", replay.Status, replay.Revoked, err)
+	}
+	if _, ok, _ := s.Get(ctx, id(2)); ok {
+		t.Fatal("the successor outlived a replay")
+	}
+	// Once the family is revoked, resending the first rotation is reuse too.
+	if rot, _ := s.Rotate(ctx, id(1), id(2), time.Hour); rot.Status != store.RotateReused {
+		t.Fatalf("resent after revocation: %v, want reuse", rot.Status)
+	}
+}
+
+func TestWaitReplicasNeedsAddressableClient(t *testing.T) {
+	ring := goredis.NewRing(&goredis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer ring.Close()
+	if _, err := redis.New(ring, redis.Options{WaitReplicas: 1}); err == nil {
+		t.Error("WaitReplicas accepted a Ring, where WAIT may reach another shard")
+	}
+	if _, err := redis.New(ring, redis.Options{}); err != nil {
+		t.Errorf("a Ring without WaitReplicas: %v", err)
+	}
+}

@@ -97,9 +97,15 @@ if r.expires > tonumber(ARGV[1]) then return 1 end
 return 0
 `)
 
-// rotateScript: KEYS old, next; ARGV now, lifetime, base, next member.
-// Returns {1, successor} when rotated, {2, spent record, revoked} on
-// reuse, {0} when old is missing.
+// rotateScript: KEYS old, next, old's successor note; ARGV now, lifetime,
+// base, next member. Returns {1, successor} when rotated, {2, spent record,
+// revoked} on reuse, {0} when old is missing.
+//
+// The note (base.."n:"..old member) names the successor a rotation made, so
+// that the very same call arriving again, as go-redis resends a command
+// whose reply was lost, gets that successor back instead of being taken
+// for a replay, which would revoke the chain of a user who did nothing
+// wrong. A replay by anyone else carries another next member.
 var rotateScript = goredis.NewScript(prelude + `
 local now = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
@@ -107,6 +113,11 @@ local r = v and parse(v)
 if not r or r.expires <= now then return {0} end
 local idx = index_of(ARGV[3], r.subject)
 if r.spent then
+  if redis.call('GET', KEYS[3]) == ARGV[4] then
+    local sv = redis.call('GET', KEYS[2])
+    local sr = sv and parse(sv)
+    if sr and not sr.spent and sr.expires > now then return {1, sv} end
+  end
   local n = 0
   if r.family ~= '' then
     each_live(idx, ARGV[3], r.subject, now, function(key, m, x)
@@ -124,6 +135,8 @@ if r.chainEnd ~= 0 and r.chainEnd < exp then exp = r.chainEnd end
 local succ = '0' .. r.kind .. ',' .. string.format('%.0f', exp) .. ',' .. ARGV[1] .. ',' ..
   string.format('%.0f', r.chainEnd) .. ',' .. r.authTime .. ',' .. r.lens .. ';' .. r.tail
 redis.call('SET', KEYS[1], '1' .. string.sub(v, 2), 'KEEPTTL')
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('SET', KEYS[3], ARGV[4], 'PX', ttl) end
 if exp > now then
   redis.call('SET', KEYS[2], succ, 'PX', string.format('%.0f', exp - now))
   index_add(idx, ARGV[4], exp, now)
