@@ -226,6 +226,19 @@ func ValidTag(tag string) bool {
 	return true
 }
 
+// CheckPut returns the caller mistake in a Put call, if any: a tag that is
+// not valid or a record without a subject. Stores call it first and change
+// nothing when it fails.
+func CheckPut(id ID, rec Record) error {
+	switch {
+	case !ValidTag(id.Tag):
+		return fmt.Errorf("store: invalid tag %q", id.Tag)
+	case rec.Subject == "":
+		return errors.New("store: record without a subject")
+	}
+	return nil
+}
+
 // CheckRotate returns the caller mistake in a Rotate call, if any: a
 // successor under another tag or under the same id, or a lifetime that
 // is not positive. Stores call it first and change nothing when it fails.

@@ -192,11 +192,8 @@ func (s *Store) Len() int { return int(s.size.Load()) }
 // Put implements [store.Tokens]. It fails for an invalid tag or an empty
 // subject; a record put already expired only removes what was under id.
 func (s *Store) Put(_ context.Context, id store.ID, rec store.Record) error {
-	if !validTag(id.Tag) {
-		return fmt.Errorf("memory: invalid tag %q", id.Tag)
-	}
-	if rec.Subject == "" {
-		return errors.New("memory: record without a subject")
+	if err := store.CheckPut(id, rec); err != nil {
+		return err
 	}
 	if len(rec.Project)+len(rec.Device) > math.MaxUint16 {
 		return errors.New("memory: record's Project and Device longer than 64 KiB")

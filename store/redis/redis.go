@@ -217,12 +217,10 @@ func failed(ctx context.Context, err error) *goredis.Cmd {
 
 // Put implements store.Tokens.
 func (s *Store) Put(ctx context.Context, id store.ID, rec store.Record) error {
-	switch {
-	case !validTag(id.Tag):
-		return fmt.Errorf("redis: invalid tag %q", id.Tag)
-	case rec.Subject == "":
-		return errors.New("redis: record without a subject")
-	case rec.Kind > 9:
+	if err := store.CheckPut(id, rec); err != nil {
+		return err
+	}
+	if rec.Kind > 9 { // the record format keeps the kind in one digit
 		return fmt.Errorf("redis: invalid kind %d", rec.Kind)
 	}
 	key, member := s.tokenKey(id)
@@ -301,9 +299,9 @@ func (s *Store) Rotate(ctx context.Context, old, next store.ID, lifetime time.Du
 	// Not through ending: a rotation whose replicas were slow to
 	// acknowledge would be reported failed although done, and the client's
 	// retry, presenting the now spent token, would revoke its own chain.
-	note := s.base(old.Tag) + "n:" + oldMember
-	res, err := rotateScript.Run(ctx, s.c, []string{oldKey, nextKey, note},
-		s.nowMillis(), lifetime.Milliseconds(), s.base(old.Tag), nextMember).Slice()
+	base := s.base(old.Tag)
+	res, err := rotateScript.Run(ctx, s.c, []string{oldKey, nextKey, base + "n:" + oldMember},
+		s.nowMillis(), lifetime.Milliseconds(), base, nextMember).Slice()
 	if err != nil {
 		return store.Rotation{}, unavailable("rotate", err)
 	}
@@ -329,6 +327,9 @@ func rotation(res []any) (store.Rotation, error) {
 	}
 	if status == 1 {
 		return store.Rotation{Status: store.Rotated, Record: d.rec}, nil
+	}
+	if len(res) < 3 {
+		return store.Rotation{}, errCorrupt
 	}
 	n, _ := res[2].(int64)
 	return store.Rotation{Status: store.RotateReused, Record: d.rec, Revoked: int(n)}, nil

@@ -57,6 +57,19 @@ local function each_live(idx, base, subject, now, fn)
     end
   end
 end
+-- revoke deletes every live, unspent record of subject that match(r)
+-- accepts and returns how many it deleted.
+local function revoke(idx, base, subject, now, match)
+  local n = 0
+  each_live(idx, base, subject, now, function(key, m, r)
+    if match(r) then
+      redis.call('DEL', key)
+      redis.call('ZREM', idx, m)
+      n = n + 1
+    end
+  end)
+  return n
+end
 `
 
 // putScript: KEYS token, index; ARGV value, expires, now, member.
@@ -120,13 +133,7 @@ if r.spent then
   end
   local n = 0
   if r.family ~= '' then
-    each_live(idx, ARGV[3], r.subject, now, function(key, m, x)
-      if x.family == r.family then
-        redis.call('DEL', key)
-        redis.call('ZREM', idx, m)
-        n = n + 1
-      end
-    end)
+    n = revoke(idx, ARGV[3], r.subject, now, function(x) return x.family == r.family end)
   end
   return {2, v, n}
 end
@@ -147,16 +154,10 @@ return {1, succ}
 // deleteAllScript: KEYS index; ARGV now, base, subject, kind, project,
 // device, family ("" and "0" match anything). Returns the count deleted.
 var deleteAllScript = goredis.NewScript(prelude + `
-local n = 0
-each_live(KEYS[1], ARGV[2], ARGV[3], tonumber(ARGV[1]), function(key, m, r)
-  if (ARGV[4] == '0' or ARGV[4] == r.kind) and (ARGV[5] == '' or ARGV[5] == r.project) and
-     (ARGV[6] == '' or ARGV[6] == r.device) and (ARGV[7] == '' or ARGV[7] == r.family) then
-    redis.call('DEL', key)
-    redis.call('ZREM', KEYS[1], m)
-    n = n + 1
-  end
+return revoke(KEYS[1], ARGV[2], ARGV[3], tonumber(ARGV[1]), function(r)
+  return (ARGV[4] == '0' or ARGV[4] == r.kind) and (ARGV[5] == '' or ARGV[5] == r.project) and
+    (ARGV[6] == '' or ARGV[6] == r.device) and (ARGV[7] == '' or ARGV[7] == r.family)
 end)
-return n
 `)
 
 // listScript: KEYS index; ARGV now, base, subject. Returns member, record
