@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -79,9 +77,10 @@ func (a *Authenticator) pretendReset(ctx context.Context, login string) error {
 	if err != nil || n.N > MaxMessagesPerHour {
 		return err
 	}
-	var secret [32]byte
-	_, _ = rand.Read(secret[:]) // never fails (Go 1.24+)
-	tok := "ghr_" + a.tokens.Tag("n:"+login) + "_" + base64.RawURLEncoding.EncodeToString(secret[:])
+	tok, err := a.tokens.Unissued(store.KindReset, "n:"+login)
+	if err != nil {
+		return err
+	}
 	if _, err := a.tokens.Validate(ctx, store.KindReset, tok); err != nil && !errors.Is(err, tokens.ErrInvalid) {
 		return err
 	}

@@ -101,7 +101,7 @@ func (a *Authenticator) RedeemVerification(ctx context.Context, id, value string
 		return "", tokens.ErrMalformed
 	}
 	tag := id[len(verifyIDPrefix) : len(verifyIDPrefix)+verifyTagLen]
-	if !validTag(tag) {
+	if !tokens.ValidTag(tag) {
 		return "", tokens.ErrMalformed
 	}
 	// The value is the secret of a token: 32 bytes of canonical base64url.
@@ -120,14 +120,4 @@ func (a *Authenticator) RedeemVerification(ctx context.Context, id, value string
 		return "", err
 	}
 	return rec.Subject, nil
-}
-
-// validTag reports whether s is made of the characters of a routing tag.
-func validTag(s string) bool {
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
-			return false
-		}
-	}
-	return true
 }

@@ -64,10 +64,8 @@ func parse(kind store.Kind, token string) (store.ID, error) {
 	if token[2] != letter(kind) {
 		return store.ID{}, ErrWrongKind
 	}
-	for i := prefixLen; i < prefixLen+tagLen; i++ {
-		if !isTagChar(token[i]) {
-			return store.ID{}, ErrMalformed
-		}
+	if !ValidTag(token[prefixLen : prefixLen+tagLen]) {
+		return store.ID{}, ErrMalformed
 	}
 	for i := prefixLen + tagLen + 1; i < Len; i++ {
 		if !isSecretChar(token[i]) {
@@ -91,7 +89,19 @@ func hashToken(token string) [32]byte {
 	return sha256.Sum256(buf[:n])
 }
 
-func isTagChar(c byte) bool { return c >= 'a' && c <= 'z' || c >= '2' && c <= '7' }
+// ValidTag reports whether tag has the shape of the routing tag in a
+// token: 4 characters of [a-z2-7].
+func ValidTag(tag string) bool {
+	if len(tag) != tagLen {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		if c := tag[i]; (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}
 
 func isSecretChar(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
