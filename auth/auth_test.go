@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,27 +18,6 @@ import (
 )
 
 var ctx = context.Background()
-
-// countingHasher is bcrypt at its lowest cost, counting what it does, so
-// tests can show when a password is (not) checked.
-type countingHasher struct {
-	auth.Bcrypt
-	compares, hashes atomic.Int64
-	block            chan struct{} // when set, Compare waits on it
-}
-
-func (h *countingHasher) Compare(hash, pw []byte) error {
-	h.compares.Add(1)
-	if h.block != nil {
-		<-h.block
-	}
-	return h.Bcrypt.Compare(hash, pw)
-}
-
-func (h *countingHasher) Hash(pw []byte) ([]byte, error) {
-	h.hashes.Add(1)
-	return h.Bcrypt.Hash(pw)
-}
 
 type users struct {
 	mu      sync.Mutex
@@ -69,7 +47,7 @@ type fixture struct {
 	a      *auth.Authenticator
 	clock  *fakeclock.Clock
 	store  *storefault.Store
-	hasher *countingHasher
+	hasher *testfix.Hasher
 	tokens *tokens.Manager
 	users  *users
 }
@@ -78,7 +56,7 @@ func newFixture(t testing.TB, cfg auth.Config) *fixture {
 	t.Helper()
 	env := testfix.New(t, tokens.Config{})
 	clock, st, tm := env.Clock, env.Store, env.Tokens
-	h := &countingHasher{Bcrypt: auth.Bcrypt{Cost: 4}}
+	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 4}}
 	hash, _ := h.Bcrypt.Hash([]byte(password))
 	john := &auth.User{Subject: "341", PasswordHash: hash, Active: true, EmailConfirmed: true}
 	us := &users{updated: map[string][]byte{}, byLogin: map[string]*auth.User{
@@ -95,7 +73,7 @@ func newFixture(t testing.TB, cfg auth.Config) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.hashes.Store(0) // the dummy hash made by New
+	h.Hashes.Store(0) // the dummy hash made by New
 	return &fixture{a: a, clock: clock, store: st, hasher: h, tokens: tm, users: us}
 }
 
@@ -147,9 +125,9 @@ func TestLoginIssuesANewSessionEachTime(t *testing.T) {
 func TestUnknownUserAndWrongPasswordAnswerAlike(t *testing.T) {
 	f := newFixture(t, auth.Config{})
 	_, errUnknown := f.login("nobody", password)
-	n1 := f.hasher.compares.Load()
+	n1 := f.hasher.Compares.Load()
 	_, errWrong := f.login("john_doe", "wrong")
-	n2 := f.hasher.compares.Load() - n1
+	n2 := f.hasher.Compares.Load() - n1
 	if !errors.Is(errUnknown, auth.ErrInvalidCredentials) || errUnknown != errWrong {
 		t.Fatalf("unknown user: %v; wrong password: %v; want the same ErrInvalidCredentials", errUnknown, errWrong)
 	}
@@ -205,7 +183,7 @@ func TestLockoutBoundaryAndUnlock(t *testing.T) {
 	if want := f.clock.Now().Add(15 * time.Minute); !locked.Until.Equal(want) {
 		t.Errorf("Until = %v, want %v", locked.Until, want)
 	}
-	if n := f.hasher.compares.Load(); n != 5 {
+	if n := f.hasher.Compares.Load(); n != 5 {
 		t.Errorf("%d compares, want 5 (none while locked)", n)
 	}
 	f.clock.Advance(15*time.Minute - time.Second)
@@ -223,13 +201,13 @@ func TestLockedAnswersRightAndWrongPasswordAlike(t *testing.T) {
 	for range 3 {
 		f.login("john_doe", "wrong")
 	}
-	before := f.hasher.compares.Load()
+	before := f.hasher.Compares.Load()
 	_, right := f.login("john_doe", password)
 	_, wrong := f.login("john_doe", "wrong")
 	if right == nil || right.Error() != wrong.Error() || auth.ProblemOf(right).Code != "locked" {
 		t.Fatalf("locked: right password %v, wrong password %v; want the same locked error", right, wrong)
 	}
-	if n := f.hasher.compares.Load() - before; n != 0 {
+	if n := f.hasher.Compares.Load() - before; n != 0 {
 		t.Fatalf("%d compares while locked, want 0", n)
 	}
 }
@@ -305,7 +283,7 @@ func TestConcurrentWrongPasswordsAreBounded(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if n := f.hasher.compares.Load(); n > 5 {
+	if n := f.hasher.Compares.Load(); n > 5 {
 		t.Fatalf("%d password compares for 200 concurrent wrong passwords with a limit of 5", n)
 	}
 }
@@ -326,7 +304,7 @@ func TestPasswordLimits(t *testing.T) {
 			t.Errorf("%s: %d %s (%v), want 400 %s", tc.name, got.Status, got.Code, err, tc.want)
 		}
 	}
-	if n := f.hasher.compares.Load(); n != 0 {
+	if n := f.hasher.Compares.Load(); n != 0 {
 		t.Errorf("%d compares for refused input, want 0", n)
 	}
 	if _, err := auth.HashPassword(strings.Repeat("a", 73), 10); !errors.Is(err, auth.ErrPasswordTooLong) {
@@ -340,24 +318,24 @@ func TestPasswordLimits(t *testing.T) {
 
 func TestHashingIsBounded(t *testing.T) {
 	f := newFixture(t, auth.Config{MaxConcurrentHashes: 1, HashWait: 20 * time.Millisecond})
-	f.hasher.block = make(chan struct{})
+	f.hasher.Block = make(chan struct{})
 	first := make(chan error)
 	go func() { _, err := f.login("john_doe", password); first <- err }()
-	for f.hasher.compares.Load() == 0 {
+	for f.hasher.Compares.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	_, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password, ClientAddr: "192.0.2.2"}, "")
 	if !errors.Is(err, auth.ErrBusy) || auth.ProblemOf(err).Status != 503 {
 		t.Fatalf("login while the only slot is busy: %v, want ErrBusy (503)", err)
 	}
-	close(f.hasher.block)
+	close(f.hasher.Block)
 	if err := <-first; err != nil {
 		t.Fatalf("first login: %v", err)
 	}
 }
 
 func TestRehashOnLogin(t *testing.T) {
-	h := &countingHasher{Bcrypt: auth.Bcrypt{Cost: 5}}
+	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 5}}
 	f := newFixture(t, auth.Config{Hasher: h})
 	if _, err := f.login("john_doe", password); err != nil {
 		t.Fatal(err)
@@ -378,7 +356,7 @@ func TestStoreDownFailsClosed(t *testing.T) {
 	if !errors.Is(err, store.ErrUnavailable) || auth.ProblemOf(err).Code != "store_unavailable" {
 		t.Fatalf("login with the store down: %v, want store_unavailable", err)
 	}
-	if n := f.hasher.compares.Load(); n != 0 {
+	if n := f.hasher.Compares.Load(); n != 0 {
 		t.Fatalf("%d compares with the counter store down, want 0", n)
 	}
 	f.store.SetDown(false)
@@ -411,10 +389,10 @@ func TestLogoutEverywhere(t *testing.T) {
 func TestBusyLoginsDoNotCount(t *testing.T) {
 	f := newFixture(t, auth.Config{MaxConcurrentHashes: 1, HashWait: 5 * time.Millisecond,
 		Lockout: auth.Lockout{MaxFailures: 3, MaxFailuresPerClient: 3}})
-	f.hasher.block = make(chan struct{})
+	f.hasher.Block = make(chan struct{})
 	first := make(chan error)
 	go func() { _, err := f.login("john_doe", "wrong"); first <- err }()
-	for f.hasher.compares.Load() == 0 {
+	for f.hasher.Compares.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	for i := range 10 {
@@ -422,7 +400,7 @@ func TestBusyLoginsDoNotCount(t *testing.T) {
 			t.Fatalf("login %d while the slot is taken: %v, want ErrBusy", i, err)
 		}
 	}
-	close(f.hasher.block)
+	close(f.hasher.Block)
 	if err := <-first; !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("first login: %v", err)
 	}

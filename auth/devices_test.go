@@ -83,7 +83,7 @@ func TestBadDeviceNamesCostNoHash(t *testing.T) {
 			t.Errorf("%s: ReAuthenticate: %v, want a FieldError", name, err)
 		}
 	}
-	if n := f.hasher.compares.Load(); n != 0 {
+	if n := f.hasher.Compares.Load(); n != 0 {
 		t.Errorf("%d password checks for bad device names, want 0", n)
 	}
 }

@@ -171,8 +171,8 @@ func TestPasswordResetChecksTheNewPassword(t *testing.T) {
 			t.Errorf("%s: %v (%+v), want %d %s", tc.name, err, p, tc.status, tc.code)
 		}
 	}
-	if f.hasher.hashes.Load() != 0 {
-		t.Errorf("%d hashes for refused passwords, want 0", f.hasher.hashes.Load())
+	if f.hasher.Hashes.Load() != 0 {
+		t.Errorf("%d hashes for refused passwords, want 0", f.hasher.Hashes.Load())
 	}
 	// The refusals did not spend the token; 72 bytes is the most there is.
 	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: strings.Repeat("a", 72)}); err != nil {
@@ -202,8 +202,8 @@ func TestPasswordResetRefusesBadTokensBeforeHashing(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	if f.hasher.hashes.Load() != 0 {
-		t.Errorf("%d hashes for bad tokens, want 0", f.hasher.hashes.Load())
+	if f.hasher.Hashes.Load() != 0 {
+		t.Errorf("%d hashes for bad tokens, want 0", f.hasher.Hashes.Load())
 	}
 	f.clock.Advance(time.Hour)
 	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: newPassword}); !errors.Is(err, tokens.ErrInvalid) {
@@ -250,7 +250,7 @@ func TestPasswordResetAnswersAlike(t *testing.T) {
 	if calls["nobody@domain.com"] != calls["john_doe@domain.com"] || calls["inactive@domain.com"] != calls["john_doe@domain.com"] {
 		t.Errorf("store calls differ: %v", calls)
 	}
-	if n := f.hasher.hashes.Load() + f.hasher.compares.Load(); n != 0 {
+	if n := f.hasher.Hashes.Load() + f.hasher.Compares.Load(); n != 0 {
 		t.Errorf("%d hashes for reset requests, want 0", n)
 	}
 	f.store.SetDown(true)

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 )
 
@@ -27,18 +27,6 @@ import (
 var stores = teststores.All()
 
 func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
-
-// countingHasher is bcrypt at its lowest cost, counting comparisons, so
-// the tests can tell when a password was (not) checked.
-type countingHasher struct {
-	auth.Bcrypt
-	compares atomic.Int64
-}
-
-func (h *countingHasher) Compare(hash, pw []byte) error {
-	h.compares.Add(1)
-	return h.Bcrypt.Compare(hash, pw)
-}
 
 // internalError matches the line fail logs for a 500.
 var internalError = regexp.MustCompile(`(?m)^socialid: [A-Z]+ /`)
@@ -48,7 +36,7 @@ type env struct {
 	base   string // the API's URL prefix on srv
 	clock  *fakeclock.Clock
 	store  *storefault.Store
-	hasher *countingHasher
+	hasher *testfix.Hasher
 	outbox *outbox
 	logs   *extest.Buffer
 }
@@ -58,7 +46,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, sf := range stores {
 		t.Run(sf.Name, func(t *testing.T) {
 			clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-			e := &env{clock: clock, hasher: &countingHasher{Bcrypt: auth.Bcrypt{Cost: 4}}, logs: &extest.Buffer{}}
+			e := &env{clock: clock, hasher: &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 4}}, logs: &extest.Buffer{}}
 			e.store = storefault.Wrap(sf.Open(t, clock.Now))
 			logger := log.New(e.logs, "", 0)
 			e.outbox = &outbox{logger: logger}
@@ -288,7 +276,7 @@ func TestLockoutBoundaryAndUnlock(t *testing.T) {
 		if res.json["until"] != unlock.Format(time.RFC3339) || res.header.Get("Retry-After") != "900" {
 			t.Errorf("locked: until %v, Retry-After %q; want %s and 900", res.json["until"], res.header.Get("Retry-After"), unlock.Format(time.RFC3339))
 		}
-		if n := e.hasher.compares.Load(); n != 5 {
+		if n := e.hasher.Compares.Load(); n != 5 {
 			t.Errorf("%d password comparisons, want 5 (none while locked)", n)
 		}
 		e.clock.Advance(15*time.Minute - time.Second)
@@ -323,7 +311,7 @@ func TestLockedAnswersRightAndWrongPasswordAlike(t *testing.T) {
 		for range 5 {
 			e.login(t, "username", "john_doe", "wrong")
 		}
-		before := e.hasher.compares.Load()
+		before := e.hasher.Compares.Load()
 		right := e.login(t, "username", "john_doe", demoPassword)
 		wrong := e.login(t, "username", "john_doe", "wrong")
 		byEmail := e.login(t, "email_address", "john_doe@domain.com", demoPassword)
@@ -331,7 +319,7 @@ func TestLockedAnswersRightAndWrongPasswordAlike(t *testing.T) {
 		if !bytes.Equal(right.raw, wrong.raw) || !bytes.Equal(right.raw, byEmail.raw) {
 			t.Fatalf("locked answers differ:\nright %s\nwrong %s\nemail %s", right.raw, wrong.raw, byEmail.raw)
 		}
-		if n := e.hasher.compares.Load() - before; n != 0 {
+		if n := e.hasher.Compares.Load() - before; n != 0 {
 			t.Fatalf("%d password comparisons while locked, want 0", n)
 		}
 	})
@@ -370,7 +358,7 @@ func TestConcurrentWrongPasswordsAreBounded(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		if n := e.hasher.compares.Load(); n > 5 {
+		if n := e.hasher.Compares.Load(); n > 5 {
 			t.Fatalf("%d password comparisons for 200 concurrent wrong passwords with a limit of 5", n)
 		}
 		// A guess that waited too long for a hashing slot (the machine is

@@ -10,29 +10,17 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 const password = "correct horse battery staple"
-
-// countingHasher counts the password comparisons: the costly step a
-// store outage or a lockout must keep from running.
-type countingHasher struct {
-	auth.Bcrypt
-	compares atomic.Int64
-}
-
-func (h *countingHasher) Compare(hash, pw []byte) error {
-	h.compares.Add(1)
-	return h.Bcrypt.Compare(hash, pw)
-}
 
 // oneUser is a user table with one account, "ada".
 type oneUser struct{ hash []byte }
@@ -47,7 +35,7 @@ func (u oneUser) FindUser(_ context.Context, login string) (auth.User, error) {
 // app is an HTTP app over a store: POST /login and a guarded GET /me.
 type app struct {
 	srv    *httptest.Server
-	hasher *countingHasher
+	hasher *testfix.Hasher
 	tokens *tokens.Manager
 }
 
@@ -57,7 +45,7 @@ func newApp(t testing.TB, st store.Store, cost int) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &countingHasher{Bcrypt: auth.Bcrypt{Cost: cost}}
+	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: cost}}
 	hash, err := h.Hash([]byte(password))
 	if err != nil {
 		t.Fatal(err)

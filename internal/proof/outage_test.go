@@ -75,9 +75,9 @@ func TestRow07RedisKilledUnderLoad(t *testing.T) {
 	// compare; after half a second none can be, and from then on the
 	// count must not move.
 	time.Sleep(500 * time.Millisecond)
-	comparesDown := a.hasher.compares.Load()
+	comparesDown := a.hasher.Compares.Load()
 	time.Sleep(4500 * time.Millisecond)
-	comparesUp := a.hasher.compares.Load()
+	comparesUp := a.hasher.Compares.Load()
 	restarting := time.Now()
 	srv.Restart()
 	restarted := time.Now() // answering PING again
@@ -122,7 +122,7 @@ func TestRow07RedisKilledUnderLoad(t *testing.T) {
 		t.Errorf("from 1 s to 5 s after the restart %d of %d requests succeeded, want at least 99%%", afterOK, after)
 	}
 	t.Logf("%d requests: %d while down (all 503); in the first second after the restart %d of %d ok, then %d of %d; %d comparisons in all",
-		len(rs), down, firstSecondOK, firstSecond, afterOK, after, a.hasher.compares.Load())
+		len(rs), down, firstSecondOK, firstSecond, afterOK, after, a.hasher.Compares.Load())
 	a.srv.Close()
 	c.Close()
 	noLeak(t, before)

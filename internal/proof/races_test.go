@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -34,7 +35,7 @@ type lib struct {
 	tokens *tokens.Manager
 	store  store.Store
 	clock  *fakeclock.Clock
-	hasher *countingHasher
+	hasher *testfix.Hasher
 }
 
 // newLib is the library on store st (opened on clock), with the lockout
@@ -48,7 +49,7 @@ func newLib(t testing.TB, open func(t *testing.T, now func() time.Time) store.St
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &countingHasher{Bcrypt: auth.Bcrypt{Cost: 4}}
+	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 4}}
 	hash, _ := h.Hash([]byte(password))
 	a, err := auth.New(auth.Config{Users: accounts{hash}, Tokens: tm, Counters: st, Hasher: h, Lockout: lo, Now: clock.Now})
 	if err != nil {
@@ -163,7 +164,7 @@ func TestRow04ConcurrentGuessesAreBounded(t *testing.T) {
 					t.Fatalf("answer %q", msg)
 				}
 			}
-			if n := l.hasher.compares.Load(); n > 5 {
+			if n := l.hasher.Compares.Load(); n > 5 {
 				t.Fatalf("%d bcrypt comparisons for 200 concurrent guesses with a limit of 5", n)
 			}
 		})

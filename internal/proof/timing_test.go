@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -92,7 +93,7 @@ func TestRow06Timing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &countingHasher{Bcrypt: auth.Bcrypt{Cost: 10}}
+	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 10}}
 	hash, _ := h.Hash([]byte(password))
 	box := &outbox{}
 	a, err := auth.New(auth.Config{Users: many{hash}, Tokens: tm, Counters: st, Hasher: h, Mailer: box, Now: clock.Now})
@@ -106,12 +107,12 @@ func TestRow06Timing(t *testing.T) {
 		}
 		return nil
 	}
-	h.compares.Store(0)
+	h.Compares.Store(0)
 	unknown, wrong := interleave(t, 200, 1,
 		func(i int) error { return login(fmt.Sprintf("nobody-%d@example.com", i), password) },
 		func(i int) error { return login(fmt.Sprintf("known-%d@example.com", i), "wrong") })
 	within10(t, "unknown user vs wrong password", unknown, wrong)
-	if n := h.compares.Load(); n != 400 {
+	if n := h.Compares.Load(); n != 400 {
 		t.Errorf("%d comparisons for 400 failed logins, want exactly 400", n)
 	}
 
@@ -132,10 +133,10 @@ func TestRow06Timing(t *testing.T) {
 		}
 	}
 	_ = locked("wrong")(0) // the failure that locks
-	h.compares.Store(0)
+	h.Compares.Store(0)
 	right, wrongLocked := interleave(t, 200, 50, locked(password), locked("wrong"))
 	within10(t, "locked: right vs wrong password (50 per sample)", right, wrongLocked)
-	if n := h.compares.Load(); n != 0 {
+	if n := h.Compares.Load(); n != 0 {
 		t.Errorf("%d comparisons while locked, want 0", n)
 	}
 
