@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 )
 
 // eventLog is a slog handler's output, read back as events.
@@ -87,7 +88,7 @@ func (m *countingMetrics) ObserveStore(string, time.Duration, bool) {}
 func TestAuditEvents(t *testing.T) {
 	log := &eventLog{}
 	met := &countingMetrics{counts: map[audit.Event]int{}}
-	box := &outbox{}
+	box := &testfix.Outbox{}
 	f := newFixture(t, auth.Config{Logger: log.logger(), Metrics: met, Mailer: box,
 		Lockout: auth.Lockout{MaxFailures: 2, MaxFailuresPerClient: 2}})
 	cred := func(login, pw string) auth.Credentials {
@@ -163,8 +164,8 @@ func TestAuditEvents(t *testing.T) {
 	if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err != nil {
 		t.Fatal(err)
 	}
-	secrets = append(secrets, box.last(t).Token)
-	if _, err := f.a.ConfirmEmail(ctx, box.last(t).Token); err != nil {
+	secrets = append(secrets, box.Last(t).Token)
+	if _, err := f.a.ConfirmEmail(ctx, box.Last(t).Token); err != nil {
 		t.Fatal(err)
 	}
 	want(t, log.take(t),

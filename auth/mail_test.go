@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -9,43 +8,17 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
-// outbox is a Mailer that keeps what it is given.
-type outbox struct {
-	mu   sync.Mutex
-	msgs []auth.Message
-	fail error
-}
-
-func (o *outbox) Send(_ context.Context, m auth.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fail != nil {
-		return o.fail
-	}
-	o.msgs = append(o.msgs, m)
-	return nil
-}
-
-func (o *outbox) last(t *testing.T) auth.Message {
-	t.Helper()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.msgs) == 0 {
-		t.Fatal("no message sent")
-	}
-	return o.msgs[len(o.msgs)-1]
-}
-
 func TestEmailConfirmationIsSingleUse(t *testing.T) {
-	box := &outbox{}
+	box := &testfix.Outbox{}
 	f := newFixture(t, auth.Config{Mailer: box})
 	if err := f.a.SendEmailConfirmation(ctx, "343", "unconfirmed@domain.com"); err != nil {
 		t.Fatal(err)
 	}
-	m := box.last(t)
+	m := box.Last(t)
 	if m.Purpose != auth.PurposeConfirmEmail || m.To != "unconfirmed@domain.com" || m.Subject != "343" {
 		t.Fatalf("message = %+v", m)
 	}
@@ -70,19 +43,19 @@ func TestEmailConfirmationIsSingleUse(t *testing.T) {
 }
 
 func TestEmailConfirmationExpires(t *testing.T) {
-	box := &outbox{}
+	box := &testfix.Outbox{}
 	f := newFixture(t, auth.Config{Mailer: box})
 	if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(24*time.Hour + time.Second)
-	if _, err := f.a.ConfirmEmail(ctx, box.last(t).Token); !errors.Is(err, tokens.ErrInvalid) {
+	if _, err := f.a.ConfirmEmail(ctx, box.Last(t).Token); !errors.Is(err, tokens.ErrInvalid) {
 		t.Fatalf("expired confirmation: %v, want ErrInvalid", err)
 	}
 }
 
 func TestConfirmEmailRefusesOtherKinds(t *testing.T) {
-	f := newFixture(t, auth.Config{Mailer: &outbox{}})
+	f := newFixture(t, auth.Config{Mailer: &testfix.Outbox{}})
 	s, err := f.login("john_doe", password)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +66,7 @@ func TestConfirmEmailRefusesOtherKinds(t *testing.T) {
 }
 
 func TestMailIsRateLimitedPerAccount(t *testing.T) {
-	box := &outbox{}
+	box := &testfix.Outbox{}
 	f := newFixture(t, auth.Config{Mailer: box})
 	for i := range auth.MaxMessagesPerHour {
 		if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err != nil {
@@ -117,7 +90,7 @@ func TestMailIsRateLimitedPerAccount(t *testing.T) {
 }
 
 func TestMailerFailureIsReported(t *testing.T) {
-	f := newFixture(t, auth.Config{Mailer: &outbox{fail: errors.New("smtp down")}})
+	f := newFixture(t, auth.Config{Mailer: &testfix.Outbox{Fail: errors.New("smtp down")}})
 	if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err == nil {
 		t.Fatal("mailer failure was swallowed")
 	}
@@ -135,7 +108,7 @@ func TestResetTakesTheMinimum(t *testing.T) {
 		min     time.Duration
 		atLeast time.Duration
 	}{{0, 10 * time.Millisecond}, {30 * time.Millisecond, 30 * time.Millisecond}, {-1, 0}} {
-		f := newFixture(t, auth.Config{Mailer: &outbox{}, ResetMinDuration: tc.min})
+		f := newFixture(t, auth.Config{Mailer: &testfix.Outbox{}, ResetMinDuration: tc.min})
 		for _, email := range []string{"nobody@domain.com", "john_doe@domain.com"} {
 			start := time.Now()
 			if err := f.a.RequestPasswordReset(ctx, email); err != nil {

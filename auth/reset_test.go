@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -18,9 +19,9 @@ const newPassword = "a new secret"
 
 // resetFixture is the fixture with a Mailer and users whose saved hash is
 // the one logins check, plus an inactive account with an address.
-func resetFixture(t *testing.T, cfg auth.Config) (*fixture, *outbox) {
+func resetFixture(t *testing.T, cfg auth.Config) (*fixture, *testfix.Outbox) {
 	t.Helper()
-	mail := &outbox{}
+	mail := &testfix.Outbox{}
 	cfg.Mailer = mail
 	f := newFixture(t, cfg)
 	f.users.mu.Lock()
@@ -42,12 +43,12 @@ func (f *fixture) saved(t *testing.T, login string) {
 	u.PasswordHash = hash
 }
 
-func (f *fixture) requestReset(t *testing.T, mail *outbox, email string) string {
+func (f *fixture) requestReset(t *testing.T, mail *testfix.Outbox, email string) string {
 	t.Helper()
 	if err := f.a.RequestPasswordReset(ctx, email); err != nil {
 		t.Fatal(err)
 	}
-	return mail.last(t).Token
+	return mail.Last(t).Token
 }
 
 func TestPasswordResetSetsThePasswordOnce(t *testing.T) {
@@ -55,7 +56,7 @@ func TestPasswordResetSetsThePasswordOnce(t *testing.T) {
 	if err := f.a.RequestPasswordReset(ctx, " John_Doe@Domain.com "); err != nil {
 		t.Fatal(err)
 	}
-	m := mail.last(t)
+	m := mail.Last(t)
 	if m.Purpose != auth.PurposeResetPassword || m.To != "john_doe@domain.com" || m.Subject != "341" ||
 		tokens.KindOf(m.Token) != store.KindReset {
 		t.Fatalf("message = %+v", m)
@@ -244,8 +245,8 @@ func TestPasswordResetAnswersAlike(t *testing.T) {
 		}
 		calls[email] = f.store.Calls() - before
 	}
-	if len(mail.msgs) != 1 || mail.msgs[0].To != "john_doe@domain.com" {
-		t.Fatalf("messages: %+v; want one, to the known address", mail.msgs)
+	if len(mail.Messages()) != 1 || mail.Messages()[0].To != "john_doe@domain.com" {
+		t.Fatalf("messages: %+v; want one, to the known address", mail.Messages())
 	}
 	if calls["nobody@domain.com"] != calls["john_doe@domain.com"] || calls["inactive@domain.com"] != calls["john_doe@domain.com"] {
 		t.Errorf("store calls differ: %v", calls)
@@ -270,13 +271,13 @@ func TestPasswordResetIsRateLimitedSilently(t *testing.T) {
 			}
 		}
 	}
-	if len(mail.msgs) != auth.MaxMessagesPerHour {
-		t.Fatalf("%d messages, want %d", len(mail.msgs), auth.MaxMessagesPerHour)
+	if len(mail.Messages()) != auth.MaxMessagesPerHour {
+		t.Fatalf("%d messages, want %d", len(mail.Messages()), auth.MaxMessagesPerHour)
 	}
 	f.clock.Advance(time.Hour + time.Second)
 	f.requestReset(t, mail, "john_doe@domain.com")
-	if len(mail.msgs) != auth.MaxMessagesPerHour+1 {
-		t.Fatalf("after the hour: %d messages", len(mail.msgs))
+	if len(mail.Messages()) != auth.MaxMessagesPerHour+1 {
+		t.Fatalf("after the hour: %d messages", len(mail.Messages()))
 	}
 }
 
@@ -307,7 +308,7 @@ func TestPasswordResetNeedsMailerAndHashUpdater(t *testing.T) {
 		}
 	}
 	f.a.RequestPasswordReset(context.Background(), "john_doe@domain.com")
-	mail.fail = errors.New("smtp down")
+	mail.Fail = errors.New("smtp down")
 	if err := f.a.RequestPasswordReset(ctx, "john_doe@domain.com"); err == nil {
 		t.Error("mailer failure was swallowed")
 	}

@@ -125,7 +125,7 @@ func TestVerificationLifetimeIsConfigurable(t *testing.T) {
 }
 
 func TestVerificationIsNotAnotherKind(t *testing.T) {
-	mail := &outbox{}
+	mail := &testfix.Outbox{}
 	f := newFixture(t, auth.Config{Mailer: mail})
 	v, _ := f.a.IssueVerification(ctx, "343")
 	// The id is not a token of any kind, and the value alone is no token.
@@ -139,7 +139,7 @@ func TestVerificationIsNotAnotherKind(t *testing.T) {
 	if err := f.a.RequestPasswordReset(ctx, "john_doe@domain.com"); err != nil {
 		t.Fatal(err)
 	}
-	reset := mail.last(t).Token
+	reset := mail.Last(t).Token
 	if _, err := f.a.RedeemVerification(ctx, v.ID, reset[len(reset)-43:]); !errors.Is(err, tokens.ErrInvalid) {
 		t.Errorf("a reset secret as value: %v, want ErrInvalid", err)
 	}

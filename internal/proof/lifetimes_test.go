@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -64,19 +65,6 @@ func TestRow11LifetimesByTheClock(t *testing.T) {
 	}
 }
 
-// outbox keeps the messages a Mailer is given.
-type outbox struct {
-	mu   sync.Mutex
-	msgs []auth.Message
-}
-
-func (o *outbox) Send(_ context.Context, m auth.Message) error {
-	o.mu.Lock()
-	o.msgs = append(o.msgs, m)
-	o.mu.Unlock()
-	return nil
-}
-
 // settable is accounts whose password a reset can change.
 type settable struct {
 	accounts
@@ -112,7 +100,7 @@ func TestRow13Sessions(t *testing.T) {
 		t.Run(sf.Name, func(t *testing.T) {
 			base := newLib(t, sf.Open, auth.Lockout{})
 			users := &settable{accounts: accounts{hash: mustHash(t)}}
-			box := &outbox{}
+			box := &testfix.Outbox{}
 			a, err := auth.New(auth.Config{Users: users, Tokens: base.tokens, Counters: base.store,
 				Hasher: base.hasher, Mailer: box, Now: base.clock.Now})
 			if err != nil {
@@ -145,10 +133,10 @@ func TestRow13Sessions(t *testing.T) {
 			if err := a.RequestPasswordReset(ctx, "ada@example.com"); err != nil {
 				t.Fatal(err)
 			}
-			if len(box.msgs) != 1 {
-				t.Fatalf("%d reset messages, want 1", len(box.msgs))
+			if len(box.Messages()) != 1 {
+				t.Fatalf("%d reset messages, want 1", len(box.Messages()))
 			}
-			if _, err := a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: box.msgs[0].Token, Password: "a new password"}); err != nil {
+			if _, err := a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: box.Messages()[0].Token, Password: "a new password"}); err != nil {
 				t.Fatal(err)
 			}
 			for _, tok := range append(sessions[1:], dev.Token) {

@@ -95,7 +95,7 @@ func TestRow06Timing(t *testing.T) {
 	}
 	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 10}}
 	hash, _ := h.Hash([]byte(password))
-	box := &outbox{}
+	box := &testfix.Outbox{}
 	a, err := auth.New(auth.Config{Users: many{hash}, Tokens: tm, Counters: st, Hasher: h, Mailer: box, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func TestRow06Timing(t *testing.T) {
 		func(i int) error { return reset(fmt.Sprintf("known-%d@example.com", 1000+i)) },
 		func(i int) error { return reset(fmt.Sprintf("nobody-%d@example.com", i)) })
 	within10(t, "reset over HTTP: known vs unknown address", known, unknownReset)
-	if len(box.msgs) != 200 {
-		t.Errorf("%d reset messages, want 200", len(box.msgs))
+	if len(box.Messages()) != 200 {
+		t.Errorf("%d reset messages, want 200", len(box.Messages()))
 	}
 }
