@@ -39,7 +39,7 @@ const (
 	KeySubject = "subject"
 	KeyProject = "project"
 	KeyDevice  = "device"
-	KeyClient  = "client"
+	KeyClient  = "client" // the client's canonical network, such as "192.0.2.7/32" or "2001:db8::/64"
 	KeyReason  = "reason" // a stable error code, such as "invalid_credentials"
 	KeyKind    = "kind"   // a token kind, such as "login"
 	KeyCount   = "count"  // how many tokens a revocation ended

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -31,7 +32,7 @@ func TestDeactivateEndsEveryTokenOfTheUser(t *testing.T) {
 		live = append(live, held{kind, tok})
 	}
 	for _, project := range []string{"A", "B"} {
-		s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password}, project)
+		s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword}, project)
 		keep(store.KindSession, s.Token, err)
 	}
 	link, err := f.a.IssueLoginLink(ctx, "341", "C")
@@ -58,7 +59,7 @@ func TestDeactivateEndsEveryTokenOfTheUser(t *testing.T) {
 	if _, err := f.tokens.Validate(ctx, store.KindSession, other.Token); err != nil {
 		t.Errorf("another user's session ended: %v", err)
 	}
-	if _, err := f.login("john_doe", password); !errors.Is(err, auth.ErrInactive) {
+	if _, err := f.login("john_doe", rightPassword); !errors.Is(err, auth.ErrInactive) {
 		t.Errorf("login after deactivation: %v, want ErrInactive", err)
 	}
 
@@ -67,20 +68,20 @@ func TestDeactivateEndsEveryTokenOfTheUser(t *testing.T) {
 		t.Errorf("second Deactivate = %d, %v; want 0, nil", n, err)
 	}
 	f.users.setActive("john_doe", true)
-	if _, err := f.login("john_doe", password); err != nil {
+	if _, err := f.login("john_doe", rightPassword); err != nil {
 		t.Errorf("login after reactivation: %v", err)
 	}
 }
 
 func TestDeactivateStoreDown(t *testing.T) {
 	f := newFixture(t, auth.Config{})
-	s, err := f.login("john_doe", password)
+	s, err := f.login("john_doe", rightPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.store.SetDown(true)
 	_, err = f.a.Deactivate(ctx, "341")
-	if !errors.Is(err, store.ErrUnavailable) || auth.ProblemOf(err).Status != 503 {
+	if !errors.Is(err, store.ErrUnavailable) || problem.Of(err).Status != 503 {
 		t.Fatalf("Deactivate with the store down: %v, want store.ErrUnavailable (503)", err)
 	}
 	f.store.SetDown(false)

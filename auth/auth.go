@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
-
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -21,8 +22,8 @@ type Config struct {
 	Tokens   *tokens.Manager // issues sessions; required
 	Counters store.Counters  // lockout counters; required (usually the same store as Tokens)
 
-	// Hasher checks passwords; default Bcrypt{Cost: BcryptCost}.
-	Hasher Hasher
+	// Hasher checks passwords; default password.Bcrypt{Cost: BcryptCost}.
+	Hasher password.Hasher
 	// BcryptCost is the bcrypt cost of the default Hasher; default 10
 	// (bcrypt.DefaultCost, ≈ 60 ms on a 2-core machine). Logins whose hash
 	// has another cost are rehashed when Users implements HashUpdater.
@@ -32,7 +33,7 @@ type Config struct {
 	// always leaves a core for the rest of the app's requests.
 	MaxConcurrentHashes int
 	// HashWait is how long a login waits for a free hashing slot before it
-	// is answered ErrBusy (503); default 500 ms.
+	// is answered password.ErrBusy (503); default 500 ms.
 	HashWait time.Duration
 
 	// Lockout sets how failed logins lock an account.
@@ -75,8 +76,8 @@ type Authenticator struct {
 	users    Users
 	tokens   *tokens.Manager
 	counters store.Counters
-	hasher   Hasher
-	gate     *gate
+	hasher   password.Hasher
+	gate     *password.Gate
 	lockout  Lockout
 	dummy    []byte // a hash to compare against when the user is unknown
 	reveal   bool
@@ -121,7 +122,7 @@ func New(cfg Config) (*Authenticator, error) {
 		if cost < 10 || cost > 31 {
 			return nil, fmt.Errorf("auth: BcryptCost %d is outside 10..31", cost)
 		}
-		a.hasher = Bcrypt{Cost: cost}
+		a.hasher = password.Bcrypt{Cost: cost}
 	} else if cfg.BcryptCost != 0 {
 		return nil, errors.New("auth: set Config.Hasher or Config.BcryptCost, not both")
 	}
@@ -136,7 +137,7 @@ func New(cfg Config) (*Authenticator, error) {
 	if n < 0 || wait < 0 {
 		return nil, errors.New("auth: negative MaxConcurrentHashes or HashWait")
 	}
-	a.gate = newGate(n, wait)
+	a.gate = password.NewGate(n, wait)
 	var err error
 	if a.lockout, err = cfg.Lockout.withDefaults(); err != nil {
 		return nil, err
@@ -151,14 +152,15 @@ func New(cfg Config) (*Authenticator, error) {
 type Credentials struct {
 	Login    string // username or email address
 	Password string
-	// ClientAddr is the client's address, for the per-client lockout
-	// counter; the HTTP handlers fill it from the request.
-	ClientAddr string
+	// Client is the client's address, for the per-client lockout counter;
+	// the HTTP handlers fill it with clientaddr.FromRequest or
+	// HandlerOptions.Client.
+	Client netip.Prefix
 }
 
 // Authenticate checks the credentials and returns the user. In order:
 //   - a missing field is a FieldError, a password over 72 bytes is
-//     ErrPasswordTooLong, both before any lookup;
+//     password.ErrTooLong, both before any lookup;
 //   - a locked account is a *LockedError, for right and wrong passwords
 //     alike, and no hash runs;
 //   - an unknown user costs one hash (against a dummy) like a wrong
@@ -172,7 +174,7 @@ type Credentials struct {
 func (a *Authenticator) Authenticate(ctx context.Context, c Credentials) (User, error) {
 	var subject string
 	u, err := a.authenticate(ctx, c, &subject)
-	a.record(ctx, audit.LoginSucceeded, audit.LoginFailed, "login", err, subjectAttr(subject), clientAttr(c.ClientAddr))
+	a.record(ctx, audit.LoginSucceeded, audit.LoginFailed, "login", err, subjectAttr(subject), clientAttr(c.Client))
 	return u, err
 }
 
@@ -185,8 +187,8 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		return User{}, &FieldError{Field: "login", Reason: "missing"}
 	case c.Password == "":
 		return User{}, &FieldError{Field: "password", Reason: "missing"}
-	case len(c.Password) > MaxPasswordBytes:
-		return User{}, ErrPasswordTooLong
+	case len(c.Password) > password.MaxBytes:
+		return User{}, password.ErrTooLong
 	case len(login) > maxLoginBytes:
 		return User{}, &FieldError{Field: "login", Reason: "too long"}
 	}
@@ -207,7 +209,7 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	// A locked account is answered at once, without waiting for a hashing
 	// slot. The attempt is counted only once it has a slot, so that logins
 	// turned away busy in a flood never count toward anyone's lockout.
-	attempt := a.lockout.newAttempt(a.counters, account, c.ClientAddr)
+	attempt := a.lockout.newAttempt(a.counters, account, c.Client)
 	if err := attempt.locked(ctx); err != nil {
 		return User{}, err
 	}
@@ -216,7 +218,7 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		hash = user.PasswordHash
 	}
 	var cmpErr, countErr error
-	if err := a.gate.run(ctx, func() {
+	if err := a.gate.Run(ctx, func() {
 		if countErr = attempt.begin(ctx); countErr != nil {
 			return
 		}
@@ -257,14 +259,14 @@ const maxLoginBytes = 320
 
 // upgradeHash rehashes a right password whose hash has other settings.
 // Failing to save is not a failed login: the old hash still works.
-func (a *Authenticator) upgradeHash(ctx context.Context, u User, password string) {
+func (a *Authenticator) upgradeHash(ctx context.Context, u User, pw string) {
 	up, ok := a.users.(HashUpdater)
 	if !ok || !a.hasher.NeedsRehash(u.PasswordHash) {
 		return
 	}
 	var hash []byte
 	var err error
-	if a.gate.run(ctx, func() { hash, err = a.hasher.Hash([]byte(password)) }) != nil || err != nil {
+	if a.gate.Run(ctx, func() { hash, err = a.hasher.Hash([]byte(pw)) }) != nil || err != nil {
 		return
 	}
 	_ = up.UpdatePasswordHash(ctx, u.Subject, hash)

@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/password"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -41,13 +45,13 @@ func (u *users) UpdatePasswordHash(_ context.Context, subject string, hash []byt
 	return nil
 }
 
-const password = "john_doe_secret"
+const rightPassword = "john_doe_secret"
 
 type fixture struct {
 	a      *auth.Authenticator
 	clock  *fakeclock.Clock
 	store  *storefault.Store
-	hasher *testfix.Hasher
+	hasher *authtest.Hasher
 	tokens *tokens.Manager
 	users  *users
 }
@@ -56,8 +60,8 @@ func newFixture(t testing.TB, cfg auth.Config) *fixture {
 	t.Helper()
 	env := testfix.New(t, tokens.Config{})
 	clock, st, tm := env.Clock, env.Store, env.Tokens
-	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 4}}
-	hash, _ := h.Bcrypt.Hash([]byte(password))
+	h := &authtest.Hasher{Bcrypt: password.Bcrypt{Cost: 4}}
+	hash, _ := h.Bcrypt.Hash([]byte(rightPassword))
 	john := &auth.User{Subject: "341", PasswordHash: hash, Active: true, EmailConfirmed: true}
 	us := &users{updated: map[string][]byte{}, byLogin: map[string]*auth.User{
 		"john_doe":            john,
@@ -78,7 +82,7 @@ func newFixture(t testing.TB, cfg auth.Config) *fixture {
 }
 
 func (f *fixture) login(login, pw string) (auth.Session, error) {
-	return f.a.Login(ctx, auth.Credentials{Login: login, Password: pw, ClientAddr: "192.0.2.1"}, "")
+	return f.a.Login(ctx, auth.Credentials{Login: login, Password: pw, Client: netip.MustParsePrefix("192.0.2.1/32")}, "")
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -105,11 +109,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 func TestLoginIssuesANewSessionEachTime(t *testing.T) {
 	f := newFixture(t, auth.Config{})
-	s1, err := f.login("john_doe", password)
+	s1, err := f.login("john_doe", rightPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := f.login("john_doe", password)
+	s2, err := f.login("john_doe", rightPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +128,7 @@ func TestLoginIssuesANewSessionEachTime(t *testing.T) {
 
 func TestUnknownUserAndWrongPasswordAnswerAlike(t *testing.T) {
 	f := newFixture(t, auth.Config{})
-	_, errUnknown := f.login("nobody", password)
+	_, errUnknown := f.login("nobody", rightPassword)
 	n1 := f.hasher.Compares.Load()
 	_, errWrong := f.login("john_doe", "wrong")
 	n2 := f.hasher.Compares.Load() - n1
@@ -138,7 +142,7 @@ func TestUnknownUserAndWrongPasswordAnswerAlike(t *testing.T) {
 
 func TestRevealUnknownUsers(t *testing.T) {
 	f := newFixture(t, auth.Config{RevealUnknownUsers: true})
-	if _, err := f.login("nobody", password); !errors.Is(err, auth.ErrUnknownUser) {
+	if _, err := f.login("nobody", rightPassword); !errors.Is(err, auth.ErrUnknownUser) {
 		t.Fatalf("got %v, want ErrUnknownUser", err)
 	}
 	if _, err := f.login("john_doe", "wrong"); !errors.Is(err, auth.ErrInvalidCredentials) {
@@ -153,16 +157,16 @@ func TestStatusIsReportedOnlyForTheRightPassword(t *testing.T) {
 		want      error
 	}{
 		{"inactive_user", "wrong", auth.ErrInvalidCredentials},
-		{"inactive_user", password, auth.ErrInactive},
+		{"inactive_user", rightPassword, auth.ErrInactive},
 		{"unconfirmed_user", "wrong", auth.ErrInvalidCredentials},
-		{"unconfirmed_user", password, auth.ErrUnconfirmed},
+		{"unconfirmed_user", rightPassword, auth.ErrUnconfirmed},
 	} {
 		if _, err := f.login(tc.login, tc.pw); !errors.Is(err, tc.want) {
 			t.Errorf("%s / %s: %v, want %v", tc.login, tc.pw, err, tc.want)
 		}
 	}
 	allow := newFixture(t, auth.Config{AllowUnconfirmed: true})
-	s, err := allow.login("unconfirmed_user", password)
+	s, err := allow.login("unconfirmed_user", rightPassword)
 	if err != nil || !s.Unconfirmed {
 		t.Fatalf("AllowUnconfirmed: %+v, %v; want a session reporting Unconfirmed", s, err)
 	}
@@ -175,7 +179,7 @@ func TestLockoutBoundaryAndUnlock(t *testing.T) {
 			t.Fatalf("failure %d: %v, want ErrInvalidCredentials", i, err)
 		}
 	}
-	_, err := f.login("john_doe", password)
+	_, err := f.login("john_doe", rightPassword)
 	var locked *auth.LockedError
 	if !errors.As(err, &locked) {
 		t.Fatalf("attempt 6 with the right password: %v, want *LockedError", err)
@@ -187,11 +191,11 @@ func TestLockoutBoundaryAndUnlock(t *testing.T) {
 		t.Errorf("%d compares, want 5 (none while locked)", n)
 	}
 	f.clock.Advance(15*time.Minute - time.Second)
-	if _, err := f.login("john_doe", password); !errors.As(err, &locked) {
+	if _, err := f.login("john_doe", rightPassword); !errors.As(err, &locked) {
 		t.Fatalf("a second before unlock: %v", err)
 	}
 	f.clock.Advance(time.Second)
-	if _, err := f.login("john_doe", password); err != nil {
+	if _, err := f.login("john_doe", rightPassword); err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
 }
@@ -202,9 +206,9 @@ func TestLockedAnswersRightAndWrongPasswordAlike(t *testing.T) {
 		f.login("john_doe", "wrong")
 	}
 	before := f.hasher.Compares.Load()
-	_, right := f.login("john_doe", password)
+	_, right := f.login("john_doe", rightPassword)
 	_, wrong := f.login("john_doe", "wrong")
-	if right == nil || right.Error() != wrong.Error() || auth.ProblemOf(right).Code != "locked" {
+	if right == nil || right.Error() != wrong.Error() || problem.Of(right).Code != "locked" {
 		t.Fatalf("locked: right password %v, wrong password %v; want the same locked error", right, wrong)
 	}
 	if n := f.hasher.Compares.Load() - before; n != 0 {
@@ -220,14 +224,14 @@ func TestUsernameAndEmailShareTheCount(t *testing.T) {
 		}
 	}
 	var locked *auth.LockedError
-	if _, err := f.login("john_doe@domain.com", password); !errors.As(err, &locked) {
+	if _, err := f.login("john_doe@domain.com", rightPassword); !errors.As(err, &locked) {
 		t.Fatalf("after 4 failures across identifiers: %v, want locked", err)
 	}
 }
 
 func TestPerClientLimit(t *testing.T) {
 	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 10, MaxFailuresPerClient: 3}})
-	attacker := auth.Credentials{Login: "john_doe", Password: "wrong", ClientAddr: "198.51.100.7"}
+	attacker := auth.Credentials{Login: "john_doe", Password: "wrong", Client: netip.MustParsePrefix("198.51.100.7/32")}
 	for range 3 {
 		f.a.Authenticate(ctx, attacker)
 	}
@@ -235,7 +239,7 @@ func TestPerClientLimit(t *testing.T) {
 	if _, err := f.a.Authenticate(ctx, attacker); !errors.As(err, &locked) {
 		t.Fatalf("client past its limit: %v, want locked", err)
 	}
-	owner := auth.Credentials{Login: "john_doe", Password: password, ClientAddr: "203.0.113.9"}
+	owner := auth.Credentials{Login: "john_doe", Password: rightPassword, Client: netip.MustParsePrefix("203.0.113.9/32")}
 	if _, err := f.a.Authenticate(ctx, owner); err != nil {
 		t.Fatalf("another client is locked out too: %v", err)
 	}
@@ -258,7 +262,7 @@ func TestSuccessResetsTheCount(t *testing.T) {
 		for range 2 {
 			f.login("john_doe", "wrong")
 		}
-		if _, err := f.login("john_doe", password); err != nil {
+		if _, err := f.login("john_doe", rightPassword); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
 	}
@@ -296,18 +300,18 @@ func TestPasswordLimits(t *testing.T) {
 	}{
 		{"73 bytes", "john_doe", strings.Repeat("a", 73), "password_too_long"},
 		{"no password", "john_doe", "", "missing_field"},
-		{"no login", "  ", password, "missing_field"},
-		{"huge login", strings.Repeat("a", 1000), password, "invalid_field"},
+		{"no login", "  ", rightPassword, "missing_field"},
+		{"huge login", strings.Repeat("a", 1000), rightPassword, "invalid_field"},
 	} {
 		_, err := f.login(tc.login, tc.pw)
-		if got := auth.ProblemOf(err); got.Code != tc.want || got.Status != 400 {
+		if got := problem.Of(err); got.Code != tc.want || got.Status != 400 {
 			t.Errorf("%s: %d %s (%v), want 400 %s", tc.name, got.Status, got.Code, err, tc.want)
 		}
 	}
 	if n := f.hasher.Compares.Load(); n != 0 {
 		t.Errorf("%d compares for refused input, want 0", n)
 	}
-	if _, err := auth.HashPassword(strings.Repeat("a", 73), 10); !errors.Is(err, auth.ErrPasswordTooLong) {
+	if _, err := password.Hash(strings.Repeat("a", 73), 10); !errors.Is(err, password.ErrTooLong) {
 		t.Errorf("HashPassword of 73 bytes: %v", err)
 	}
 	// Exactly 72 bytes is checked like any password.
@@ -320,12 +324,12 @@ func TestHashingIsBounded(t *testing.T) {
 	f := newFixture(t, auth.Config{MaxConcurrentHashes: 1, HashWait: 20 * time.Millisecond})
 	f.hasher.Block = make(chan struct{})
 	first := make(chan error)
-	go func() { _, err := f.login("john_doe", password); first <- err }()
+	go func() { _, err := f.login("john_doe", rightPassword); first <- err }()
 	for f.hasher.Compares.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	_, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password, ClientAddr: "192.0.2.2"}, "")
-	if !errors.Is(err, auth.ErrBusy) || auth.ProblemOf(err).Status != 503 {
+	_, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword, Client: netip.MustParsePrefix("192.0.2.2/32")}, "")
+	if !errors.Is(err, password.ErrBusy) || problem.Of(err).Status != 503 {
 		t.Fatalf("login while the only slot is busy: %v, want ErrBusy (503)", err)
 	}
 	close(f.hasher.Block)
@@ -335,16 +339,16 @@ func TestHashingIsBounded(t *testing.T) {
 }
 
 func TestRehashOnLogin(t *testing.T) {
-	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 5}}
+	h := &authtest.Hasher{Bcrypt: password.Bcrypt{Cost: 5}}
 	f := newFixture(t, auth.Config{Hasher: h})
-	if _, err := f.login("john_doe", password); err != nil {
+	if _, err := f.login("john_doe", rightPassword); err != nil {
 		t.Fatal(err)
 	}
 	hash := f.users.updated["341"]
 	if hash == nil {
 		t.Fatal("a cost-4 hash was not upgraded to the configured cost 5")
 	}
-	if h.NeedsRehash(hash) || h.Compare(hash, []byte(password)) != nil {
+	if h.NeedsRehash(hash) || h.Compare(hash, []byte(rightPassword)) != nil {
 		t.Fatal("the upgraded hash is wrong")
 	}
 }
@@ -352,23 +356,23 @@ func TestRehashOnLogin(t *testing.T) {
 func TestStoreDownFailsClosed(t *testing.T) {
 	f := newFixture(t, auth.Config{})
 	f.store.SetDown(true)
-	_, err := f.login("john_doe", password)
-	if !errors.Is(err, store.ErrUnavailable) || auth.ProblemOf(err).Code != "store_unavailable" {
+	_, err := f.login("john_doe", rightPassword)
+	if !errors.Is(err, store.ErrUnavailable) || problem.Of(err).Code != "store_unavailable" {
 		t.Fatalf("login with the store down: %v, want store_unavailable", err)
 	}
 	if n := f.hasher.Compares.Load(); n != 0 {
 		t.Fatalf("%d compares with the counter store down, want 0", n)
 	}
 	f.store.SetDown(false)
-	if _, err := f.login("john_doe", password); err != nil {
+	if _, err := f.login("john_doe", rightPassword); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}
 }
 
 func TestLogoutEverywhere(t *testing.T) {
 	f := newFixture(t, auth.Config{})
-	s1, _ := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password}, "A")
-	s2, _ := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password}, "B")
+	s1, _ := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword}, "A")
+	s2, _ := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword}, "B")
 	if err := f.a.Logout(ctx, s1.Token); err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +400,7 @@ func TestBusyLoginsDoNotCount(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	for i := range 10 {
-		if _, err := f.login("john_doe", "wrong"); !errors.Is(err, auth.ErrBusy) {
+		if _, err := f.login("john_doe", "wrong"); !errors.Is(err, password.ErrBusy) {
 			t.Fatalf("login %d while the slot is taken: %v, want ErrBusy", i, err)
 		}
 	}
@@ -404,7 +408,7 @@ func TestBusyLoginsDoNotCount(t *testing.T) {
 	if err := <-first; !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("first login: %v", err)
 	}
-	if _, err := f.login("john_doe", password); err != nil {
+	if _, err := f.login("john_doe", rightPassword); err != nil {
 		t.Fatalf("after 1 failure and 10 busy refusals the right password gets %v", err)
 	}
 }
@@ -415,7 +419,7 @@ func TestBusyLoginsDoNotCount(t *testing.T) {
 func TestDefaultLockout(t *testing.T) {
 	f := newFixture(t, auth.Config{})
 	from := func(client, pw string) error {
-		_, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: pw, ClientAddr: client}, "")
+		_, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: pw, Client: netip.MustParsePrefix(client + "/32")}, "")
 		return err
 	}
 	var locked *auth.LockedError
@@ -424,7 +428,7 @@ func TestDefaultLockout(t *testing.T) {
 			t.Fatalf("failure %d from one client: %v", i+1, err)
 		}
 	}
-	if err := from("192.0.2.1", password); !errors.As(err, &locked) {
+	if err := from("192.0.2.1", rightPassword); !errors.As(err, &locked) {
 		t.Fatalf("6th attempt from that client: %v, want locked", err)
 	}
 	for i := range 5 {
@@ -432,14 +436,14 @@ func TestDefaultLockout(t *testing.T) {
 			t.Fatalf("failure %d of the account, from another client: %v", 6+i, err)
 		}
 	}
-	if err := from("203.0.113.9", password); !errors.As(err, &locked) {
+	if err := from("203.0.113.9", rightPassword); !errors.As(err, &locked) {
 		t.Fatalf("11th attempt, from a fresh client: %v, want locked", err)
 	}
 	if want := f.clock.Now().Add(15 * time.Minute); !locked.Until.Equal(want) {
 		t.Errorf("locked until %v, want %v (15 minutes)", locked.Until, want)
 	}
 	f.clock.Advance(15 * time.Minute)
-	if err := from("203.0.113.9", password); err != nil {
+	if err := from("203.0.113.9", rightPassword); err != nil {
 		t.Errorf("after 15 minutes: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 	"unicode"
@@ -14,28 +15,17 @@ import (
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
-// Errors of device re-authentication, beside tokens.ErrInvalid (401
-// invalid_token) for a token that is unknown, expired, revoked, or past
-// its chain's absolute end.
-var (
-	// ErrTokenReused: a device token that was already redeemed was
-	// presented again (401 token_reused). Its whole chain, the live
-	// successor and every session issued from the chain, has been revoked;
-	// the subject's other devices are untouched. The error returned is a
-	// *ReusedError, which says whose chain it was.
-	ErrTokenReused = tokens.ErrReused
-	// ErrWrongDevice: a live device token presented under another device
-	// name (401 invalid_token). The token is not spent.
-	ErrWrongDevice error = wrongDevice{}
-)
-
-type wrongDevice struct{}
-
-func (wrongDevice) Error() string { return "auth: the token belongs to another device" }
-func (wrongDevice) Unwrap() error { return tokens.ErrInvalid }
+// ErrWrongDevice: a live device token presented under another device name
+// (401 invalid_token, as tokens.ErrInvalid, which it wraps). The token is
+// not spent. Beside it, device re-authentication answers tokens.ErrInvalid
+// for a token that is unknown, expired, revoked, or past its chain's
+// absolute end, and a *ReusedError (tokens.ErrReused) for a replay.
+var ErrWrongDevice = fmt.Errorf("auth: the token belongs to another device: %w", tokens.ErrInvalid)
 
 // ReusedError reports the replay of a spent device token and whose chain
-// it revoked. It matches ErrTokenReused (and tokens.ErrReused) with
+// it revoked (401 token_reused): its whole chain, the live successor and
+// every session issued from the chain, has been revoked; the subject's
+// other devices are untouched. It matches tokens.ErrReused with
 // errors.Is; read it with errors.As to log or audit the event. It holds no
 // secret.
 type ReusedError struct {
@@ -188,7 +178,7 @@ func (a *Authenticator) deviceSession(ctx context.Context, dev tokens.Issued) (D
 // and the token stays unspent. A token that was already redeemed is a
 // replay, by whoever copied it or by the device itself after losing the
 // answer: the device's whole chain is revoked, sessions included, and the
-// error is a *ReusedError (errors.Is ErrTokenReused). Of concurrent
+// error is a *ReusedError (errors.Is tokens.ErrReused). Of concurrent
 // redemptions of one token exactly one succeeds; the others are replays,
 // so the chain ends revoked.
 //

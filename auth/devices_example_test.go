@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/password"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -28,7 +30,7 @@ func ExampleAuthenticator_ReAuthenticate() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
 	tm, _ := tokens.New(tokens.Config{Store: st})
-	hasher := auth.Bcrypt{Cost: 10}
+	hasher := password.Bcrypt{Cost: 10}
 	hash, _ := hasher.Hash([]byte("correct horse battery staple"))
 	a, err := auth.New(auth.Config{Users: deviceExampleUsers{hash}, Tokens: tm, Counters: st, Hasher: hasher})
 	if err != nil {
@@ -46,10 +48,10 @@ func ExampleAuthenticator_ReAuthenticate() {
 	// The spent token again: the phone's chain is revoked.
 	_, err = a.ReAuthenticate(ctx, "phone", first.DeviceToken)
 	var reused *auth.ReusedError
-	fmt.Println(errors.Is(err, auth.ErrTokenReused), errors.As(err, &reused) && reused.Device == "phone", auth.ProblemOf(err).Code)
+	fmt.Println(errors.Is(err, tokens.ErrReused), errors.As(err, &reused) && reused.Device == "phone", problem.Of(err).Code)
 
 	_, err = a.ReAuthenticate(ctx, "phone", next.DeviceToken)
-	fmt.Println(auth.ProblemOf(err).Code)
+	fmt.Println(problem.Of(err).Code)
 
 	devices, _ := a.Devices(ctx, "u-1")
 	fmt.Println(len(devices))

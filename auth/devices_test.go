@@ -2,12 +2,14 @@ package auth_test
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -16,7 +18,7 @@ const day = 24 * time.Hour
 
 func (f *fixture) loginDevice(t *testing.T, device string) auth.DeviceSession {
 	t.Helper()
-	ds, err := f.a.LoginDevice(ctx, auth.Credentials{Login: "john_doe", Password: password, ClientAddr: "192.0.2.1"}, "", device)
+	ds, err := f.a.LoginDevice(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword, Client: netip.MustParsePrefix("192.0.2.1/32")}, "", device)
 	if err != nil {
 		t.Fatalf("LoginDevice(%q): %v", device, err)
 	}
@@ -74,9 +76,9 @@ func TestBadDeviceNamesCostNoHash(t *testing.T) {
 		"control":  "phone\n",
 		"not utf8": "\xff",
 	} {
-		_, err := f.a.LoginDevice(ctx, auth.Credentials{Login: "john_doe", Password: password}, "", device)
+		_, err := f.a.LoginDevice(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword}, "", device)
 		var fe *auth.FieldError
-		if !errors.As(err, &fe) || fe.Field != "device" || auth.ProblemOf(err).Status != 400 {
+		if !errors.As(err, &fe) || fe.Field != "device" || problem.Of(err).Status != 400 {
 			t.Errorf("%s: %v, want a 400 FieldError for device", name, err)
 		}
 		if _, err := f.a.ReAuthenticate(ctx, device, "x"); !errors.As(err, &fe) {
@@ -117,17 +119,17 @@ func TestReplayRevokesTheChainOnly(t *testing.T) {
 	f := newFixture(t, auth.Config{})
 	phone := f.loginDevice(t, "phone")
 	laptop := f.loginDevice(t, "laptop")
-	plain, _ := f.login("john_doe", password)
+	plain, _ := f.login("john_doe", rightPassword)
 	next, err := f.a.ReAuthenticate(ctx, "phone", phone.DeviceToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.a.ReAuthenticate(ctx, "phone", phone.DeviceToken)
 	var reused *auth.ReusedError
-	if !errors.Is(err, auth.ErrTokenReused) || !errors.As(err, &reused) || reused.Subject != "341" || reused.Device != "phone" {
+	if !errors.Is(err, tokens.ErrReused) || !errors.As(err, &reused) || reused.Subject != "341" || reused.Device != "phone" {
 		t.Fatalf("replay: %v, want a ReusedError for 341's phone", err)
 	}
-	if p := auth.ProblemOf(err); p.Status != 401 || p.Code != "token_reused" {
+	if p := problem.Of(err); p.Status != 401 || p.Code != "token_reused" {
 		t.Errorf("replay answers %d %s, want 401 token_reused", p.Status, p.Code)
 	}
 	for what, tok := range map[string]struct {
@@ -155,7 +157,7 @@ func TestWrongDeviceLeavesTheTokenUnspent(t *testing.T) {
 	f := newFixture(t, auth.Config{})
 	phone := f.loginDevice(t, "phone")
 	_, err := f.a.ReAuthenticate(ctx, "laptop", phone.DeviceToken)
-	if !errors.Is(err, auth.ErrWrongDevice) || auth.ProblemOf(err).Code != "invalid_token" {
+	if !errors.Is(err, auth.ErrWrongDevice) || problem.Of(err).Code != "invalid_token" {
 		t.Fatalf("wrong device: %v, want ErrWrongDevice (invalid_token)", err)
 	}
 	if _, err := f.a.ReAuthenticate(ctx, "phone", phone.DeviceToken); err != nil {
@@ -204,7 +206,7 @@ func TestPasswordLoginReplacesTheDeviceChain(t *testing.T) {
 	old := f.loginDevice(t, "phone")
 	f.clock.Advance(time.Minute)
 	fresh := f.loginDevice(t, "phone")
-	if _, err := f.a.ReAuthenticate(ctx, "phone", old.DeviceToken); !errors.Is(err, tokens.ErrInvalid) || errors.Is(err, auth.ErrTokenReused) {
+	if _, err := f.a.ReAuthenticate(ctx, "phone", old.DeviceToken); !errors.Is(err, tokens.ErrInvalid) || errors.Is(err, tokens.ErrReused) {
 		t.Fatalf("the replaced chain: %v, want ErrInvalid (not reuse)", err)
 	}
 	if _, err := f.a.ReAuthenticate(ctx, "phone", fresh.DeviceToken); err != nil {
@@ -247,7 +249,7 @@ func TestConcurrentRedemptionsOneWins(t *testing.T) {
 			switch {
 			case err == nil:
 				wins = append(wins, got)
-			case errors.Is(err, auth.ErrTokenReused), errors.Is(err, tokens.ErrInvalid):
+			case errors.Is(err, tokens.ErrReused), errors.Is(err, tokens.ErrInvalid):
 				others++
 			default:
 				t.Errorf("unexpected error %v", err)

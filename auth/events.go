@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 
 	"github.com/gatehouse-go/gatehouse/audit"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -45,9 +46,14 @@ func (a *Authenticator) record(ctx context.Context, ok, failed audit.Event, op s
 	a.rec.Record(ctx, failed, append(kept, slog.String(audit.KeyReason, problem.Of(err).Code))...)
 }
 
-func subjectAttr(s string) slog.Attr  { return slog.String(audit.KeySubject, s) }
-func projectAttr(p string) slog.Attr  { return slog.String(audit.KeyProject, p) }
-func deviceAttr(d string) slog.Attr   { return slog.String(audit.KeyDevice, d) }
-func clientAttr(c string) slog.Attr   { return slog.String(audit.KeyClient, c) }
+func subjectAttr(s string) slog.Attr { return slog.String(audit.KeySubject, s) }
+func projectAttr(p string) slog.Attr { return slog.String(audit.KeyProject, p) }
+func deviceAttr(d string) slog.Attr  { return slog.String(audit.KeyDevice, d) }
+func clientAttr(c netip.Prefix) slog.Attr {
+	if !c.IsValid() {
+		return slog.String(audit.KeyClient, "")
+	}
+	return slog.String(audit.KeyClient, c.String())
+}
 func kindAttr(k store.Kind) slog.Attr { return slog.String(audit.KeyKind, k.String()) }
 func countAttr(n int) slog.Attr       { return slog.Int(audit.KeyCount, n) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 )
 
 // eventLog is a slog handler's output, read back as events.
@@ -88,33 +89,33 @@ func (m *countingMetrics) ObserveStore(string, time.Duration, bool) {}
 func TestAuditEvents(t *testing.T) {
 	log := &eventLog{}
 	met := &countingMetrics{counts: map[audit.Event]int{}}
-	box := &testfix.Outbox{}
+	box := &authtest.Outbox{}
 	f := newFixture(t, auth.Config{Logger: log.logger(), Metrics: met, Mailer: box,
 		Lockout: auth.Lockout{MaxFailures: 2, MaxFailuresPerClient: 2}})
 	cred := func(login, pw string) auth.Credentials {
-		return auth.Credentials{Login: login, Password: pw, ClientAddr: "192.0.2.7"}
+		return auth.Credentials{Login: login, Password: pw, Client: netip.MustParsePrefix("192.0.2.7/32")}
 	}
 	var secrets []string
 
-	s, err := f.a.Login(ctx, cred("john_doe", password), "p1")
+	s, err := f.a.Login(ctx, cred("john_doe", rightPassword), "p1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	secrets = append(secrets, s.Token)
 	want(t, log.take(t),
-		map[string]any{"event": "login.succeeded", "subject": "341", "client": "192.0.2.7", "level": "INFO"},
+		map[string]any{"event": "login.succeeded", "subject": "341", "client": "192.0.2.7/32", "level": "INFO"},
 		map[string]any{"event": "token.issued", "kind": "session", "subject": "341", "project": "p1"})
 
 	_, _ = f.a.Login(ctx, cred("john_doe", "wrong"), "p1")
 	_, _ = f.a.Login(ctx, cred("nobody", "wrong"), "p1")
-	_, _ = f.a.Login(ctx, cred("inactive_user", password), "p1")
+	_, _ = f.a.Login(ctx, cred("inactive_user", rightPassword), "p1")
 	want(t, log.take(t),
 		map[string]any{"event": "login.failed", "subject": "341", "reason": "invalid_credentials"},
 		map[string]any{"event": "login.failed", "reason": "invalid_credentials", "subject": nil},
 		map[string]any{"event": "login.failed", "subject": "342", "reason": "inactive"})
 
 	_, _ = f.a.Login(ctx, cred("john_doe", "wrong"), "p1") // the second failure locks
-	_, _ = f.a.Login(ctx, cred("john_doe", password), "p1")
+	_, _ = f.a.Login(ctx, cred("john_doe", rightPassword), "p1")
 	got := log.take(t)
 	want(t, got,
 		map[string]any{"event": "login.failed", "subject": "341"},
@@ -135,7 +136,7 @@ func TestAuditEvents(t *testing.T) {
 		map[string]any{"event": "token.rejected", "kind": "login", "reason": "invalid_token"})
 
 	f.clock.Advance(time.Hour) // past the lock
-	dev, err := f.a.LoginDevice(ctx, cred("john_doe", password), "p1", "phone")
+	dev, err := f.a.LoginDevice(ctx, cred("john_doe", rightPassword), "p1", "phone")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestAuditEvents(t *testing.T) {
 	want(t, log.take(t), map[string]any{"event": "session.revoked", "subject": "341"})
 
 	f.store.SetDown(true)
-	_, _ = f.a.Login(ctx, cred("john_doe", password), "p1")
+	_, _ = f.a.Login(ctx, cred("john_doe", rightPassword), "p1")
 	f.store.SetDown(false)
 	want(t, log.take(t), map[string]any{"event": "store.unavailable", "op": "login", "level": "WARN"})
 
@@ -177,7 +178,7 @@ func TestAuditEvents(t *testing.T) {
 	if !strings.Contains(all, "login.succeeded") {
 		t.Fatal("the whole log is missing")
 	}
-	for _, s := range append(secrets, password, "wrong") {
+	for _, s := range append(secrets, rightPassword, "wrong") {
 		if strings.Contains(all, s) {
 			t.Errorf("a log line holds %q", s)
 		}

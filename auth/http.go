@@ -2,21 +2,17 @@ package auth
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
-	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/clientaddr"
+	"github.com/gatehouse-go/gatehouse/internal/httpbody"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
-
-// DefaultMaxBodyBytes bounds request bodies the handlers read.
-const DefaultMaxBodyBytes = 64 << 10
 
 // SessionCookies sets, reads and clears the browser's session cookie for a
 // project. *middleware.Cookies implements it.
@@ -39,10 +35,11 @@ type HandlerOptions struct {
 	Redirect string
 	// MaxBodyBytes bounds the request body; default 64 KiB.
 	MaxBodyBytes int64
-	// ClientAddr returns the client's address for per-client lockout;
-	// default the host of r.RemoteAddr. Behind a proxy, return the address
-	// the proxy vouches for, never a header the client can set freely.
-	ClientAddr func(*http.Request) string
+	// Client returns the client's address for per-client lockout; default
+	// clientaddr.FromRequest (RemoteAddr, IPv6 grouped by /64). Behind a
+	// proxy, return the address the proxy vouches for, never a header the
+	// client can set freely.
+	Client func(*http.Request) netip.Prefix
 	// CrossOrigin guards form posts against cross-site requests; default
 	// a new http.CrossOriginProtection. Requests from non-browser clients
 	// pass it.
@@ -54,10 +51,10 @@ func (o HandlerOptions) withDefaults() HandlerOptions {
 		o.Redirect = "/"
 	}
 	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = DefaultMaxBodyBytes
+		o.MaxBodyBytes = httpbody.DefaultMaxBytes
 	}
-	if o.ClientAddr == nil {
-		o.ClientAddr = RemoteHost
+	if o.Client == nil {
+		o.Client = clientaddr.FromRequest
 	}
 	if o.Project == nil {
 		o.Project = func(*http.Request) string { return "" }
@@ -65,32 +62,23 @@ func (o HandlerOptions) withDefaults() HandlerOptions {
 	if o.CrossOrigin == nil {
 		o.CrossOrigin = http.NewCrossOriginProtection()
 		o.CrossOrigin.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			WriteError(w, problem.ErrCrossOrigin)
+			problem.Write(w, ErrCrossOrigin)
 		}))
 	}
 	return o
 }
 
-// RemoteHost returns the host part of r.RemoteAddr.
-func RemoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// LoginRequest is the body of a login: JSON {"username"|"email"|"login",
+// loginRequest is the body of a login: JSON {"username"|"email"|"login",
 // "password"} or the same fields as a form.
-type LoginRequest struct {
+type loginRequest struct {
 	Login    string `json:"login"`
 	Username string `json:"username"`
 	Email    string `json:"email"`
 	Password string `json:"password"`
 }
 
-// Identifier returns the first of Login, Username and Email that is set.
-func (l LoginRequest) Identifier() string {
+// identifier returns the first of Login, Username and Email that is set.
+func (l loginRequest) identifier() string {
 	for _, s := range []string{l.Login, l.Username, l.Email} {
 		if strings.TrimSpace(s) != "" {
 			return s
@@ -99,62 +87,23 @@ func (l LoginRequest) Identifier() string {
 	return ""
 }
 
-// ReadLogin reads a LoginRequest from a JSON or form body of at most max
-// bytes. It reports whether the body was a form, and errors with stable
-// codes: ErrMediaType, ErrBodyTooLarge, ErrBadBody.
-func ReadLogin(w http.ResponseWriter, r *http.Request, max int64) (req LoginRequest, form bool, err error) {
-	form, err = DecodeBody(w, r, max, &req, func(v url.Values) {
-		req = LoginRequest{Login: v.Get("login"), Username: v.Get("username"), Email: v.Get("email"), Password: v.Get("password")}
+// readLogin reads a loginRequest from a JSON or form body of at most max
+// bytes, and reports whether the body was a form.
+func readLogin(w http.ResponseWriter, r *http.Request, max int64) (req loginRequest, form bool, err error) {
+	form, err = httpbody.Decode(w, r, max, &req, func(v url.Values) {
+		req = loginRequest{Login: v.Get("login"), Username: v.Get("username"), Email: v.Get("email"), Password: v.Get("password")}
 	})
 	return req, form, err
 }
 
-// DecodeBody reads a JSON body into dst, or hands a form body to fromForm,
-// reading at most max bytes. It reports whether the body was a form.
-// Handlers of the examples use it for their own request shapes.
-func DecodeBody(w http.ResponseWriter, r *http.Request, max int64, dst any, fromForm func(url.Values)) (form bool, err error) {
-	r.Body = http.MaxBytesReader(w, r.Body, max)
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil {
-		return false, ErrMediaType
-	}
-	switch {
-	case mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json"):
-		dec := json.NewDecoder(r.Body)
-		if err := dec.Decode(dst); err != nil {
-			return false, bodyError(err)
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return false, bodyError(err) // trailing data after the object
-		}
-		return false, nil
-	case mt == "application/x-www-form-urlencoded" && fromForm != nil:
-		if err := r.ParseForm(); err != nil {
-			return true, bodyError(err)
-		}
-		fromForm(r.PostForm)
-		return true, nil
-	default:
-		return false, ErrMediaType
-	}
-}
-
-func bodyError(err error) error {
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return ErrBodyTooLarge
-	}
-	return errors.Join(ErrBadBody, err)
-}
-
-// LoginResponse is the JSON answer to a successful login.
-type LoginResponse struct {
+// loginResponse is the JSON answer to a successful login.
+type loginResponse struct {
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// LoginHandler logs users in. A JSON body is answered 200 with a
-// LoginResponse; a form body (with Options.Cookies) sets the session cookie
+// LoginHandler logs users in. A JSON body {"login" (or "username" or
+// "email"), "password"}, is answered 200 with {"token", "expires_at"}; a form body (with Options.Cookies) sets the session cookie
 // and redirects (303) to Options.Redirect. Errors are answered with their
 // Problem as JSON, or for forms by a redirect carrying ?error=<code>.
 func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
@@ -163,16 +112,16 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 		if !postOnly(w, r) {
 			return
 		}
-		req, form, err := ReadLogin(w, r, o.MaxBodyBytes)
+		req, form, err := readLogin(w, r, o.MaxBodyBytes)
 		// A form comes from a browser, which gets a cookie and redirects;
 		// without Cookies there is nowhere to keep its session.
 		browser := form && o.Cookies != nil
 		if err == nil && form && !browser {
-			err = ErrMediaType
+			err = httpbody.ErrMediaType
 		}
 		var s Session
 		if err == nil {
-			s, err = a.Login(r.Context(), Credentials{Login: req.Identifier(), Password: req.Password, ClientAddr: o.ClientAddr(r)}, o.Project(r))
+			s, err = a.Login(r.Context(), Credentials{Login: req.identifier(), Password: req.Password, Client: o.Client(r)}, o.Project(r))
 		}
 		if err == nil && browser {
 			prev := o.Cookies.SessionToken(r, s.Project)
@@ -184,14 +133,14 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 		}
 		switch {
 		case err != nil && browser:
-			http.Redirect(w, r, withQuery(o.Redirect, "error", ProblemOf(err).Code), http.StatusSeeOther)
+			http.Redirect(w, r, withQuery(o.Redirect, "error", problem.Of(err).Code), http.StatusSeeOther)
 		case err != nil:
-			WriteError(w, err)
+			problem.Write(w, err)
 		case browser:
 			http.Redirect(w, r, o.Redirect, http.StatusSeeOther)
 		default:
 			w.Header().Set("Cache-Control", "no-store")
-			writeJSON(w, http.StatusOK, LoginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC()})
+			writeJSON(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC()})
 		}
 	})
 	return o.CrossOrigin.Handler(h)
@@ -213,20 +162,20 @@ func (a *Authenticator) LogoutHandler(opts HandlerOptions) http.Handler {
 			token, fromCookie = o.Cookies.SessionToken(r, project), true
 		}
 		if token == "" {
-			WriteError(w, problem.ErrNoToken)
+			problem.Write(w, tokens.ErrMissing)
 			return
 		}
 		if err := a.Logout(r.Context(), token); err != nil {
-			WriteError(w, err)
+			problem.Write(w, err)
 			return
 		}
 		if fromCookie {
 			if err := o.Cookies.ClearSession(w, r, project); err != nil {
-				WriteError(w, err)
+				problem.Write(w, err)
 				return
 			}
 		}
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+		if httpbody.IsForm(r) {
 			http.Redirect(w, r, o.Redirect, http.StatusSeeOther)
 			return
 		}

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/httpbody"
+	"github.com/gatehouse-go/gatehouse/password"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -33,7 +36,10 @@ func TestLoginHandlerJSON(t *testing.T) {
 		`{"login":"john_doe","password":"john_doe_secret","extra":1}`,
 	} {
 		w := post(h, "application/json; charset=utf-8", body)
-		var res auth.LoginResponse
+		var res struct {
+			Token     string    `json:"token"`
+			ExpiresAt time.Time `json:"expires_at"`
+		}
 		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &res) != nil || res.Token == "" || res.ExpiresAt.IsZero() {
 			t.Fatalf("%s: %d %s", body, w.Code, w.Body)
 		}
@@ -59,18 +65,18 @@ func TestProblemTable(t *testing.T) {
 		{auth.ErrInactive, 403, "inactive"},
 		{auth.ErrUnconfirmed, 403, "unconfirmed"},
 		{&auth.LockedError{}, 403, "locked"},
-		{auth.ErrPasswordTooLong, 400, "password_too_long"},
+		{password.ErrTooLong, 400, "password_too_long"},
 		{&auth.FieldError{Field: "password", Reason: "missing"}, 400, "missing_field"},
-		{auth.ErrBusy, 503, "busy"},
-		{auth.ErrBodyTooLarge, 413, "body_too_large"},
-		{auth.ErrMediaType, 415, "unsupported_media_type"},
+		{password.ErrBusy, 503, "busy"},
+		{httpbody.ErrTooLarge, 413, "body_too_large"},
+		{httpbody.ErrMediaType, 415, "unsupported_media_type"},
 		{http.ErrAbortHandler, 500, "internal"},
 	} {
-		if p := auth.ProblemOf(tc.err); p.Status != tc.status || p.Code != tc.code {
+		if p := problem.Of(tc.err); p.Status != tc.status || p.Code != tc.code {
 			t.Errorf("ProblemOf(%v) = %d %s, want %d %s", tc.err, p.Status, p.Code, tc.status, tc.code)
 		}
 	}
-	if p := auth.ProblemOf(http.ErrAbortHandler); strings.Contains(p.Message, "abort") {
+	if p := problem.Of(http.ErrAbortHandler); strings.Contains(p.Message, "abort") {
 		t.Errorf("500 message leaks the error: %q", p.Message)
 	}
 }
@@ -98,7 +104,7 @@ func FuzzLoginHandler(f *testing.F) {
 			t.Fatalf("%q %q: %d %s", ctype, body, w.Code, w.Body)
 		}
 		if w.Code >= 400 {
-			var p auth.Problem
+			var p problem.Error
 			if json.Unmarshal(w.Body.Bytes(), &p) != nil || p.Code == "" {
 				t.Fatalf("%q %q: %d without a stable code: %s", ctype, body, w.Code, w.Body)
 			}

@@ -3,8 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/clientaddr"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -71,10 +73,10 @@ type counterKeys struct {
 }
 
 // newAttempt names the counters of a login on the account from the client.
-func (l *Lockout) newAttempt(c store.Counters, account, client string) *attempt {
+func (l *Lockout) newAttempt(c store.Counters, account string, client netip.Prefix) *attempt {
 	a := &attempt{l: l, counters: c}
 	a.keys[0] = counterKeys{"fail:" + account, "lock:" + account, int64(l.MaxFailures)}
-	perClient := account + "\x00" + client
+	perClient := account + "\x00" + clientaddr.Key(client)
 	a.keys[1] = counterKeys{"failc:" + perClient, "lockc:" + perClient, int64(l.MaxFailuresPerClient)}
 	return a
 }

@@ -4,17 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 // ErrRateLimited: too many messages of one purpose for one account in the
 // last hour (429 rate_limited).
-var ErrRateLimited = problem.ErrRateLimited
+var ErrRateLimited = problem.New("auth: too many messages; try again later", problem.Error{
+	Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests; try again later"})
 
 // Purpose says what a Message is for.
 type Purpose string

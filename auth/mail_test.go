@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func TestEmailConfirmationIsSingleUse(t *testing.T) {
-	box := &testfix.Outbox{}
+	box := &authtest.Outbox{}
 	f := newFixture(t, auth.Config{Mailer: box})
 	if err := f.a.SendEmailConfirmation(ctx, "343", "unconfirmed@domain.com"); err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func TestEmailConfirmationIsSingleUse(t *testing.T) {
 }
 
 func TestEmailConfirmationExpires(t *testing.T) {
-	box := &testfix.Outbox{}
+	box := &authtest.Outbox{}
 	f := newFixture(t, auth.Config{Mailer: box})
 	if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err != nil {
 		t.Fatal(err)
@@ -55,8 +56,8 @@ func TestEmailConfirmationExpires(t *testing.T) {
 }
 
 func TestConfirmEmailRefusesOtherKinds(t *testing.T) {
-	f := newFixture(t, auth.Config{Mailer: &testfix.Outbox{}})
-	s, err := f.login("john_doe", password)
+	f := newFixture(t, auth.Config{Mailer: &authtest.Outbox{}})
+	s, err := f.login("john_doe", rightPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestConfirmEmailRefusesOtherKinds(t *testing.T) {
 }
 
 func TestMailIsRateLimitedPerAccount(t *testing.T) {
-	box := &testfix.Outbox{}
+	box := &authtest.Outbox{}
 	f := newFixture(t, auth.Config{Mailer: box})
 	for i := range auth.MaxMessagesPerHour {
 		if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err != nil {
@@ -77,7 +78,7 @@ func TestMailIsRateLimitedPerAccount(t *testing.T) {
 	if !errors.Is(err, auth.ErrRateLimited) {
 		t.Fatalf("message %d: %v, want ErrRateLimited", auth.MaxMessagesPerHour+1, err)
 	}
-	if p := auth.ProblemOf(err); p.Status != 429 || p.Code != "rate_limited" {
+	if p := problem.Of(err); p.Status != 429 || p.Code != "rate_limited" {
 		t.Fatalf("problem = %+v", p)
 	}
 	if err := f.a.SendEmailConfirmation(ctx, "341", "john_doe@domain.com"); err != nil {
@@ -90,7 +91,7 @@ func TestMailIsRateLimitedPerAccount(t *testing.T) {
 }
 
 func TestMailerFailureIsReported(t *testing.T) {
-	f := newFixture(t, auth.Config{Mailer: &testfix.Outbox{Fail: errors.New("smtp down")}})
+	f := newFixture(t, auth.Config{Mailer: &authtest.Outbox{Fail: errors.New("smtp down")}})
 	if err := f.a.SendEmailConfirmation(ctx, "343", "u@domain.com"); err == nil {
 		t.Fatal("mailer failure was swallowed")
 	}
@@ -108,7 +109,7 @@ func TestResetTakesTheMinimum(t *testing.T) {
 		min     time.Duration
 		atLeast time.Duration
 	}{{0, 10 * time.Millisecond}, {30 * time.Millisecond, 30 * time.Millisecond}, {-1, 0}} {
-		f := newFixture(t, auth.Config{Mailer: &testfix.Outbox{}, ResetMinDuration: tc.min})
+		f := newFixture(t, auth.Config{Mailer: &authtest.Outbox{}, ResetMinDuration: tc.min})
 		for _, email := range []string{"nobody@domain.com", "john_doe@domain.com"} {
 			start := time.Now()
 			if err := f.a.RequestPasswordReset(ctx, email); err != nil {

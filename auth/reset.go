@@ -4,18 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse-go/gatehouse/audit"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 // MinNewPasswordLength is the fewest characters a new password set by a
 // reset may have (NIST SP 800-63B §5.1.1.2: at least 8). The upper bound
-// is MaxPasswordBytes, as for logins.
+// is password.MaxBytes, as for logins.
 const MinNewPasswordLength = 8
 
 // RequestPasswordReset mails a one-time password reset token
@@ -91,19 +93,20 @@ func (a *Authenticator) pretendReset(ctx context.Context, login string) error {
 type PasswordReset struct {
 	Token    string // the reset token from the Message
 	Password string // the new password
-	// ClientAddr is the client's address: its per-client lockout counter
-	// is cleared with the account's (see ConfirmPasswordReset).
-	ClientAddr string
+	// Client is the client's address (clientaddr.FromRequest): its
+	// per-client lockout counter is cleared with the account's (see
+	// ConfirmPasswordReset).
+	Client netip.Prefix
 }
 
 // ConfirmPasswordReset spends a reset token and sets the new password of
 // its subject, which it returns. In order:
 //   - the new password is checked: missing or shorter than
 //     MinNewPasswordLength characters is a *FieldError, over
-//     MaxPasswordBytes is ErrPasswordTooLong; the token is not spent;
+//     password.MaxBytes is password.ErrTooLong; the token is not spent;
 //   - the token must be live (tokens.ErrMissing, ErrMalformed, ErrWrongKind
 //     or ErrInvalid otherwise), checked before any hashing;
-//   - the password is hashed with Config.Hasher (ErrBusy when no hashing
+//   - the password is hashed with Config.Hasher (password.ErrBusy when no hashing
 //     slot frees up in time; the token is not spent);
 //   - the token is spent: of concurrent confirmations exactly one goes on;
 //   - the hash goes to Users' UpdatePasswordHash (see HashUpdater);
@@ -111,7 +114,7 @@ type PasswordReset struct {
 //     sessions in every project, device chains, login links, pending
 //     verifications and other reset tokens;
 //   - the lockout counters of the account, and of the account from
-//     ClientAddr, are cleared, so a user who locked themselves out can log
+//     Client, are cleared, so a user who locked themselves out can log
 //     in with the new password at once. Counters of other clients run out
 //     on their own.
 //
@@ -120,13 +123,13 @@ type PasswordReset struct {
 // Deactivate or LogoutEverywhere to retry ending them.
 func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordReset) (subject string, err error) {
 	defer func() {
-		a.record(ctx, audit.TokenRedeemed, audit.TokenRejected, "reset", err, kindAttr(store.KindReset), subjectAttr(subject), clientAttr(r.ClientAddr))
+		a.record(ctx, audit.TokenRedeemed, audit.TokenRejected, "reset", err, kindAttr(store.KindReset), subjectAttr(subject), clientAttr(r.Client))
 	}()
 	switch {
 	case r.Password == "":
 		return "", &FieldError{Field: "password", Reason: "missing"}
-	case len(r.Password) > MaxPasswordBytes:
-		return "", ErrPasswordTooLong
+	case len(r.Password) > password.MaxBytes:
+		return "", password.ErrTooLong
 	case utf8.RuneCountInString(r.Password) < MinNewPasswordLength:
 		return "", &FieldError{Field: "password", Reason: "too short"}
 	}
@@ -141,7 +144,7 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	}
 	var hash []byte
 	var hashErr error
-	if err := a.gate.run(ctx, func() { hash, hashErr = a.hasher.Hash([]byte(r.Password)) }); err != nil {
+	if err := a.gate.Run(ctx, func() { hash, hashErr = a.hasher.Hash([]byte(r.Password)) }); err != nil {
 		return "", err
 	}
 	if hashErr != nil {
@@ -158,7 +161,7 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	if _, err := a.tokens.RevokeAll(ctx, subject, store.Filter{}); err != nil {
 		return subject, fmt.Errorf("auth: ending the tokens of %q: %w", subject, err)
 	}
-	if err := a.lockout.newAttempt(a.counters, "s:"+subject, r.ClientAddr).clear(ctx); err != nil {
+	if err := a.lockout.newAttempt(a.counters, "s:"+subject, r.Client).clear(ctx); err != nil {
 		return subject, fmt.Errorf("auth: clearing the lockout of %q: %w", subject, err)
 	}
 	return subject, nil

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -48,7 +49,7 @@ func ExampleAuthenticator_IssueVerification() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
 	tm, _ := tokens.New(tokens.Config{Store: st})
-	hasher := auth.Bcrypt{Cost: 10}
+	hasher := password.Bcrypt{Cost: 10}
 	hash, _ := hasher.Hash([]byte("hopper-secret"))
 	users := &resetExampleUsers{hash: hash}
 	a, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: st, Hasher: hasher, AllowUnconfirmed: true})
@@ -79,7 +80,7 @@ func ExampleAuthenticator_ConfirmPasswordReset() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
 	tm, _ := tokens.New(tokens.Config{Store: st})
-	hasher := auth.Bcrypt{Cost: 10}
+	hasher := password.Bcrypt{Cost: 10}
 	hash, _ := hasher.Hash([]byte("hopper-secret"))
 	mail := &lastMail{}
 	a, err := auth.New(auth.Config{Users: &resetExampleUsers{hash: hash, verified: true}, Tokens: tm, Counters: st, Hasher: hasher, Mailer: mail})

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
+	"github.com/gatehouse-go/gatehouse/password"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -19,9 +22,9 @@ const newPassword = "a new secret"
 
 // resetFixture is the fixture with a Mailer and users whose saved hash is
 // the one logins check, plus an inactive account with an address.
-func resetFixture(t *testing.T, cfg auth.Config) (*fixture, *testfix.Outbox) {
+func resetFixture(t *testing.T, cfg auth.Config) (*fixture, *authtest.Outbox) {
 	t.Helper()
-	mail := &testfix.Outbox{}
+	mail := &authtest.Outbox{}
 	cfg.Mailer = mail
 	f := newFixture(t, cfg)
 	f.users.mu.Lock()
@@ -43,7 +46,7 @@ func (f *fixture) saved(t *testing.T, login string) {
 	u.PasswordHash = hash
 }
 
-func (f *fixture) requestReset(t *testing.T, mail *testfix.Outbox, email string) string {
+func (f *fixture) requestReset(t *testing.T, mail *authtest.Outbox, email string) string {
 	t.Helper()
 	if err := f.a.RequestPasswordReset(ctx, email); err != nil {
 		t.Fatal(err)
@@ -69,7 +72,7 @@ func TestPasswordResetSetsThePasswordOnce(t *testing.T) {
 		t.Fatalf("confirm: %q, %v", sub, err)
 	}
 	f.saved(t, "john_doe")
-	if _, err := f.login("john_doe", password); !errors.Is(err, auth.ErrInvalidCredentials) {
+	if _, err := f.login("john_doe", rightPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("old password: %v", err)
 	}
 	if _, err := f.login("john_doe", newPassword); err != nil {
@@ -84,7 +87,7 @@ func TestPasswordResetEndsEveryToken(t *testing.T) {
 	f, mail := resetFixture(t, auth.Config{AllowUnconfirmed: true})
 	var live []string
 	for _, p := range []string{"", "p1", "p2"} {
-		s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: password}, p)
+		s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword}, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +104,7 @@ func TestPasswordResetEndsEveryToken(t *testing.T) {
 	live = append(live, link.Token)
 	other := f.requestReset(t, mail, "john_doe@domain.com")
 	live = append(live, other)
-	otherUser, err := f.a.Login(ctx, auth.Credentials{Login: "unconfirmed_user", Password: password}, "")
+	otherUser, err := f.a.Login(ctx, auth.Credentials{Login: "unconfirmed_user", Password: rightPassword}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,15 +138,15 @@ func TestPasswordResetClearsLockout(t *testing.T) {
 			f, mail := resetFixture(t, auth.Config{})
 			for _, c := range tc.clients {
 				for range 5 {
-					f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: "wrong", ClientAddr: c}, "")
+					f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: "wrong", Client: netip.MustParsePrefix(c + "/32")}, "")
 				}
 			}
 			var locked *auth.LockedError
-			if _, err := f.login("john_doe", password); !errors.As(err, &locked) {
+			if _, err := f.login("john_doe", rightPassword); !errors.As(err, &locked) {
 				t.Fatalf("not locked: %v", err)
 			}
 			tok := f.requestReset(t, mail, "john_doe@domain.com")
-			if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: newPassword, ClientAddr: "192.0.2.1"}); err != nil {
+			if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: newPassword, Client: netip.MustParsePrefix("192.0.2.1/32")}); err != nil {
 				t.Fatal(err)
 			}
 			f.saved(t, "john_doe")
@@ -168,7 +171,7 @@ func TestPasswordResetChecksTheNewPassword(t *testing.T) {
 		{"73 bytes", strings.Repeat("a", 73), 400, "password_too_long"},
 	} {
 		_, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: tc.pw})
-		if p := auth.ProblemOf(err); p.Status != tc.status || p.Code != tc.code {
+		if p := problem.Of(err); p.Status != tc.status || p.Code != tc.code {
 			t.Errorf("%s: %v (%+v), want %d %s", tc.name, err, p, tc.status, tc.code)
 		}
 	}
@@ -188,7 +191,7 @@ func TestPasswordResetChecksTheNewPassword(t *testing.T) {
 func TestPasswordResetRefusesBadTokensBeforeHashing(t *testing.T) {
 	f, mail := resetFixture(t, auth.Config{})
 	tok := f.requestReset(t, mail, "john_doe@domain.com")
-	s, _ := f.login("john_doe", password)
+	s, _ := f.login("john_doe", rightPassword)
 	v, _ := f.a.IssueVerification(ctx, "341")
 	for _, tc := range []struct {
 		name, token string
@@ -222,7 +225,7 @@ func TestPasswordResetOnceUnderRace(t *testing.T) {
 			pw := newPassword + strings.Repeat("!", i)
 			if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: pw}); err == nil {
 				wins.Add(1)
-			} else if !errors.Is(err, tokens.ErrInvalid) && !errors.Is(err, auth.ErrBusy) {
+			} else if !errors.Is(err, tokens.ErrInvalid) && !errors.Is(err, password.ErrBusy) {
 				t.Errorf("losing confirmation: %v", err)
 			}
 		})
@@ -256,7 +259,7 @@ func TestPasswordResetAnswersAlike(t *testing.T) {
 	}
 	f.store.SetDown(true)
 	for _, email := range []string{"john_doe@domain.com", "nobody@domain.com"} {
-		if err := f.a.RequestPasswordReset(ctx, email); auth.ProblemOf(err).Status != 503 {
+		if err := f.a.RequestPasswordReset(ctx, email); problem.Of(err).Status != 503 {
 			t.Errorf("%s with the store down: %v, want a 503 error", email, err)
 		}
 	}

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
@@ -125,7 +127,7 @@ func TestVerificationLifetimeIsConfigurable(t *testing.T) {
 }
 
 func TestVerificationIsNotAnotherKind(t *testing.T) {
-	mail := &testfix.Outbox{}
+	mail := &authtest.Outbox{}
 	f := newFixture(t, auth.Config{Mailer: mail})
 	v, _ := f.a.IssueVerification(ctx, "343")
 	// The id is not a token of any kind, and the value alone is no token.
@@ -149,7 +151,7 @@ func TestVerificationIsNotAnotherKind(t *testing.T) {
 // "confirmed"), or let them in and report it (seed 003's LoginVerified).
 func TestVerificationPolicies(t *testing.T) {
 	refuse := newFixture(t, auth.Config{})
-	if _, err := refuse.login("unconfirmed_user", password); !errors.Is(err, auth.ErrUnconfirmed) {
+	if _, err := refuse.login("unconfirmed_user", rightPassword); !errors.Is(err, auth.ErrUnconfirmed) {
 		t.Fatalf("refusing policy: %v, want ErrUnconfirmed", err)
 	}
 	v, _ := refuse.a.IssueVerification(ctx, "343")
@@ -160,16 +162,16 @@ func TestVerificationPolicies(t *testing.T) {
 	refuse.users.mu.Lock()
 	refuse.users.byLogin["unconfirmed_user"].EmailConfirmed = sub == "343" // the app marks it
 	refuse.users.mu.Unlock()
-	if s, err := refuse.login("unconfirmed_user", password); err != nil || s.Unconfirmed {
+	if s, err := refuse.login("unconfirmed_user", rightPassword); err != nil || s.Unconfirmed {
 		t.Fatalf("after verification: %+v, %v", s, err)
 	}
 
 	allow := newFixture(t, auth.Config{AllowUnconfirmed: true})
-	s, err := allow.login("unconfirmed_user", password)
+	s, err := allow.login("unconfirmed_user", rightPassword)
 	if err != nil || !s.Unconfirmed {
 		t.Fatalf("allowing policy: %+v, %v; want a session reporting Unconfirmed", s, err)
 	}
-	if s, err := allow.login("john_doe", password); err != nil || s.Unconfirmed {
+	if s, err := allow.login("john_doe", rightPassword); err != nil || s.Unconfirmed {
 		t.Fatalf("confirmed user: %+v, %v", s, err)
 	}
 }
@@ -181,7 +183,7 @@ func TestVerificationStoreDown(t *testing.T) {
 	if _, err := f.a.IssueVerification(ctx, "343"); err == nil {
 		t.Error("issued with the store down")
 	}
-	if _, err := f.a.RedeemVerification(ctx, v.ID, v.Value); auth.ProblemOf(err).Status != 503 {
+	if _, err := f.a.RedeemVerification(ctx, v.ID, v.Value); problem.Of(err).Status != 503 {
 		t.Errorf("redeem with the store down: %v, want a 503 error", err)
 	}
 	f.store.SetDown(false)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -57,7 +58,7 @@ func quickstart(tb testing.TB, guarded bool, maxHashes int) (http.Handler, strin
 	// The demo user, and one account per login of the flood: the lockout
 	// counts an attempt once it holds a hashing slot, so one account
 	// logging in 200 times at once would rightly lock itself.
-	hash := must(auth.HashPassword(demoPassword, 10))
+	hash := must(password.Hash(demoPassword, 10))
 	users := demoUsers{}
 	for i := range floodLogins {
 		name := "user-" + strconv.Itoa(i)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	redisstore "github.com/gatehouse-go/gatehouse/store/redis"
@@ -115,8 +115,8 @@ func BenchmarkRedisMemory(b *testing.B) {
 // the CPU a login takes: 10 checks, reported per check. It ignores b.N:
 // run it with -benchtime 1x.
 func BenchmarkBcrypt(b *testing.B) {
-	hash := must(auth.HashPassword(demoPassword, 10))
-	h := auth.Bcrypt{Cost: 10}
+	hash := must(password.Hash(demoPassword, 10))
+	h := password.Bcrypt{Cost: 10}
 	const n = 10
 	start := time.Now()
 	for range n {

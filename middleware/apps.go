@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 // ErrAppCredentials: app credentials missing or wrong (401
 // invalid_app_credentials). It never says which part was wrong.
-var ErrAppCredentials = problem.ErrAppCredentials
+var ErrAppCredentials = problem.New("middleware: invalid app credentials", problem.Error{
+	Status: http.StatusUnauthorized, Code: "invalid_app_credentials", Message: "the app credentials are missing or wrong"})
 
 // MinAppSecret is the shortest app secret NewApps accepts.
 const MinAppSecret = 12

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -16,9 +16,11 @@ import (
 // Errors a guard reports besides those of package tokens and store.
 var (
 	// ErrNoToken: neither a bearer header nor a session cookie (401 missing_token).
-	ErrNoToken = problem.ErrNoToken
+	ErrNoToken = problem.New("middleware: no token presented", problem.Error{
+		Status: http.StatusUnauthorized, Code: "missing_token", Message: "no token was presented"})
 	// ErrWrongProject: a valid session of another project (403 wrong_project).
-	ErrWrongProject = problem.ErrForbiddenProject
+	ErrWrongProject = problem.New("middleware: session is for another project", problem.Error{
+		Status: http.StatusForbidden, Code: "wrong_project", Message: "the session does not open this project"})
 )
 
 // Principal is who a request is authenticated as.

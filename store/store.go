@@ -4,23 +4,35 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 // ErrUnavailable is wrapped by every error a store returns when it cannot
 // answer: a refused connection, a timeout, a cluster that is down. Callers
-// treat it as "not authenticated" (fail closed) and answer 503.
-var ErrUnavailable = errors.New("store: unavailable")
+// treat it as "not authenticated" (fail closed) and answer 503
+// store_unavailable.
+var ErrUnavailable = problem.New("store: unavailable", problem.Error{
+	Status: http.StatusServiceUnavailable, Code: "store_unavailable",
+	Message: "the token store is unavailable; try again later"})
 
 // ErrFull is returned when a store has reached its configured capacity and
-// cannot take a new record. It wraps [ErrUnavailable], so code that fails
-// closed on an unavailable store fails closed here too.
+// cannot take a new record (503 store_full). It wraps [ErrUnavailable], so
+// code that fails closed on an unavailable store fails closed here too.
 var ErrFull error = fullError{}
 
 type fullError struct{}
 
 func (fullError) Error() string { return "store: full" }
 func (fullError) Unwrap() error { return ErrUnavailable }
+
+// Problem implements problem.Problemer.
+func (fullError) Problem() problem.Error {
+	return problem.Error{Status: http.StatusServiceUnavailable, Code: "store_full",
+		Message: "the token store is full; try again later"}
+}
 
 // Kind says what a token is for. The zero Kind matches any kind in a [Filter].
 type Kind uint8

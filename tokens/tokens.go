@@ -4,29 +4,39 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // Errors returned for tokens the caller presented. Store failures are
 // returned as they come, wrapping [store.ErrUnavailable].
 var (
-	// ErrMissing: the token text is empty.
-	ErrMissing = errors.New("tokens: no token")
-	// ErrMalformed: the text does not have the shape of a gatehouse token.
-	// No store I/O was done.
-	ErrMalformed = errors.New("tokens: malformed token")
-	// ErrWrongKind: a well-formed token of another kind (a login token
-	// presented as a session, say). No store I/O was done.
-	ErrWrongKind = errors.New("tokens: token of the wrong kind")
-	// ErrInvalid: unknown, expired, already used, or revoked. A store
-	// cannot tell these apart without keeping what it promised to forget.
-	ErrInvalid = errors.New("tokens: invalid or expired token")
+	// ErrMissing: the token text is empty (401 missing_token).
+	ErrMissing = problem.New("tokens: no token", problem.Error{
+		Status: http.StatusUnauthorized, Code: "missing_token", Message: "no token was presented"})
+	// ErrMalformed: the text does not have the shape of a gatehouse token
+	// (401 invalid_token). No store I/O was done.
+	ErrMalformed = problem.New("tokens: malformed token", invalidToken)
+	// ErrWrongKind: a well-formed token of another kind, a login token
+	// presented as a session, say (401 invalid_token). No store I/O was done.
+	ErrWrongKind = problem.New("tokens: token of the wrong kind", invalidToken)
+	// ErrInvalid: unknown, expired, already used, or revoked (401
+	// invalid_token). A store cannot tell these apart without keeping what
+	// it promised to forget.
+	ErrInvalid = problem.New("tokens: invalid or expired token", invalidToken)
 	// ErrReused: a device token that was already rotated was presented
-	// again. Its whole chain has been revoked.
-	ErrReused = errors.New("tokens: reused token; its chain is revoked")
+	// again (401 token_reused). Its whole chain has been revoked.
+	ErrReused = problem.New("tokens: reused token; its chain is revoked", problem.Error{
+		Status: http.StatusUnauthorized, Code: "token_reused", Message: "the token was already used; sign in again"})
 )
+
+// invalidToken is one answer for every token that opens nothing, so that a
+// client cannot tell a malformed token from a revoked one.
+var invalidToken = problem.Error{Status: http.StatusUnauthorized, Code: "invalid_token",
+	Message: "the token is invalid or expired"}
 
 // DefaultTagKey keys the routing tag when [Config.TagKey] is empty. Set
 // your own key to keep outsiders from computing the tag of a known subject.

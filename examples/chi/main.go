@@ -26,6 +26,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/store/redis"
@@ -173,7 +174,7 @@ func newDemoUsers(cost int) (*demoUsers, error) {
 	if cost == 0 {
 		cost = 10
 	}
-	hash, err := auth.HashPassword("gatehouse-demo", cost)
+	hash, err := password.Hash("gatehouse-demo", cost)
 	if err != nil {
 		return nil, err
 	}

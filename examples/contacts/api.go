@@ -12,8 +12,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/clientaddr"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
+	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -86,7 +89,7 @@ type message struct {
 // login is POST /api/Login.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
-	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -99,7 +102,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	sess, err := s.authn.Login(r.Context(), auth.Credentials{Login: req.EmailAddress, Password: password, ClientAddr: auth.RemoteHost(r)}, "")
+	sess, err := s.authn.Login(r.Context(), auth.Credentials{Login: req.EmailAddress, Password: password, Client: clientaddr.FromRequest(r)}, "")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -138,7 +141,7 @@ type validationRequest struct {
 // once, and marks the contact's address verified.
 func (s *server) validation(w http.ResponseWriter, r *http.Request) {
 	var req validationRequest
-	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -174,7 +177,7 @@ var resetRequested = message{"If a contact has this email address, a link to res
 // or not the address belongs to a contact.
 func (s *server) requestReset(w http.ResponseWriter, r *http.Request) {
 	var req resetRequest
-	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -211,7 +214,7 @@ type confirmRequest struct {
 // device of the contact.
 func (s *server) confirmReset(w http.ResponseWriter, r *http.Request) {
 	var req confirmRequest
-	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -224,7 +227,7 @@ func (s *server) confirmReset(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, err = s.authn.ConfirmPasswordReset(r.Context(), auth.PasswordReset{Token: req.Token, Password: password, ClientAddr: auth.RemoteHost(r)})
+	_, err = s.authn.ConfirmPasswordReset(r.Context(), auth.PasswordReset{Token: req.Token, Password: password, Client: clientaddr.FromRequest(r)})
 	if err != nil {
 		s.fail(w, r, tokenError(err, errInvalidResetToken))
 		return
@@ -303,12 +306,12 @@ func tokenError(err, bad error) error {
 
 // problemOf maps an error to its status and JSON body: gatehouse's codes,
 // and this API's own.
-func problemOf(err error) auth.Problem {
+func problemOf(err error) problem.Error {
 	var api *exjson.Error
 	if errors.As(err, &api) {
-		return auth.Problem{Status: api.Status, Code: api.Code, Message: api.Message, Field: api.Field}
+		return problem.Error{Status: api.Status, Code: api.Code, Message: api.Message, Field: api.Field}
 	}
-	return auth.ProblemOf(err)
+	return problem.Of(err)
 }
 
 // fail answers the request with err as JSON {"code", "message", "field"?,
@@ -321,7 +324,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// The client learns nothing of it; the operator does. No path here
 		// carries a secret.
 		s.logger.Printf("contacts: %s %s: %v", r.Method, r.URL.Path, err)
-	case p.Until != nil:
+	case !p.Until.IsZero():
 		secs := math.Ceil(p.Until.Sub(s.now()).Seconds())
 		h.Set("Retry-After", strconv.FormatInt(max(int64(secs), 1), 10))
 	case p.Status == http.StatusServiceUnavailable || p.Status == http.StatusTooManyRequests:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
+	"github.com/gatehouse-go/gatehouse/password"
 )
 
 // contact is one of the app's users, with the profile seed 003 answers a
@@ -55,7 +56,7 @@ type directory struct {
 }
 
 // newDirectory creates the demo contacts, hashing their passwords with h.
-func newDirectory(h auth.Hasher) (*directory, error) {
+func newDirectory(h password.Hasher) (*directory, error) {
 	d := &directory{byUID: map[string]*contact{}, byEmail: map[string]*contact{}}
 	for _, dc := range demoContacts {
 		c := dc.contact

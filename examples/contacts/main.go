@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -48,7 +49,7 @@ type config struct {
 	now   func() time.Time // default time.Now; give the store the same clock
 	// hasher checks passwords and hashes the demo contacts' at start-up;
 	// default bcrypt at cost 10. Tests inject a cheap one.
-	hasher auth.Hasher
+	hasher password.Hasher
 	// outbox receives the reset emails; default a new one logging to
 	// logger. Tests pass theirs to read the tokens.
 	outbox *outbox
@@ -81,7 +82,7 @@ func newApp(cfg config) (http.Handler, error) {
 		cfg.outbox = &outbox{logger: cfg.logger}
 	}
 	if cfg.hasher == nil {
-		cfg.hasher = auth.Bcrypt{Cost: 10}
+		cfg.hasher = password.Bcrypt{Cost: 10}
 	}
 	if cfg.publicURL == "" {
 		cfg.publicURL = "http://127.0.0.1:8084"

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -69,7 +70,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 			e.srv.Config.ErrorLog = logger // TLS handshakes cut short when the test ends
 			e.srv.StartTLS()
 			t.Cleanup(e.srv.Close)
-			h, err := newApp(config{store: e.store, now: clock.Now, hasher: auth.Bcrypt{Cost: 4},
+			h, err := newApp(config{store: e.store, now: clock.Now, hasher: password.Bcrypt{Cost: 4},
 				outbox: e.outbox, logger: logger, publicURL: e.srv.URL})
 			if err != nil {
 				t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/clientaddr"
+	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -60,7 +62,7 @@ type loginData struct {
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	var req authenticationInfo
 	var formErr error
-	_, err := auth.DecodeBody(w, r, maxBody, &req, func(v url.Values) {
+	_, err := httpbody.Decode(w, r, maxBody, &req, func(v url.Values) {
 		req = authenticationInfo{UserName: formValue(v, "userName"), Password: formValue(v, "password"), DeviceName: formValue(v, "deviceName")}
 		if g := formValue(v, "generateReAuthenticationToken"); g != "" {
 			req.GenerateReAuthenticationToken, formErr = strconv.ParseBool(g)
@@ -79,7 +81,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.failLogin(w, r, err)
 		return
 	}
-	creds := auth.Credentials{Login: req.UserName, Password: req.Password, ClientAddr: auth.RemoteHost(r)}
+	creds := auth.Credentials{Login: req.UserName, Password: req.Password, Client: clientaddr.FromRequest(r)}
 	var out loginData
 	var subject string
 	if req.GenerateReAuthenticationToken {
@@ -120,7 +122,7 @@ type reAuthenticationInfo struct {
 // device's token for a new session and a new device token.
 func (s *server) reAuthenticate(w http.ResponseWriter, r *http.Request) {
 	var req reAuthenticationInfo
-	_, err := auth.DecodeBody(w, r, maxBody, &req, func(v url.Values) {
+	_, err := httpbody.Decode(w, r, maxBody, &req, func(v url.Values) {
 		req = reAuthenticationInfo{DeviceName: formValue(v, "deviceName"), ReAuthenticationToken: formValue(v, "reAuthenticationToken")}
 	})
 	if err == nil && req.ReAuthenticationToken == "" {
@@ -190,7 +192,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, token string, se
 		DeviceName string `json:"deviceName"`
 	}
 	if r.ContentLength != 0 && r.Header.Get("Content-Type") != "" {
-		if _, err := auth.DecodeBody(w, r, maxBody, &req, func(v url.Values) { req.DeviceName = formValue(v, "deviceName") }); err != nil {
+		if _, err := httpbody.Decode(w, r, maxBody, &req, func(v url.Values) { req.DeviceName = formValue(v, "deviceName") }); err != nil {
 			s.fail(w, r, err)
 			return
 		}

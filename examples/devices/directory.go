@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/password"
 )
 
 // currentUser is the seed's CurrentUser: what Me shows.
@@ -39,7 +40,7 @@ const (
 )
 
 // newDirectory creates the demo user, hashing the password with h.
-func newDirectory(h auth.Hasher) (*directory, error) {
+func newDirectory(h password.Hasher) (*directory, error) {
 	hash, err := h.Hash([]byte(demoPassword))
 	if err != nil {
 		return nil, err

@@ -138,7 +138,7 @@ func FuzzAPI(f *testing.F) {
 		}
 		switch x.Pattern {
 		case "POST " + login:
-			if password(r, expand(body)) != demoPassword {
+			if passwordOf(r, expand(body)) != demoPassword {
 				fail("logged in without the password")
 			}
 		case "POST " + reAu:
@@ -162,7 +162,7 @@ func FuzzAPI(f *testing.F) {
 }
 
 // password is the password field of a login body, read as the app reads it.
-func password(r *http.Request, body string) string {
+func passwordOf(r *http.Request, body string) string {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/x-www-form-urlencoded" {
 		v, _ := url.ParseQuery(body)

@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -48,7 +48,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 		t.Run(sf.Name, func(t *testing.T) {
 			clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			e := &env{clock: clock, store: sf.Open(t, clock.Now), logs: &extest.Buffer{}}
-			h, err := newApp(config{store: e.store, now: clock.Now, hasher: auth.Bcrypt{Cost: 4}, logger: log.New(e.logs, "", 0)})
+			h, err := newApp(config{store: e.store, now: clock.Now, hasher: password.Bcrypt{Cost: 4}, logger: log.New(e.logs, "", 0)})
 			if err != nil {
 				t.Fatal(err)
 			}

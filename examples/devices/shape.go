@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 // This file is the response-shaping seam of the seed: every answer goes
@@ -188,8 +189,8 @@ func problemOf(err error) errorBody {
 	if errors.As(err, &api) {
 		return errorBody{StatusCode: api.Status, Code: api.Code, Message: api.Message, Field: api.Field}
 	}
-	p := auth.ProblemOf(err)
-	b := errorBody{StatusCode: p.Status, Code: p.Code, Message: p.Message, Field: p.Field, Until: p.Until}
+	p := problem.Of(err)
+	b := errorBody{StatusCode: p.Status, Code: p.Code, Message: p.Message, Field: p.Field, Until: untilOf(p)}
 	if name, ok := seedFields[b.Field]; ok {
 		b.Message = strings.Replace(b.Message, strconv.Quote(b.Field), strconv.Quote(name), 1)
 		b.Field = name
@@ -239,4 +240,13 @@ func (s *server) failAs(w http.ResponseWriter, r *http.Request, err error, login
 	}
 	raw, _ := json.Marshal(body)
 	writeRaw(w, status, raw)
+}
+
+// untilOf is p.Until, or nil when the problem has no end, so that the
+// body leaves "until" out.
+func untilOf(p problem.Error) *time.Time {
+	if p.Until.IsZero() {
+		return nil
+	}
+	return &p.Until
 }

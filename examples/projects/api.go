@@ -10,7 +10,9 @@ import (
 	"sync"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 // directory is the app's own data: users, projects, and who is a member
@@ -89,7 +91,7 @@ func (e *apiError) Error() string { return e.text }
 
 func (s *server) users(w http.ResponseWriter, r *http.Request) {
 	var req usersRequest
-	if _, err := auth.DecodeBody(w, r, auth.DefaultMaxBodyBytes, &req, nil); err != nil {
+	if _, err := httpbody.Decode(w, r, httpbody.DefaultMaxBytes, &req, nil); err != nil {
 		writeFailure(w, err)
 		return
 	}
@@ -172,7 +174,7 @@ func writeFailure(w http.ResponseWriter, err error) {
 	if errors.As(err, &api) {
 		status, code, msg = api.status, api.code, api.text
 	} else {
-		p := auth.ProblemOf(err)
+		p := problem.Of(err)
 		status, code, msg = p.Status, p.Code, p.Message
 		// Invalid JSON types (a string id, say) are the caller's mistake.
 		var typeErr *json.UnmarshalTypeError
@@ -206,7 +208,7 @@ func (s *server) redeem(w http.ResponseWriter, r *http.Request) {
 		err = s.cookies.SetSession(w, r, sess.Project, sess.Token, sess.ExpiresAt)
 	}
 	if err != nil {
-		p := auth.ProblemOf(err)
+		p := problem.Of(err)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(p.Status)
 		_ = invalidLink.Execute(w, nil)

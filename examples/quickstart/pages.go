@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/password"
 )
 
 // demoUsers is the app's user table: one user, found by username or email.
@@ -17,7 +18,7 @@ func newDemoUsers(cost int) (*demoUsers, error) {
 	if cost == 0 {
 		cost = 10
 	}
-	hash, err := auth.HashPassword("gatehouse-demo", cost)
+	hash, err := password.Hash("gatehouse-demo", cost)
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/clientaddr"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
+	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 type server struct {
@@ -62,7 +65,7 @@ type loginResponse struct {
 // login is POST /users/login: it creates a sign-in for the calling app.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
-	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -84,7 +87,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	app, _ := middleware.AppFromContext(r.Context())
 	// The session belongs to the login app that created it: the app id is
 	// its project.
-	sess, err := s.authn.Login(r.Context(), auth.Credentials{Login: login, Password: req.Password, ClientAddr: auth.RemoteHost(r)}, app)
+	sess, err := s.authn.Login(r.Context(), auth.Credentials{Login: login, Password: req.Password, Client: clientaddr.FromRequest(r)}, app)
 	var fe *auth.FieldError
 	if errors.As(err, &fe) && fe.Field == "login" {
 		err = &auth.FieldError{Field: field, Reason: fe.Reason} // name the field the client sent
@@ -277,7 +280,7 @@ type confirmationResponse struct {
 // sendConfirmation is POST /users/send_email_confirmation.
 func (s *server) sendConfirmation(w http.ResponseWriter, r *http.Request) {
 	var req confirmationRequest
-	if _, err := auth.DecodeBody(w, r, maxBody, &req, nil); err != nil {
+	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -318,7 +321,7 @@ func (s *server) confirmEmail(w http.ResponseWriter, r *http.Request) {
 	}
 	subject, err := s.authn.ConfirmEmail(r.Context(), token)
 	if err != nil {
-		if auth.ProblemOf(err).Status == http.StatusUnauthorized {
+		if problem.Of(err).Status == http.StatusUnauthorized {
 			// A bad link is bad input here, not a missing login.
 			err = errInvalidLink
 		}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/password"
 )
 
 // account is one of the app's users. gatehouse never sees this type: it
@@ -33,7 +34,7 @@ type directory struct {
 const demoPassword = "john_doe_secret"
 
 // newDirectory creates the demo users, hashing their passwords with h.
-func newDirectory(h auth.Hasher) (*directory, error) {
+func newDirectory(h password.Hasher) (*directory, error) {
 	d := &directory{byID: map[int64]*account{}, byLogin: map[string]*account{}}
 	for _, a := range []account{
 		{ID: 341, Username: "john_doe", Email: "john_doe@domain.com", Active: true, EmailConfirmed: true},

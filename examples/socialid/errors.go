@@ -9,7 +9,9 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
+	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 var (
@@ -39,8 +41,8 @@ func problemOf(err error) (int, errorBody) {
 	if errors.As(err, &api) {
 		return api.Status, errorBody{Code: api.Code, Message: api.Message, Field: api.Field}
 	}
-	p := auth.ProblemOf(err)
-	status, body := p.Status, errorBody{Code: p.Code, Message: p.Message, Field: p.Field, Until: p.Until}
+	p := problem.Of(err)
+	status, body := p.Status, errorBody{Code: p.Code, Message: p.Message, Field: p.Field, Until: untilOf(p)}
 	var locked *auth.LockedError
 	switch {
 	case status == http.StatusServiceUnavailable:
@@ -54,7 +56,7 @@ func problemOf(err error) (int, errorBody) {
 		status, body.Code, body.Message = http.StatusForbidden, "confirmed", "the user's email address is not confirmed yet"
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		status, body.Code, body.Message = http.StatusForbidden, "invalid_password", "the combination of login and password is incorrect"
-	case errors.Is(err, auth.ErrBodyTooLarge), errors.Is(err, auth.ErrMediaType):
+	case errors.Is(err, httpbody.ErrTooLarge), errors.Is(err, httpbody.ErrMediaType):
 		// The seed documents 400 for any request the client must fix.
 		status = http.StatusBadRequest
 	}
@@ -81,4 +83,13 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("WWW-Authenticate", `Bearer realm="socialid"`)
 	}
 	exjson.Write(w, status, body)
+}
+
+// untilOf is p.Until, or nil when the problem has no end, so that the
+// body leaves "until" out.
+func untilOf(p problem.Error) *time.Time {
+	if p.Until.IsZero() {
+		return nil
+	}
+	return &p.Until
 }

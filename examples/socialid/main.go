@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -44,7 +45,7 @@ type config struct {
 	now   func() time.Time // default time.Now; give the store the same clock
 	// hasher checks passwords and hashes the demo users' at start-up;
 	// default bcrypt at cost 10. Tests inject a cheap, counting one.
-	hasher auth.Hasher
+	hasher password.Hasher
 	// outbox receives confirmation emails; default a new one logging to
 	// log.Default(). Tests pass theirs to read the tokens.
 	outbox *outbox
@@ -74,7 +75,7 @@ func newApp(cfg config) (http.Handler, error) {
 	}
 	hasher := cfg.hasher
 	if hasher == nil {
-		hasher = auth.Bcrypt{Cost: 10}
+		hasher = password.Bcrypt{Cost: 10}
 	}
 	dir, err := newDirectory(hasher)
 	if err != nil {

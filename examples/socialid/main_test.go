@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
-	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/password"
 )
 
 // Every test runs on every store: memory, Redis and a Redis Cluster.
@@ -36,7 +37,7 @@ type env struct {
 	base   string // the API's URL prefix on srv
 	clock  *fakeclock.Clock
 	store  *storefault.Store
-	hasher *testfix.Hasher
+	hasher *authtest.Hasher
 	outbox *outbox
 	logs   *extest.Buffer
 }
@@ -46,7 +47,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, sf := range stores {
 		t.Run(sf.Name, func(t *testing.T) {
 			clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-			e := &env{clock: clock, hasher: &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 4}}, logs: &extest.Buffer{}}
+			e := &env{clock: clock, hasher: &authtest.Hasher{Bcrypt: password.Bcrypt{Cost: 4}}, logs: &extest.Buffer{}}
 			e.store = storefault.Wrap(sf.Open(t, clock.Now))
 			logger := log.New(e.logs, "", 0)
 			e.outbox = &outbox{logger: logger}

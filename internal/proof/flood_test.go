@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -56,7 +56,7 @@ func TestRow10MemoryFlood(t *testing.T) {
 		t.Fatalf("issue past the cap: %v, want ErrFull", err)
 	}
 	w := httptest.NewRecorder()
-	auth.WriteError(w, err)
+	problem.Write(w, err)
 	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"store_full"`) {
 		t.Fatalf("full store answered %d %s", w.Code, w.Body)
 	}

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
-const password = "correct horse battery staple"
+const rightPassword = "correct horse battery staple"
 
 // oneUser is a user table with one account, "ada".
 type oneUser struct{ hash []byte }
@@ -35,7 +36,7 @@ func (u oneUser) FindUser(_ context.Context, login string) (auth.User, error) {
 // app is an HTTP app over a store: POST /login and a guarded GET /me.
 type app struct {
 	srv    *httptest.Server
-	hasher *testfix.Hasher
+	hasher *authtest.Hasher
 	tokens *tokens.Manager
 }
 
@@ -45,8 +46,8 @@ func newApp(t testing.TB, st store.Store, cost int) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: cost}}
-	hash, err := h.Hash([]byte(password))
+	h := &authtest.Hasher{Bcrypt: password.Bcrypt{Cost: cost}}
+	hash, err := h.Hash([]byte(rightPassword))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func (a *app) load(rate, inFlight int, tok string, stop <-chan struct{}) []resul
 func (a *app) login(t testing.TB) string {
 	t.Helper()
 	resp, err := http.Post(a.srv.URL+"/login", "application/json",
-		strings.NewReader(`{"username":"ada","password":"`+password+`"}`))
+		strings.NewReader(`{"username":"ada","password":"`+rightPassword+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -43,7 +44,7 @@ func TestRow11LifetimesByTheClock(t *testing.T) {
 				t.Fatalf("login link at 5:01: %v, want ErrInvalid", err)
 			}
 
-			dev, err := l.a.LoginDevice(ctx, auth.Credentials{Login: "ada", Password: password}, "", "phone")
+			dev, err := l.a.LoginDevice(ctx, auth.Credentials{Login: "ada", Password: rightPassword}, "", "phone")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,13 +101,13 @@ func TestRow13Sessions(t *testing.T) {
 		t.Run(sf.Name, func(t *testing.T) {
 			base := newLib(t, sf.Open, auth.Lockout{})
 			users := &settable{accounts: accounts{hash: mustHash(t)}}
-			box := &testfix.Outbox{}
+			box := &authtest.Outbox{}
 			a, err := auth.New(auth.Config{Users: users, Tokens: base.tokens, Counters: base.store,
 				Hasher: base.hasher, Mailer: box, Now: base.clock.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
-			cred := auth.Credentials{Login: "ada", Password: password}
+			cred := auth.Credentials{Login: "ada", Password: rightPassword}
 			seen := map[string]bool{}
 			var sessions []string
 			for _, project := range []string{"p1", "p1", "p2"} {
@@ -158,7 +159,7 @@ func TestRow13Sessions(t *testing.T) {
 }
 
 func mustHash(t testing.TB) []byte {
-	h, err := auth.Bcrypt{Cost: 4}.Hash([]byte(password))
+	h, err := password.Bcrypt{Cost: 4}.Hash([]byte(rightPassword))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
-	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -35,7 +37,7 @@ type lib struct {
 	tokens *tokens.Manager
 	store  store.Store
 	clock  *fakeclock.Clock
-	hasher *testfix.Hasher
+	hasher *authtest.Hasher
 }
 
 // newLib is the library on store st (opened on clock), with the lockout
@@ -49,8 +51,8 @@ func newLib(t testing.TB, open func(t *testing.T, now func() time.Time) store.St
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 4}}
-	hash, _ := h.Hash([]byte(password))
+	h := &authtest.Hasher{Bcrypt: password.Bcrypt{Cost: 4}}
+	hash, _ := h.Hash([]byte(rightPassword))
 	a, err := auth.New(auth.Config{Users: accounts{hash}, Tokens: tm, Counters: st, Hasher: h, Lockout: lo, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -148,10 +150,10 @@ func TestRow04ConcurrentGuessesAreBounded(t *testing.T) {
 			wins, fails := race(200, func() error {
 				n := i.Add(1)
 				_, err := l.a.Login(ctx, auth.Credentials{
-					Login: names[n%3], Password: "wrong", ClientAddr: fmt.Sprintf("192.0.2.%d", n%250),
+					Login: names[n%3], Password: "wrong", Client: netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(n % 250)}), 32),
 				}, "")
 				var locked *auth.LockedError
-				if errors.Is(err, auth.ErrInvalidCredentials) || errors.As(err, &locked) || errors.Is(err, auth.ErrBusy) {
+				if errors.Is(err, auth.ErrInvalidCredentials) || errors.As(err, &locked) || errors.Is(err, password.ErrBusy) {
 					return err
 				}
 				return fmt.Errorf("unexpected: %w", err)

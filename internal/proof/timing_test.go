@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -20,8 +21,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
-	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -93,15 +95,15 @@ func TestRow06Timing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &testfix.Hasher{Bcrypt: auth.Bcrypt{Cost: 10}}
-	hash, _ := h.Hash([]byte(password))
-	box := &testfix.Outbox{}
+	h := &authtest.Hasher{Bcrypt: password.Bcrypt{Cost: 10}}
+	hash, _ := h.Hash([]byte(rightPassword))
+	box := &authtest.Outbox{}
 	a, err := auth.New(auth.Config{Users: many{hash}, Tokens: tm, Counters: st, Hasher: h, Mailer: box, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	login := func(name, pw string) error {
-		_, err := a.Login(ctx, auth.Credentials{Login: name, Password: pw, ClientAddr: "192.0.2.1"}, "")
+		_, err := a.Login(ctx, auth.Credentials{Login: name, Password: pw, Client: netip.MustParsePrefix("192.0.2.1/32")}, "")
 		if !errors.Is(err, auth.ErrInvalidCredentials) {
 			return fmt.Errorf("login %s: %v, want invalid credentials", name, err)
 		}
@@ -109,7 +111,7 @@ func TestRow06Timing(t *testing.T) {
 	}
 	h.Compares.Store(0)
 	unknown, wrong := interleave(t, 200, 1,
-		func(i int) error { return login(fmt.Sprintf("nobody-%d@example.com", i), password) },
+		func(i int) error { return login(fmt.Sprintf("nobody-%d@example.com", i), rightPassword) },
 		func(i int) error { return login(fmt.Sprintf("known-%d@example.com", i), "wrong") })
 	within10(t, "unknown user vs wrong password", unknown, wrong)
 	if n := h.Compares.Load(); n != 400 {
@@ -124,7 +126,7 @@ func TestRow06Timing(t *testing.T) {
 	}
 	locked := func(pw string) func(int) error {
 		return func(int) error {
-			_, err := strict.Login(ctx, auth.Credentials{Login: "known-0@example.com", Password: pw, ClientAddr: "192.0.2.2"}, "")
+			_, err := strict.Login(ctx, auth.Credentials{Login: "known-0@example.com", Password: pw, Client: netip.MustParsePrefix("192.0.2.2/32")}, "")
 			var le *auth.LockedError
 			if !errors.As(err, &le) {
 				return fmt.Errorf("locked login: %v, want LockedError", err)
@@ -134,7 +136,7 @@ func TestRow06Timing(t *testing.T) {
 	}
 	_ = locked("wrong")(0) // the failure that locks
 	h.Compares.Store(0)
-	right, wrongLocked := interleave(t, 200, 50, locked(password), locked("wrong"))
+	right, wrongLocked := interleave(t, 200, 50, locked(rightPassword), locked("wrong"))
 	within10(t, "locked: right vs wrong password (50 per sample)", right, wrongLocked)
 	if n := h.Compares.Load(); n != 0 {
 		t.Errorf("%d comparisons while locked, want 0", n)

@@ -1,0 +1,120 @@
+// Package problem is what a gatehouse error means to an HTTP client: a
+// status, a stable code, a message safe to show, and the request field at
+// fault. It imports nothing of gatehouse's, so every package can declare
+// its own errors where they are raised and say what they mean here.
+//
+// An error carries its meaning by implementing [Problemer]. Sentinel
+// errors are made with [New], which keeps the package's own error text
+// beside the public [Error]; errors that carry data are types of their own
+// with a Problem method (auth.LockedError, auth.FieldError). [Of] finds the
+// outermost Problemer in an error's chain, so wrapping keeps the meaning,
+// and [Write] answers a request with it as JSON.
+//
+// docs/errors.md lists every code; a test checks it against the code.
+package problem
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Error is an error as an HTTP client sees it. Its JSON form is the body
+// gatehouse's handlers answer errors with:
+//
+//	{"code": "locked", "message": "...", "field": "...", "until": "..."}
+//
+// An *Error is itself an error (its Message), so an app can return one
+// from its own handlers and have [Write] answer it as is.
+type Error struct {
+	// Status is the HTTP status, such as 401.
+	Status int `json:"-"`
+	// Code is stable and meant for programs, such as "invalid_credentials".
+	Code string `json:"code"`
+	// Message is meant for people and reveals nothing a client should not
+	// know; it may change between versions.
+	Message string `json:"message"`
+	// Field names the request field at fault, for codes about one field.
+	Field string `json:"field,omitempty"`
+	// Until is when the refusal ends (a lock, a rate limit); zero when it
+	// is not known. Write turns it into a Retry-After header.
+	Until time.Time `json:"until,omitzero"`
+}
+
+// Error returns e.Message.
+func (e *Error) Error() string { return e.Message }
+
+// Problem returns *e: an *Error is its own problem.
+func (e *Error) Problem() Error { return *e }
+
+// Problemer is implemented by errors that know what they mean to an HTTP
+// client.
+type Problemer interface {
+	error
+	Problem() Error
+}
+
+// New returns a sentinel error whose Error() is text (the package-named
+// text Go errors carry, such as "auth: account deactivated") and whose
+// Problem is p. Match it with errors.Is, as any sentinel.
+func New(text string, p Error) error { return &sentinel{text: text, p: p} }
+
+type sentinel struct {
+	text string
+	p    Error
+}
+
+func (s *sentinel) Error() string  { return s.text }
+func (s *sentinel) Problem() Error { return s.p }
+
+// Internal is the problem of an error that has none: 500, with nothing of
+// the error in the message.
+var Internal = Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+
+// Of returns the problem err stands for: that of the outermost error in
+// its chain (as errors.As walks it) that implements [Problemer], or
+// [Internal] when none does.
+func Of(err error) Error {
+	var p Problemer
+	if errors.As(err, &p) {
+		return p.Problem()
+	}
+	return Internal
+}
+
+// Write answers the request with the problem err stands for, as JSON, and
+// with no-store caching. A problem with Until gets a Retry-After of the
+// seconds left (at least 1), a 503 one of 1; a 401 gets a Bearer
+// WWW-Authenticate challenge.
+func Write(w http.ResponseWriter, err error) {
+	p := Of(err)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	switch {
+	case !p.Until.IsZero():
+		p.Until = p.Until.UTC().Truncate(time.Second)
+		h.Set("Retry-After", strconv.FormatInt(RetryAfter(p.Until, time.Now()), 10))
+	case p.Status == http.StatusServiceUnavailable:
+		h.Set("Retry-After", "1")
+	}
+	if p.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// RetryAfter returns the whole seconds from now until until, rounded up,
+// and at least 1: the value of a Retry-After header.
+func RetryAfter(until, now time.Time) int64 {
+	d := until.Sub(now)
+	secs := int64(d / time.Second)
+	if d%time.Second > 0 {
+		secs++
+	}
+	return max(secs, 1)
+}
