@@ -47,12 +47,16 @@ func (e *LockedError) Error() string {
 	return "auth: account locked until " + e.Until.UTC().Format(time.RFC3339)
 }
 
-// Problem implements problem.Problemer. Until is given to the second, so
-// the answer does not show when within that second the lock was set.
+// Problem implements problem.Problemer. Until is given to the second,
+// rounded up: when within a second the lock was set is nothing a client
+// needs, and a retry at Until finds the lock over.
 func (e *LockedError) Problem() problem.Error {
+	until := e.Until.UTC()
+	if t := until.Truncate(time.Second); !t.Equal(until) {
+		until = t.Add(time.Second)
+	}
 	return problem.Error{Status: http.StatusForbidden, Code: "locked",
-		Message: "too many failed attempts; the account is locked",
-		Until:   e.Until.UTC().Truncate(time.Second)}
+		Message: "too many failed attempts; the account is locked", Until: until}
 }
 
 // FieldError reports a missing or invalid request field (400

@@ -39,7 +39,9 @@ type Error struct {
 	// Field names the request field at fault, for codes about one field.
 	Field string `json:"field,omitempty"`
 	// Until is when the refusal ends (a lock, a rate limit); zero when it
-	// is not known. Write turns it into a Retry-After header.
+	// is not known. Write turns it into a Retry-After header. Errors give
+	// it to the second, rounded up, so that it never invites a retry
+	// before the refusal is over.
 	Until time.Time `json:"until,omitzero"`
 }
 
@@ -96,7 +98,6 @@ func Write(w http.ResponseWriter, err error) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	switch {
 	case !p.Until.IsZero():
-		p.Until = p.Until.UTC().Truncate(time.Second)
 		h.Set("Retry-After", strconv.FormatInt(RetryAfter(p.Until, time.Now()), 10))
 	case p.Status == http.StatusServiceUnavailable:
 		h.Set("Retry-After", "1")
