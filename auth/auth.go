@@ -35,6 +35,11 @@ type Config struct {
 	// HashWait is how long a login waits for a free hashing slot before it
 	// is answered password.ErrBusy (503); default 500 ms.
 	HashWait time.Duration
+	// HashQueuePerClient is how many logins of one client may wait for a
+	// hashing slot; default 2. The slots go to the waiting clients in
+	// turn (see password.Scheduler), so a flood from one client costs the
+	// others at most one check's wait per turn.
+	HashQueuePerClient int
 
 	// Lockout sets how failed logins lock an account.
 	Lockout Lockout
@@ -77,7 +82,7 @@ type Authenticator struct {
 	tokens   *tokens.Manager
 	counters store.Counters
 	hasher   password.Hasher
-	gate     *password.Gate
+	hashing  *password.Scheduler
 	lockout  Lockout
 	dummy    []byte // a hash to compare against when the user is unknown
 	reveal   bool
@@ -137,8 +142,11 @@ func New(cfg Config) (*Authenticator, error) {
 	if n < 0 || wait < 0 {
 		return nil, errors.New("auth: negative MaxConcurrentHashes or HashWait")
 	}
-	a.gate = password.NewGate(n, wait)
 	var err error
+	a.hashing, err = password.NewScheduler(password.SchedulerConfig{Slots: n, Wait: wait, MaxQueuePerClient: cfg.HashQueuePerClient})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
 	if a.lockout, err = cfg.Lockout.withDefaults(); err != nil {
 		return nil, err
 	}
@@ -218,7 +226,7 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		hash = user.PasswordHash
 	}
 	var cmpErr, countErr error
-	if err := a.gate.Run(ctx, func() {
+	if err := a.hashing.Run(ctx, hashingKey(c.Client), false, func() {
 		if countErr = attempt.begin(ctx); countErr != nil {
 			return
 		}
@@ -243,7 +251,7 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	if err := attempt.succeeded(ctx); err != nil {
 		return User{}, err
 	}
-	a.upgradeHash(ctx, user, c.Password)
+	a.upgradeHash(ctx, user, c.Password, c.Client)
 
 	if !user.Active {
 		return User{}, ErrInactive
@@ -259,14 +267,14 @@ const maxLoginBytes = 320
 
 // upgradeHash rehashes a right password whose hash has other settings.
 // Failing to save is not a failed login: the old hash still works.
-func (a *Authenticator) upgradeHash(ctx context.Context, u User, pw string) {
+func (a *Authenticator) upgradeHash(ctx context.Context, u User, pw string, client netip.Prefix) {
 	up, ok := a.users.(HashUpdater)
 	if !ok || !a.hasher.NeedsRehash(u.PasswordHash) {
 		return
 	}
 	var hash []byte
 	var err error
-	if a.gate.Run(ctx, func() { hash, err = a.hasher.Hash([]byte(pw)) }) != nil || err != nil {
+	if a.hashing.Run(ctx, hashingKey(client), false, func() { hash, err = a.hasher.Hash([]byte(pw)) }) != nil || err != nil {
 		return
 	}
 	_ = up.UpdatePasswordHash(ctx, u.Subject, hash)
@@ -318,4 +326,14 @@ func (a *Authenticator) LogoutEverywhere(ctx context.Context, subject string) (e
 	}
 	m, err := a.tokens.RevokeAll(ctx, subject, store.Filter{Kind: store.KindDevice})
 	return n + m, err
+}
+
+// hashingKey is the client a hash is scheduled for: its network, or ""
+// when the caller did not say (an app calling Login itself), which the
+// scheduler treats as one client with no queue cap of its own.
+func hashingKey(client netip.Prefix) string {
+	if !client.IsValid() {
+		return ""
+	}
+	return client.String()
 }

@@ -144,7 +144,7 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	}
 	var hash []byte
 	var hashErr error
-	if err := a.gate.Run(ctx, func() { hash, hashErr = a.hasher.Hash([]byte(r.Password)) }); err != nil {
+	if err := a.hashing.Run(ctx, hashingKey(r.Client), false, func() { hash, hashErr = a.hasher.Hash([]byte(r.Password)) }); err != nil {
 		return "", err
 	}
 	if hashErr != nil {

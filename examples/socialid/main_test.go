@@ -362,13 +362,19 @@ func TestConcurrentWrongPasswordsAreBounded(t *testing.T) {
 		if n := e.hasher.Compares.Load(); n > 5 {
 			t.Fatalf("%d password comparisons for 200 concurrent wrong passwords with a limit of 5", n)
 		}
-		// A guess that waited too long for a hashing slot (the machine is
-		// busy with 200 TLS handshakes) is shed with 503 busy: it was counted
-		// but never compared, which is the point.
+		// One client may have only a few guesses waiting for a hashing slot
+		// (password.Scheduler), so most of a flood from one address is shed
+		// at once with 503 busy: never counted, never compared.
 		if codes["403 invalid_password"]+codes["403 locked"]+codes["503 busy"] != 200 || codes["403 invalid_password"] > 5 {
 			t.Fatalf("answers %v; want at most 5 invalid_password, the rest locked (or busy)", codes)
 		}
-		wantError(t, "right password after the flood", e.login(t, "username", "john_doe", demoPassword), 403, "locked")
+		// The account is locked when 5 guesses were checked, and only then:
+		// shed requests guessed nothing.
+		if codes["403 invalid_password"] == 5 {
+			wantError(t, "right password after the flood", e.login(t, "username", "john_doe", demoPassword), 403, "locked")
+		} else if res := e.login(t, "username", "john_doe", demoPassword); res.status != http.StatusCreated {
+			t.Fatalf("right password after %d checked guesses: %d %s, want 201", codes["403 invalid_password"], res.status, res.raw)
+		}
 	})
 }
 

@@ -1,0 +1,222 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func newScheduler(t testing.TB, cfg SchedulerConfig) *Scheduler {
+	t.Helper()
+	s, err := NewScheduler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestSchedulerFairness is attack 5 of issue 14 counted, not timed: one
+// client keeps 32 checks in flight against one slot while a second client
+// logs in 50 times. Each of the second client's checks runs, and at most 2
+// other checks run between its arrival and its start (the one in the slot
+// and one turn of the flooder): its wait is at most 2 checks, so its
+// latency at most 3 checks.
+func TestSchedulerFairness(t *testing.T) {
+	s := newScheduler(t, SchedulerConfig{Slots: 1, Wait: 10 * time.Second})
+	var started atomic.Int64
+	check := func() { started.Add(1); time.Sleep(200 * time.Microsecond) }
+
+	stop := make(chan struct{})
+	var flood sync.WaitGroup
+	var floodRan, floodBusy atomic.Int64
+	for range 32 {
+		flood.Add(1)
+		go func() {
+			defer flood.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := s.Run(context.Background(), "junk", false, check); err != nil {
+					floodBusy.Add(1)
+					time.Sleep(50 * time.Microsecond)
+				} else {
+					floodRan.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(5 * time.Millisecond) // the flood fills its share first
+	var ok, busy int
+	var waits []int64
+	for range 50 {
+		before := started.Load()
+		var at int64
+		err := s.Run(context.Background(), "owner", false, func() { at = started.Load(); check() })
+		if err != nil {
+			busy++
+			continue
+		}
+		ok++
+		waits = append(waits, at-before)
+	}
+	close(stop)
+	flood.Wait()
+	sort.Slice(waits, func(i, j int) bool { return waits[i] < waits[j] })
+	t.Logf("owner: %d ran, %d busy; checks ahead of it: median %d, max %d; flood: %d ran, %d shed",
+		ok, busy, waits[len(waits)/2], waits[len(waits)-1], floodRan.Load(), floodBusy.Load())
+	if ok < 45 {
+		t.Errorf("the owner's checks ran %d of 50 times beside a flood, want ≥ 90%%", ok)
+	}
+	if max := waits[len(waits)-1]; max > 2 {
+		t.Errorf("up to %d checks ran ahead of an owner's check that was waiting, want ≤ 2", max)
+	}
+}
+
+func TestSchedulerShedsAtOnce(t *testing.T) {
+	s := newScheduler(t, SchedulerConfig{Slots: 1, Wait: time.Hour, MaxQueue: 3, MaxQueuePerClient: 2})
+	hold := make(chan struct{})
+	running := make(chan struct{})
+	go s.Run(context.Background(), "a", false, func() { close(running); <-hold })
+	<-running
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = s.Run(context.Background(), "a", false, func() {}) }()
+	}
+	waitFor(t, func() bool { return s.queued() == 2 })
+	start := time.Now()
+	if err := s.Run(context.Background(), "a", false, func() { t.Error("ran past the client's queue") }); !errors.Is(err, ErrBusy) {
+		t.Fatalf("third queued check of one client: %v, want ErrBusy", err)
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = s.Run(context.Background(), "b", false, func() {}) }()
+	waitFor(t, func() bool { return s.queued() == 3 })
+	if err := s.Run(context.Background(), "c", false, func() { t.Error("ran past the queue") }); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a check past MaxQueue: %v, want ErrBusy", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("shedding took %v: it must not wait", d)
+	}
+	close(hold)
+	wg.Wait()
+	if n := s.tracked(); n != 0 {
+		t.Errorf("%d clients still tracked when idle", n)
+	}
+}
+
+func TestSchedulerWaitAndCancel(t *testing.T) {
+	s := newScheduler(t, SchedulerConfig{Slots: 1, Wait: 20 * time.Millisecond})
+	hold, running := make(chan struct{}), make(chan struct{})
+	go s.Run(context.Background(), "a", false, func() { close(running); <-hold })
+	<-running
+	if err := s.Run(context.Background(), "b", false, func() {}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("no slot within the wait: %v, want ErrBusy", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Run(ctx, "b", false, func() {}); !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v, want ErrBusy joined with context.Canceled", err)
+	}
+	close(hold)
+	waitFor(t, func() bool { return s.tracked() == 0 })
+	if s.queued() != 0 {
+		t.Errorf("%d waiters left behind by checks that gave up", s.queued())
+	}
+}
+
+// TestSchedulerFirstGoesFirst: a check marked First (a known device) is
+// given the next slot ahead of every check that waited longer.
+func TestSchedulerFirstGoesFirst(t *testing.T) {
+	s := newScheduler(t, SchedulerConfig{Slots: 1, Wait: time.Hour, MaxQueuePerClient: 8})
+	hold, running := make(chan struct{}), make(chan struct{})
+	go s.Run(context.Background(), "x", false, func() { close(running); <-hold })
+	<-running
+	var order []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	run := func(client string, first bool) {
+		defer wg.Done()
+		_ = s.Run(context.Background(), client, first, func() { mu.Lock(); order = append(order, client); mu.Unlock() })
+	}
+	for i := range 3 {
+		wg.Add(1)
+		go run(fmt.Sprint("plain", i), false)
+		waitFor(t, func() bool { return s.queued() == i+1 })
+	}
+	wg.Add(1)
+	go run("device", true)
+	waitFor(t, func() bool { return s.queued() == 4 })
+	close(hold)
+	wg.Wait()
+	if order[0] != "device" {
+		t.Fatalf("order %v: the known device's check did not go first", order)
+	}
+}
+
+// TestSchedulerNeverOverSlots: many clients, random First, never more than
+// Slots running at once, and every check either runs or is ErrBusy.
+func TestSchedulerNeverOverSlots(t *testing.T) {
+	s := newScheduler(t, SchedulerConfig{Slots: 3, Wait: 50 * time.Millisecond})
+	var now, peak atomic.Int64
+	var wg sync.WaitGroup
+	var ran, busy atomic.Int64
+	for i := range 400 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Run(context.Background(), fmt.Sprint(i%7), i%5 == 0, func() {
+				n := now.Add(1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				time.Sleep(100 * time.Microsecond)
+				now.Add(-1)
+			})
+			switch {
+			case err == nil:
+				ran.Add(1)
+			case errors.Is(err, ErrBusy):
+				busy.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if peak.Load() > 3 {
+		t.Errorf("%d checks ran at once with 3 slots", peak.Load())
+	}
+	if ran.Load()+busy.Load() != 400 || ran.Load() == 0 {
+		t.Errorf("ran %d, busy %d of 400", ran.Load(), busy.Load())
+	}
+	if s.tracked() != 0 || s.queued() != 0 || s.free != 3 {
+		t.Errorf("idle scheduler holds %d clients, %d waiters, %d free slots", s.tracked(), s.queued(), s.free)
+	}
+}
+
+func TestNewSchedulerRefusesNegatives(t *testing.T) {
+	for _, cfg := range []SchedulerConfig{{Slots: -1}, {Wait: -1}, {MaxQueue: -1}, {MaxQueuePerClient: -1}} {
+		if _, err := NewScheduler(cfg); err == nil {
+			t.Errorf("NewScheduler(%+v) accepted", cfg)
+		}
+	}
+}
+
+func (s *Scheduler) queued() int  { s.mu.Lock(); defer s.mu.Unlock(); return s.waiting }
+func (s *Scheduler) tracked() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.clients) }
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 5 s")
+		}
+	}
+}
