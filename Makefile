@@ -50,13 +50,31 @@ bench: deps
 # A crasher lands under <package>/testdata/fuzz/<FuzzName>/: fix the bug,
 # then commit that file with the fix as a regression case (go test replays
 # it from then on). Never commit one without the fix: make test would fail.
+#
+# Go before 1.27 can fail a clean run as FUZZTIME ends with a bare
+# "context deadline exceeded" (go.dev/issue/75804): the coordinator wakes on
+# its -fuzztime deadline before that deadline has reached the workers'
+# context, and reports its own timeout as an error. No input is involved:
+# none is written, and it has hit tokens/FuzzValidate, whose inputs take
+# microseconds. A target that fails with only that, having written no
+# input, runs once more; anything else, or that twice, fails make fuzz.
 FUZZTIME ?= 60s
 .PHONY: fuzz
 fuzz:
-	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^\./bench/' | sort); do \
+	@set -e; log=$$(mktemp); trap 'rm -f "$$log" "$$log.rc"' EXIT; \
+	for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v '^\./bench/' | sort); do \
 		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
-			echo "make fuzz: $$name in $$(dirname $$file) for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file); \
+			for try in 1 2; do \
+				echo "make fuzz: $$name in $$(dirname $$file) for $(FUZZTIME)"; \
+				{ rc=0; $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file) 2>&1 || rc=$$?; echo $$rc >"$$log.rc"; } | tee "$$log"; \
+				[ "$$(cat "$$log.rc")" != 0 ] || break; \
+				if [ $$try = 1 ] && [ "$$(grep -c -e '^--- FAIL' -e '^    ' "$$log")" = 2 ] && \
+					grep -qx -- "--- FAIL: $$name ([0-9.]*s)" "$$log" && grep -qx '    context deadline exceeded' "$$log" && ! grep -q 'Failing input written' "$$log"; then \
+					echo "make fuzz: $$name failed with only Go's -fuzztime deadline race (go.dev/issue/75804), no input: once more"; \
+					continue; \
+				fi; \
+				exit 1; \
+			done; \
 		done; \
 	done
 

@@ -74,6 +74,7 @@ func FuzzAPI(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, method, target, headers, body string) {
+		defer exfuzz.Watch(method, target, headers, body)()
 		// The clock starts at the real time: cookies get their Max-Age
 		// from time.Now.
 		clock := fakeclock.New(time.Now().UTC().Truncate(time.Second))
@@ -82,7 +83,10 @@ func FuzzAPI(f *testing.F) {
 		logs := &extest.Buffer{}
 		logger := log.New(logs, "", 0)
 		ob := &outbox{logger: logger}
-		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, outbox: ob, logger: logger, cookieKey: make([]byte, 32)})
+		// No reset floor: it is a 10 ms wall-clock wait per reset request,
+		// which only slows the fuzzer down (the floor has tests of its own).
+		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, outbox: ob, logger: logger, cookieKey: make([]byte, 32),
+			resetMin: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

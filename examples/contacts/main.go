@@ -65,6 +65,9 @@ type config struct {
 	// so cookies do not survive a restart. Instances behind one load
 	// balancer must share one key (from a secret store, never the code).
 	cookieKey []byte
+	// resetMin is auth.Config.ResetMinDuration; default 10 ms. The fuzz
+	// test turns it off (-1): it is a real wait on every reset request.
+	resetMin time.Duration
 }
 
 // lockout is this example's policy: 5 failures in 15 minutes lock the
@@ -110,6 +113,7 @@ func newApp(cfg config) (http.Handler, error) {
 		// (ErrUnconfirmed, 403 unconfirmed) until they verify.
 		AllowUnconfirmed: true,
 		Mailer:           cfg.outbox,
+		ResetMinDuration: cfg.resetMin,
 		Now:              cfg.now,
 	})
 	if err != nil {

@@ -81,6 +81,7 @@ func FuzzAPI(f *testing.F) {
 	codes := exfuzz.Codes("not_found", "method_not_allowed")
 
 	f.Fuzz(func(t *testing.T, method, target, headers, body string) {
+		defer exfuzz.Watch(method, target, headers, body)()
 		clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 		mem := memory.New(memory.Options{Now: clock.Now, SweepInterval: -1})
 		defer mem.Close()

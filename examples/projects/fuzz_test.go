@@ -86,6 +86,7 @@ func FuzzAPI(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, method, target, headers, body string) {
+		defer exfuzz.Watch(method, target, headers, body)()
 		clock.Advance(25 * time.Hour)
 		mem.Sweep()
 		// The memory store keeps expiries in int64 nanoseconds (good to the

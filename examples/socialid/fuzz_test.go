@@ -77,6 +77,7 @@ func FuzzAPI(f *testing.F) {
 	codes := exfuzz.Codes("not_found", "already_confirmed", "method_not_allowed", "active", "confirmed", "invalid_password")
 
 	f.Fuzz(func(t *testing.T, method, target, headers, body string) {
+		defer exfuzz.Watch(method, target, headers, body)()
 		// A fresh app on every run, so that an input means the same
 		// whatever ran before it.
 		clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))

@@ -10,12 +10,38 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
+
+// Limit is how long one fuzz input may run. Each takes milliseconds (a
+// fresh app, a SHA-256 Hasher, a fake clock: nothing waits); the fuzzing
+// engine kills a worker whose input runs 10 s and says only that it hung.
+const Limit = 5 * time.Second
+
+// Watch starts the clock on one fuzz input: call the function it returns
+// when the input is done (defer exfuzz.Watch(method, target, headers,
+// body)()). An input still running after Limit panics with the input and
+// every goroutine's stack, to show what it waits on; the process ends, and
+// a fuzzing run writes the input under testdata/fuzz.
+func Watch(input ...string) (done func()) {
+	return watch(Limit, func(msg string) { panic(msg) }, input)
+}
+
+func watch(limit time.Duration, fire func(string), input []string) (done func()) {
+	t := time.AfterFunc(limit, func() {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		fire(fmt.Sprintf("exfuzz: an input has run over %v: %q\n\n%s", limit, input, buf))
+	})
+	return func() { t.Stop() }
+}
 
 // Request builds the request a server reads from a request line, header
 // lines ("Name: value", one a line) and a body; ok is false where

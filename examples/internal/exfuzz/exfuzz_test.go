@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRequest(t *testing.T) {
@@ -44,4 +45,20 @@ func TestHasher(t *testing.T) {
 	if h.Compare(hash, []byte("pw")) != nil || h.Compare(hash, []byte("px")) == nil || h.NeedsRehash(hash) {
 		t.Error("Hasher is wrong")
 	}
+}
+
+func TestWatch(t *testing.T) {
+	fired := make(chan string, 1)
+	done := watch(time.Millisecond, func(msg string) { fired <- msg }, []string{"GET", "/slow"})
+	select {
+	case msg := <-fired:
+		if !strings.Contains(msg, `"/slow"`) || !strings.Contains(msg, "TestWatch") {
+			t.Errorf("the report lacks the input or the stacks: %.300s", msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an input over the limit was not reported")
+	}
+	done()
+	done = watch(time.Hour, func(string) { t.Error("fired after done") }, nil)
+	done()
 }
