@@ -103,9 +103,9 @@ func (f Filter) Match(r Record) bool {
 type RotateStatus uint8
 
 const (
-	// Rotated: the presented token was live; it is now spent and its
+	// RotateDone: the presented token was live; it is now spent and its
 	// successor is stored.
-	Rotated RotateStatus = iota + 1
+	RotateDone RotateStatus = iota + 1
 	// RotateMissing: no live or spent record under the presented ID
 	// (unknown, expired, or revoked).
 	RotateMissing
@@ -119,7 +119,7 @@ const (
 // Rotation reports what [Tokens.Rotate] did.
 type Rotation struct {
 	Status RotateStatus
-	// Record is the successor when Status is Rotated, and the presented
+	// Record is the successor when Status is RotateDone, and the presented
 	// (spent) record when Status is RotateReused.
 	Record Record
 	// Revoked counts the live records deleted because of reuse.
@@ -161,7 +161,7 @@ type Tokens interface {
 	// old's ChainEnd. The spent record is kept until its own ExpiresAt so
 	// that a replay is recognised: rotating a spent record revokes its
 	// family and reports RotateReused. Of concurrent rotations of one
-	// live record exactly one is Rotated.
+	// live record exactly one is RotateDone.
 	Rotate(ctx context.Context, old, next ID, lifetime time.Duration) (Rotation, error)
 
 	// Delete removes the record under id (live or spent) and reports
@@ -211,10 +211,11 @@ type Store interface {
 	Counters
 }
 
-// ValidTag reports whether tag is a routing tag as the contract defines
-// it: 1 to 16 characters of [0-9a-z]. Stores answer any other tag as a
-// miss, so it never reaches a key.
-func ValidTag(tag string) bool {
+// ValidRoutingTag reports whether tag has the syntax the contract gives
+// a routing tag ([ID.Tag]): 1 to 16 characters of [0-9a-z]. Stores answer
+// any other tag as a miss, so it never reaches a key. It says nothing of
+// how the tag was made; package tokens issues a narrower shape.
+func ValidRoutingTag(tag string) bool {
 	if len(tag) == 0 || len(tag) > 16 {
 		return false
 	}
@@ -231,7 +232,7 @@ func ValidTag(tag string) bool {
 // nothing when it fails.
 func CheckPut(id ID, rec Record) error {
 	switch {
-	case !ValidTag(id.Tag):
+	case !ValidRoutingTag(id.Tag):
 		return fmt.Errorf("store: invalid tag %q", id.Tag)
 	case rec.Subject == "":
 		return errors.New("store: record without a subject")

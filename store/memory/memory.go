@@ -228,7 +228,7 @@ func (s *Store) Put(_ context.Context, id store.ID, rec store.Record) error {
 // Get implements [store.Tokens]. It takes one read lock and does not
 // allocate.
 func (s *Store) Get(_ context.Context, id store.ID) (store.Record, bool, error) {
-	if !validTag(id.Tag) {
+	if !store.ValidRoutingTag(id.Tag) {
 		return store.Record{}, false, nil
 	}
 	ts := s.tokenShard(&id.Hash)
@@ -250,7 +250,7 @@ func (s *Store) Get(_ context.Context, id store.ID) (store.Record, bool, error) 
 
 // Consume implements [store.Tokens].
 func (s *Store) Consume(_ context.Context, id store.ID) (store.Record, bool, error) {
-	if !validTag(id.Tag) {
+	if !store.ValidRoutingTag(id.Tag) {
 		return store.Record{}, false, nil
 	}
 	is, e := s.lockFind(id, s.clock())
@@ -271,7 +271,7 @@ func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Dura
 	if err := store.CheckRotate(old, next, lifetime); err != nil {
 		return store.Rotation{}, err
 	}
-	if !validTag(old.Tag) {
+	if !store.ValidRoutingTag(old.Tag) {
 		return store.Rotation{Status: store.RotateMissing}, nil
 	}
 	now := s.clock()
@@ -310,13 +310,13 @@ func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Dura
 	e.spent = true
 	ts.mu.Unlock()
 	s.insert(is, e.subj, succ, prev)
-	return store.Rotation{Status: store.Rotated, Record: succ.record()}, nil
+	return store.Rotation{Status: store.RotateDone, Record: succ.record()}, nil
 }
 
 // Delete implements [store.Tokens]. An expired record that has not been
 // swept yet is removed but not reported.
 func (s *Store) Delete(_ context.Context, id store.ID) (bool, error) {
-	if !validTag(id.Tag) {
+	if !store.ValidRoutingTag(id.Tag) {
 		return false, nil
 	}
 	is, e := s.lockFind(id, s.clock())
@@ -331,7 +331,7 @@ func (s *Store) Delete(_ context.Context, id store.ID) (bool, error) {
 // DeleteAll implements [store.Tokens]. Spent records are not live, so it
 // leaves them: a replay after "log out everywhere" is still recognised.
 func (s *Store) DeleteAll(_ context.Context, tag, subject string, f store.Filter) (int, error) {
-	if !validTag(tag) {
+	if !store.ValidRoutingTag(tag) {
 		return 0, nil
 	}
 	now := s.clock()
@@ -348,7 +348,7 @@ func (s *Store) DeleteAll(_ context.Context, tag, subject string, f store.Filter
 
 // List implements [store.Tokens].
 func (s *Store) List(_ context.Context, tag, subject string, f store.Filter) ([]store.Item, error) {
-	if !validTag(tag) {
+	if !store.ValidRoutingTag(tag) {
 		return nil, nil
 	}
 	now := s.clock()
@@ -608,9 +608,6 @@ func (e *entry) record() store.Record {
 		AuthTime:  toTime(e.authTime),
 	}
 }
-
-// validTag is the contract's tag check; anything else never reaches a key.
-func validTag(tag string) bool { return store.ValidTag(tag) }
 
 // noTime stands for the zero time.Time, which unix nanoseconds cannot
 // hold. It sorts before every real time, so a zero expiry is in the past.

@@ -234,7 +234,7 @@ func (s *Store) Put(ctx context.Context, id store.ID, rec store.Record) error {
 
 // Get implements store.Tokens with one GET.
 func (s *Store) Get(ctx context.Context, id store.ID) (store.Record, bool, error) {
-	if !validTag(id.Tag) {
+	if !store.ValidRoutingTag(id.Tag) {
 		return store.Record{}, false, nil
 	}
 	key, _ := s.tokenKey(id)
@@ -268,7 +268,7 @@ func (s *Store) live(v string) (store.Record, bool, error) {
 
 // Consume implements store.Tokens.
 func (s *Store) Consume(ctx context.Context, id store.ID) (store.Record, bool, error) {
-	if !validTag(id.Tag) {
+	if !store.ValidRoutingTag(id.Tag) {
 		return store.Record{}, false, nil
 	}
 	key, member := s.tokenKey(id)
@@ -291,7 +291,7 @@ func (s *Store) Rotate(ctx context.Context, old, next store.ID, lifetime time.Du
 	if err := store.CheckRotate(old, next, lifetime); err != nil {
 		return store.Rotation{}, err
 	}
-	if !validTag(old.Tag) {
+	if !store.ValidRoutingTag(old.Tag) {
 		return store.Rotation{Status: store.RotateMissing}, nil
 	}
 	oldKey, oldMember := s.tokenKey(old)
@@ -326,7 +326,7 @@ func rotation(res []any) (store.Rotation, error) {
 		return store.Rotation{}, err
 	}
 	if status == 1 {
-		return store.Rotation{Status: store.Rotated, Record: d.rec}, nil
+		return store.Rotation{Status: store.RotateDone, Record: d.rec}, nil
 	}
 	if len(res) < 3 {
 		return store.Rotation{}, errCorrupt
@@ -337,7 +337,7 @@ func rotation(res []any) (store.Rotation, error) {
 
 // Delete implements store.Tokens.
 func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {
-	if !validTag(id.Tag) {
+	if !store.ValidRoutingTag(id.Tag) {
 		return false, nil
 	}
 	key, member := s.tokenKey(id)
@@ -351,7 +351,7 @@ func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {
 // DeleteAll implements store.Tokens through the subject's index: no scan
 // of the key space.
 func (s *Store) DeleteAll(ctx context.Context, tag, subject string, f store.Filter) (int, error) {
-	if !validTag(tag) {
+	if !store.ValidRoutingTag(tag) {
 		return 0, nil
 	}
 	n, err := s.ending(ctx, deleteAllScript, []string{s.indexKey(tag, subject)}, s.nowMillis(), s.base(tag),
@@ -364,7 +364,7 @@ func (s *Store) DeleteAll(ctx context.Context, tag, subject string, f store.Filt
 
 // List implements store.Tokens through the subject's index.
 func (s *Store) List(ctx context.Context, tag, subject string, f store.Filter) ([]store.Item, error) {
-	if !validTag(tag) {
+	if !store.ValidRoutingTag(tag) {
 		return nil, nil
 	}
 	res, err := listScript.Run(ctx, s.c, []string{s.indexKey(tag, subject)}, s.nowMillis(), s.base(tag), subject).StringSlice()
@@ -436,6 +436,3 @@ func (s *Store) Reset(ctx context.Context, key string) error {
 	}
 	return nil
 }
-
-// validTag is the contract's tag check; anything else never reaches a key.
-func validTag(tag string) bool { return store.ValidTag(tag) }
