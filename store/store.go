@@ -126,7 +126,10 @@ type Rotation struct {
 	Revoked int
 }
 
-// Tokens keeps token records by the hash of the token.
+// Tokens keeps token records by the hash of the token. It is the sum of
+// the small interfaces below, so that a store can offer part of it and a
+// test can fake part of it; a caller that needs one ability takes the
+// interface that names it.
 //
 // Every method is atomic and safe for concurrent use. A token that is
 // unknown, expired, spent (for Get and Consume) or revoked is a miss: the
@@ -141,38 +144,78 @@ type Rotation struct {
 // Subject or a bad Tag in Put, a lifetime or window of zero or less, a
 // Rotate whose next has another Tag than old (which changes nothing).
 type Tokens interface {
+	Reader
+	Writer
+	Consumer
+	Rotator
+	SubjectIndex
+}
+
+// Reader looks a token record up: the hot path of every authenticated
+// request.
+type Reader interface {
+	// Get returns the live record under id: one lookup, no writes. A
+	// miss (unknown, expired, spent or revoked, or an id whose Tag is not
+	// a [ValidRoutingTag]) is the zero Record, false and a nil error. An
+	// error wraps [ErrUnavailable]: the store could not answer, and the
+	// caller fails closed.
+	Get(ctx context.Context, id ID) (Record, bool, error)
+}
+
+// Writer stores and removes single token records.
+type Writer interface {
 	// Put stores rec under id until rec.ExpiresAt and adds it to the
 	// subject's index. An existing record under id is replaced; a rec
-	// that has already expired only deletes it.
+	// that has already expired only deletes it. It returns the error of
+	// [CheckPut] for a caller mistake (changing nothing), [ErrFull] when
+	// a capacity-bound store has no room, and an error wrapping
+	// [ErrUnavailable] when the store cannot answer.
 	Put(ctx context.Context, id ID, rec Record) error
 
-	// Get returns the live record under id. It is the hot path of every
-	// authenticated request: one lookup, no writes.
-	Get(ctx context.Context, id ID) (Record, bool, error)
+	// Delete removes the record under id (live or spent) and reports
+	// whether there was one that had not expired. A miss is false and a
+	// nil error; an error wraps [ErrUnavailable].
+	Delete(ctx context.Context, id ID) (bool, error)
+}
 
+// Consumer spends one-time tokens: login, verification, password reset.
+type Consumer interface {
 	// Consume returns the live record under id and deletes it, at once:
 	// of any number of concurrent calls for one id, exactly one sees it.
+	// A miss is the zero Record, false and a nil error; an error wraps
+	// [ErrUnavailable], and the token must then be taken as not spent
+	// by this call (it may be gone: the caller fails closed).
 	Consume(ctx context.Context, id ID) (Record, bool, error)
+}
 
+// Rotator exchanges a device token for its successor.
+type Rotator interface {
 	// Rotate spends the live record under old and stores its successor
 	// under next (which must carry the same Tag). The successor copies
 	// Kind, Subject, Project, Device, Family, ChainEnd and AuthTime from
 	// old; it is issued now and expires after lifetime, but never past
-	// old's ChainEnd. The spent record is kept until its own ExpiresAt so
-	// that a replay is recognised: rotating a spent record revokes its
-	// family and reports RotateReused. Of concurrent rotations of one
-	// live record exactly one is RotateDone.
+	// old's ChainEnd. The spent record is kept until its
+	// own ExpiresAt so that a replay is recognised: rotating a spent
+	// record revokes its family and reports RotateReused. Of concurrent
+	// rotations of one live record exactly one is RotateDone.
+	//
+	// A missing old is a Rotation with Status RotateMissing and a nil
+	// error. It returns the error of [CheckRotate] for a caller mistake
+	// (changing nothing), [ErrFull] when a capacity-bound store has no
+	// room for the successor, and an error wrapping [ErrUnavailable]
+	// when the store cannot answer.
 	Rotate(ctx context.Context, old, next ID, lifetime time.Duration) (Rotation, error)
+}
 
-	// Delete removes the record under id (live or spent) and reports
-	// whether there was one that had not expired.
-	Delete(ctx context.Context, id ID) (bool, error)
-
+// SubjectIndex reaches every record of one subject at once: "log out
+// everywhere" and the list of a subject's sessions and devices. tag is
+// the subject's routing tag; a tag that is not a [ValidRoutingTag] finds
+// nothing (0 or nil, and a nil error). Errors wrap [ErrUnavailable].
+type SubjectIndex interface {
 	// DeleteAll removes every live record of the subject that matches f
 	// and reports how many it removed. Records of other subjects, or that
 	// do not match, are untouched. Spent records stay until they expire,
 	// so a replay after "log out everywhere" is still recognised as reuse.
-	// tag is the subject's routing tag.
 	DeleteAll(ctx context.Context, tag, subject string, f Filter) (int, error)
 
 	// List returns the live records of the subject that match f, in no

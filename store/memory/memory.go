@@ -189,7 +189,7 @@ func (s *Store) Close() error {
 // ones that have not been swept yet.
 func (s *Store) Len() int { return int(s.size.Load()) }
 
-// Put implements [store.Tokens]. It fails for an invalid tag or an empty
+// Put implements [store.Writer]. It fails for an invalid tag or an empty
 // subject; a record put already expired only removes what was under id.
 func (s *Store) Put(_ context.Context, id store.ID, rec store.Record) error {
 	if err := store.CheckPut(id, rec); err != nil {
@@ -225,7 +225,7 @@ func (s *Store) Put(_ context.Context, id store.ID, rec store.Record) error {
 	return nil
 }
 
-// Get implements [store.Tokens]. It takes one read lock and does not
+// Get implements [store.Reader]. It takes one read lock and does not
 // allocate.
 func (s *Store) Get(_ context.Context, id store.ID) (store.Record, bool, error) {
 	if !store.ValidRoutingTag(id.Tag) {
@@ -248,7 +248,7 @@ func (s *Store) Get(_ context.Context, id store.ID) (store.Record, bool, error) 
 	return rec, true, nil
 }
 
-// Consume implements [store.Tokens].
+// Consume implements [store.Consumer].
 func (s *Store) Consume(_ context.Context, id store.ID) (store.Record, bool, error) {
 	if !store.ValidRoutingTag(id.Tag) {
 		return store.Record{}, false, nil
@@ -263,7 +263,7 @@ func (s *Store) Consume(_ context.Context, id store.ID) (store.Record, bool, err
 	return rec, true, nil
 }
 
-// Rotate implements [store.Tokens]. Besides a next with another tag, it
+// Rotate implements [store.Rotator]. Besides a next with another tag, it
 // refuses a next equal to old and a lifetime that is not positive: those
 // are mistakes of the caller, and the error does not wrap
 // [store.ErrUnavailable].
@@ -313,7 +313,7 @@ func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Dura
 	return store.Rotation{Status: store.RotateDone, Record: succ.record()}, nil
 }
 
-// Delete implements [store.Tokens]. An expired record that has not been
+// Delete implements [store.Writer]. An expired record that has not been
 // swept yet is removed but not reported.
 func (s *Store) Delete(_ context.Context, id store.ID) (bool, error) {
 	if !store.ValidRoutingTag(id.Tag) {
@@ -328,7 +328,7 @@ func (s *Store) Delete(_ context.Context, id store.ID) (bool, error) {
 	return true, nil
 }
 
-// DeleteAll implements [store.Tokens]. Spent records are not live, so it
+// DeleteAll implements [store.SubjectIndex]. Spent records are not live, so it
 // leaves them: a replay after "log out everywhere" is still recognised.
 func (s *Store) DeleteAll(_ context.Context, tag, subject string, f store.Filter) (int, error) {
 	if !store.ValidRoutingTag(tag) {
@@ -346,7 +346,7 @@ func (s *Store) DeleteAll(_ context.Context, tag, subject string, f store.Filter
 	return n, nil
 }
 
-// List implements [store.Tokens].
+// List implements [store.SubjectIndex].
 func (s *Store) List(_ context.Context, tag, subject string, f store.Filter) ([]store.Item, error) {
 	if !store.ValidRoutingTag(tag) {
 		return nil, nil

@@ -215,7 +215,7 @@ func failed(ctx context.Context, err error) *goredis.Cmd {
 	return cmd
 }
 
-// Put implements store.Tokens.
+// Put implements store.Writer.
 func (s *Store) Put(ctx context.Context, id store.ID, rec store.Record) error {
 	if err := store.CheckPut(id, rec); err != nil {
 		return err
@@ -232,7 +232,7 @@ func (s *Store) Put(ctx context.Context, id store.ID, rec store.Record) error {
 	return nil
 }
 
-// Get implements store.Tokens with one GET.
+// Get implements store.Reader with one GET.
 func (s *Store) Get(ctx context.Context, id store.ID) (store.Record, bool, error) {
 	if !store.ValidRoutingTag(id.Tag) {
 		return store.Record{}, false, nil
@@ -266,7 +266,7 @@ func (s *Store) live(v string) (store.Record, bool, error) {
 	return d.rec, true, nil
 }
 
-// Consume implements store.Tokens.
+// Consume implements store.Consumer.
 func (s *Store) Consume(ctx context.Context, id store.ID) (store.Record, bool, error) {
 	if !store.ValidRoutingTag(id.Tag) {
 		return store.Record{}, false, nil
@@ -286,7 +286,7 @@ func (s *Store) Consume(ctx context.Context, id store.ID) (store.Record, bool, e
 	return d.rec, true, nil
 }
 
-// Rotate implements store.Tokens.
+// Rotate implements store.Rotator.
 func (s *Store) Rotate(ctx context.Context, old, next store.ID, lifetime time.Duration) (store.Rotation, error) {
 	if err := store.CheckRotate(old, next, lifetime); err != nil {
 		return store.Rotation{}, err
@@ -335,7 +335,7 @@ func rotation(res []any) (store.Rotation, error) {
 	return store.Rotation{Status: store.RotateReused, Record: d.rec, Revoked: int(n)}, nil
 }
 
-// Delete implements store.Tokens.
+// Delete implements store.Writer.
 func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {
 	if !store.ValidRoutingTag(id.Tag) {
 		return false, nil
@@ -348,7 +348,7 @@ func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {
 	return n == 1, nil
 }
 
-// DeleteAll implements store.Tokens through the subject's index: no scan
+// DeleteAll implements store.SubjectIndex through the subject's index: no scan
 // of the key space.
 func (s *Store) DeleteAll(ctx context.Context, tag, subject string, f store.Filter) (int, error) {
 	if !store.ValidRoutingTag(tag) {
@@ -362,7 +362,7 @@ func (s *Store) DeleteAll(ctx context.Context, tag, subject string, f store.Filt
 	return n, nil
 }
 
-// List implements store.Tokens through the subject's index.
+// List implements store.SubjectIndex through the subject's index.
 func (s *Store) List(ctx context.Context, tag, subject string, f store.Filter) ([]store.Item, error) {
 	if !store.ValidRoutingTag(tag) {
 		return nil, nil
