@@ -75,6 +75,11 @@ type Record struct {
 	ChainEnd time.Time
 	// AuthTime is when the subject last proved a password; successors keep it.
 	AuthTime time.Time
+	// Assurance is the authenticator assurance level the subject proved;
+	// successors keep it. Zero means none was recorded. Stores keep it as
+	// they are given it; what each level means is the caller's (step-up
+	// checks it against what a route requires).
+	Assurance uint8
 }
 
 // Item is a listed record together with the ID it is stored under.
@@ -192,9 +197,9 @@ type Consumer interface {
 type Rotator interface {
 	// Rotate spends the live record under old and stores its successor
 	// under next (which must carry the same Tag). The successor copies
-	// Kind, Subject, Project, Device, Family, ChainEnd and AuthTime from
-	// old; it is issued now and expires after lifetime, but never past
-	// old's ChainEnd. The spent record is kept until its
+	// Kind, Subject, Project, Device, Family, ChainEnd, AuthTime and
+	// Assurance from old; it is issued now and expires after lifetime,
+	// but never past old's ChainEnd. The spent record is kept until its
 	// own ExpiresAt so that a replay is recognised: rotating a spent
 	// record revokes its family and reports RotateReused. Of concurrent
 	// rotations of one live record exactly one is RotateDone.
