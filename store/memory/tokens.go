@@ -32,16 +32,7 @@ func (s *Store) Put(_ context.Context, id store.ID, rec store.Record) error {
 		return store.ErrFull
 	}
 	sub := is.subject(id.Tag, rec.Subject)
-	e := &entry{
-		hash:     id.Hash,
-		kind:     rec.Kind,
-		issued:   nanos(rec.IssuedAt),
-		expires:  expires,
-		chainEnd: nanos(rec.ChainEnd),
-		authTime: nanos(rec.AuthTime),
-	}
-	e.setAttrs(sub.head, rec)
-	s.insert(is, sub, e, old)
+	s.insert(is, sub, newEntry(id.Hash, sub.head, rec), old)
 	return nil
 }
 
@@ -114,17 +105,7 @@ func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Dura
 	if e.chainEnd != noTime {
 		expires = min(expires, e.chainEnd)
 	}
-	succ := &entry{
-		hash:       next.Hash,
-		kind:       e.kind,
-		attrs:      e.attrs,
-		projectEnd: e.projectEnd,
-		deviceEnd:  e.deviceEnd,
-		issued:     now,
-		expires:    expires,
-		chainEnd:   e.chainEnd,
-		authTime:   e.authTime,
-	}
+	succ := e.successor(next.Hash, now, expires)
 	ts := s.tokenShard(&e.hash)
 	ts.mu.Lock()
 	e.spent = true

@@ -30,6 +30,7 @@ func testRotateSuccessor(e *env) {
 	old.Project = "p"
 	old.ChainEnd = e.clk.Now().Add(30 * 24 * time.Hour)
 	old.AuthTime = e.clk.Now().Add(-time.Minute)
+	old.Assurance = 3
 	oldID := e.putNew(old)
 	e.clk.Advance(time.Minute)
 
