@@ -101,7 +101,7 @@ func (a *Authenticator) RedeemVerification(ctx context.Context, id, value string
 		return "", tokens.ErrMalformed
 	}
 	tag := id[len(verifyIDPrefix) : len(verifyIDPrefix)+verifyTagLen]
-	if !tokens.ValidTag(tag) {
+	if !tokens.ValidDerivedTag(tag) {
 		return "", tokens.ErrMalformed
 	}
 	// The value is the secret of a token: 32 bytes of canonical base64url.

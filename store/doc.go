@@ -1,10 +1,12 @@
 // Package store defines where gatehouse keeps its state: token records,
 // looked up by the SHA-256 of the token, and hit counters for lockout.
 //
-// The interfaces are [Tokens] and [Counters], joined as [Store]. Their doc
-// comments are the contract every implementation keeps, and the suite in
-// package storetest checks it: a miss is a zero value, false and a nil
-// error; errors are for failures and wrap [ErrUnavailable]; every operation
+// The interfaces are [Tokens] and [Counters], joined as [Store]. Tokens is
+// built from small interfaces ([Reader], [Writer], [Consumer], [Rotator],
+// [SubjectIndex]), so that code needing one ability asks for that one and a
+// test fakes only it. Their doc comments are the contract every
+// implementation keeps, and the suite in package storetest checks it: a
+// miss is a zero value, false and a nil error; errors are for failures and wrap [ErrUnavailable]; every operation
 // is atomic; every record expires.
 //
 // Implementations: package memory (one process, the default) and package

@@ -87,6 +87,11 @@ type Record struct {
 	ChainEnd time.Time
 	// AuthTime is when the subject last proved a password; successors keep it.
 	AuthTime time.Time
+	// Assurance is the authenticator assurance level the subject proved;
+	// successors keep it. Zero means none was recorded. Stores keep it as
+	// they are given it; what each level means is the caller's (step-up
+	// checks it against what a route requires).
+	Assurance uint8
 }
 
 // Item is a listed record together with the ID it is stored under.
@@ -115,9 +120,9 @@ func (f Filter) Match(r Record) bool {
 type RotateStatus uint8
 
 const (
-	// Rotated: the presented token was live; it is now spent and its
+	// RotateDone: the presented token was live; it is now spent and its
 	// successor is stored.
-	Rotated RotateStatus = iota + 1
+	RotateDone RotateStatus = iota + 1
 	// RotateMissing: no live or spent record under the presented ID
 	// (unknown, expired, or revoked).
 	RotateMissing
@@ -131,14 +136,17 @@ const (
 // Rotation reports what [Tokens.Rotate] did.
 type Rotation struct {
 	Status RotateStatus
-	// Record is the successor when Status is Rotated, and the presented
+	// Record is the successor when Status is RotateDone, and the presented
 	// (spent) record when Status is RotateReused.
 	Record Record
 	// Revoked counts the live records deleted because of reuse.
 	Revoked int
 }
 
-// Tokens keeps token records by the hash of the token.
+// Tokens keeps token records by the hash of the token. It is the sum of
+// the small interfaces below, so that a store can offer part of it and a
+// test can fake part of it; a caller that needs one ability takes the
+// interface that names it.
 //
 // Every method is atomic and safe for concurrent use. A token that is
 // unknown, expired, spent (for Get and Consume) or revoked is a miss: the
@@ -153,38 +161,78 @@ type Rotation struct {
 // Subject or a bad Tag in Put, a lifetime or window of zero or less, a
 // Rotate whose next has another Tag than old (which changes nothing).
 type Tokens interface {
+	Reader
+	Writer
+	Consumer
+	Rotator
+	SubjectIndex
+}
+
+// Reader looks a token record up: the hot path of every authenticated
+// request.
+type Reader interface {
+	// Get returns the live record under id: one lookup, no writes. A
+	// miss (unknown, expired, spent or revoked, or an id whose Tag is not
+	// a [ValidRoutingTag]) is the zero Record, false and a nil error. An
+	// error wraps [ErrUnavailable]: the store could not answer, and the
+	// caller fails closed.
+	Get(ctx context.Context, id ID) (Record, bool, error)
+}
+
+// Writer stores and removes single token records.
+type Writer interface {
 	// Put stores rec under id until rec.ExpiresAt and adds it to the
 	// subject's index. An existing record under id is replaced; a rec
-	// that has already expired only deletes it.
+	// that has already expired only deletes it. It returns the error of
+	// [CheckPut] for a caller mistake (changing nothing), [ErrFull] when
+	// a capacity-bound store has no room, and an error wrapping
+	// [ErrUnavailable] when the store cannot answer.
 	Put(ctx context.Context, id ID, rec Record) error
 
-	// Get returns the live record under id. It is the hot path of every
-	// authenticated request: one lookup, no writes.
-	Get(ctx context.Context, id ID) (Record, bool, error)
+	// Delete removes the record under id (live or spent) and reports
+	// whether there was one that had not expired. A miss is false and a
+	// nil error; an error wraps [ErrUnavailable].
+	Delete(ctx context.Context, id ID) (bool, error)
+}
 
+// Consumer spends one-time tokens: login, verification, password reset.
+type Consumer interface {
 	// Consume returns the live record under id and deletes it, at once:
 	// of any number of concurrent calls for one id, exactly one sees it.
+	// A miss is the zero Record, false and a nil error; an error wraps
+	// [ErrUnavailable], and the token must then be taken as not spent
+	// by this call (it may be gone: the caller fails closed).
 	Consume(ctx context.Context, id ID) (Record, bool, error)
+}
 
+// Rotator exchanges a device token for its successor.
+type Rotator interface {
 	// Rotate spends the live record under old and stores its successor
 	// under next (which must carry the same Tag). The successor copies
-	// Kind, Subject, Project, Device, Family, ChainEnd and AuthTime from
-	// old; it is issued now and expires after lifetime, but never past
-	// old's ChainEnd. The spent record is kept until its own ExpiresAt so
-	// that a replay is recognised: rotating a spent record revokes its
-	// family and reports RotateReused. Of concurrent rotations of one
-	// live record exactly one is Rotated.
+	// Kind, Subject, Project, Device, Family, ChainEnd, AuthTime and
+	// Assurance from old; it is issued now and expires after lifetime,
+	// but never past old's ChainEnd. The spent record is kept until its
+	// own ExpiresAt so that a replay is recognised: rotating a spent
+	// record revokes its family and reports RotateReused. Of concurrent
+	// rotations of one live record exactly one is RotateDone.
+	//
+	// A missing old is a Rotation with Status RotateMissing and a nil
+	// error. It returns the error of [CheckRotate] for a caller mistake
+	// (changing nothing), [ErrFull] when a capacity-bound store has no
+	// room for the successor, and an error wrapping [ErrUnavailable]
+	// when the store cannot answer.
 	Rotate(ctx context.Context, old, next ID, lifetime time.Duration) (Rotation, error)
+}
 
-	// Delete removes the record under id (live or spent) and reports
-	// whether there was one that had not expired.
-	Delete(ctx context.Context, id ID) (bool, error)
-
+// SubjectIndex reaches every record of one subject at once: "log out
+// everywhere" and the list of a subject's sessions and devices. tag is
+// the subject's routing tag; a tag that is not a [ValidRoutingTag] finds
+// nothing (0 or nil, and a nil error). Errors wrap [ErrUnavailable].
+type SubjectIndex interface {
 	// DeleteAll removes every live record of the subject that matches f
 	// and reports how many it removed. Records of other subjects, or that
 	// do not match, are untouched. Spent records stay until they expire,
 	// so a replay after "log out everywhere" is still recognised as reuse.
-	// tag is the subject's routing tag.
 	DeleteAll(ctx context.Context, tag, subject string, f Filter) (int, error)
 
 	// List returns the live records of the subject that match f, in no
@@ -223,10 +271,11 @@ type Store interface {
 	Counters
 }
 
-// ValidTag reports whether tag is a routing tag as the contract defines
-// it: 1 to 16 characters of [0-9a-z]. Stores answer any other tag as a
-// miss, so it never reaches a key.
-func ValidTag(tag string) bool {
+// ValidRoutingTag reports whether tag has the syntax the contract gives
+// a routing tag ([ID.Tag]): 1 to 16 characters of [0-9a-z]. Stores answer
+// any other tag as a miss, so it never reaches a key. It says nothing of
+// how the tag was made; package tokens issues a narrower shape.
+func ValidRoutingTag(tag string) bool {
 	if len(tag) == 0 || len(tag) > 16 {
 		return false
 	}
@@ -243,7 +292,7 @@ func ValidTag(tag string) bool {
 // nothing when it fails.
 func CheckPut(id ID, rec Record) error {
 	switch {
-	case !ValidTag(id.Tag):
+	case !ValidRoutingTag(id.Tag):
 		return fmt.Errorf("store: invalid tag %q", id.Tag)
 	case rec.Subject == "":
 		return errors.New("store: record without a subject")

@@ -64,7 +64,7 @@ func parse(kind store.Kind, token string) (store.ID, error) {
 	if token[2] != letter(kind) {
 		return store.ID{}, ErrWrongKind
 	}
-	if !ValidTag(token[prefixLen : prefixLen+tagLen]) {
+	if !ValidDerivedTag(token[prefixLen : prefixLen+tagLen]) {
 		return store.ID{}, ErrMalformed
 	}
 	for i := prefixLen + tagLen + 1; i < Len; i++ {
@@ -89,9 +89,11 @@ func hashToken(token string) [32]byte {
 	return sha256.Sum256(buf[:n])
 }
 
-// ValidTag reports whether tag has the shape of the routing tag in a
-// token: 4 characters of [a-z2-7].
-func ValidTag(tag string) bool {
+// ValidDerivedTag reports whether tag has the shape of the routing tag
+// this package derives for a subject and puts in a token: 4 characters of
+// [a-z2-7]. Every such tag is also a valid store tag
+// ([store.ValidRoutingTag]), whose syntax is wider.
+func ValidDerivedTag(tag string) bool {
 	if len(tag) != tagLen {
 		return false
 	}

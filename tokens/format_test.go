@@ -68,8 +68,11 @@ func TestTagIsKeyedAndStable(t *testing.T) {
 	if len(a) != tagLen {
 		t.Fatalf("tag %q: want %d characters", a, tagLen)
 	}
-	if !ValidTag(a) {
+	if !ValidDerivedTag(a) {
 		t.Fatalf("tag %q has a character outside [a-z2-7]", a)
+	}
+	if !store.ValidRoutingTag(a) {
+		t.Fatalf("tag %q is not a routing tag stores accept", a)
 	}
 	// Over many subjects a key change must move most tags.
 	moved := 0

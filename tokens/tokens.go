@@ -246,7 +246,7 @@ func (m *Manager) Rotate(ctx context.Context, token string) (Issued, error) {
 		return Issued{}, err
 	}
 	switch r.Status {
-	case store.Rotated:
+	case store.RotateDone:
 		return Issued{Token: next, Record: r.Record}, nil
 	case store.RotateReused:
 		return Issued{Record: r.Record}, ErrReused

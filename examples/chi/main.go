@@ -35,8 +35,8 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	redisSpec := flag.String("redis", "", "keep tokens in Redis instead of memory: redis://host:port[/db], "+
-		"host:port,host:port,... (Cluster seeds), or sentinel://master@host:port[,host:port...]")
+	redisSpec := flag.String("redis", "", "keep tokens in Redis instead of memory: host:port or redis://host:port[/db] (one server), "+
+		"host:port,host:port,... or cluster://host:port (Cluster seeds), or sentinel://master@host:port[,host:port...]")
 	flag.Parse()
 
 	st, closeStore, err := openStore(*redisSpec)

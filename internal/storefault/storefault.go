@@ -20,6 +20,8 @@ type Store struct {
 	calls atomic.Int64
 }
 
+var _ store.Store = (*Store)(nil)
+
 // Wrap returns an up Store around s.
 func Wrap(s store.Store) *Store { return &Store{Store: s} }
 

@@ -77,7 +77,7 @@ func TestSweep(t *testing.T) {
 	s.Put(ctx, short, record(clk, "spender", time.Minute))
 	s.Put(ctx, long, record(clk, "keeper", time.Hour))
 	next := newID()
-	if rot, err := s.Rotate(ctx, short, next, time.Minute); err != nil || rot.Status != store.Rotated {
+	if rot, err := s.Rotate(ctx, short, next, time.Minute); err != nil || rot.Status != store.RotateDone {
 		t.Fatalf("Rotate = %v, %v", rot.Status, err)
 	}
 	s.Hit(ctx, "short", time.Minute)

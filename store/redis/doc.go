@@ -13,8 +13,10 @@
 // Only SHA-256 hashes of tokens are stored, never tokens, and every key has
 // a TTL.
 //
-// [NewClient] makes the client from one string (redis://, Cluster seeds,
-// sentinel://), as a command-line flag would carry it.
+// [NewClient] makes the client from one string (host:port or redis:// for
+// one server, several seeds or cluster:// for a Cluster, sentinel://), as a
+// command-line flag would carry it, following go-redis's NewUniversalClient;
+// [ParseSpec] gives the options instead, to adjust before connecting.
 //
 // Two options trade a little for more: [Options.WaitReplicas] makes the
 // writes that consume and revoke tokens wait for replicas (WAIT, in the same

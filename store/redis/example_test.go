@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -50,11 +51,14 @@ func ExampleNew() {
 }
 
 // NewClient reads the one-string forms a flag or an environment variable
-// carries. It does not connect.
+// carries. It does not connect. One address is one server; a Cluster is
+// named by several seeds, or by one behind cluster://.
 func ExampleNewClient() {
 	for _, spec := range []string{
 		"redis://10.0.0.5:6379/0",
+		"10.0.0.5:6379",
 		"10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000",
+		"cluster://10.0.0.1:7000",
 		"sentinel://mymaster@10.0.0.1:26379,10.0.0.2:26379",
 		"memcached://10.0.0.5:11211",
 	} {
@@ -68,7 +72,25 @@ func ExampleNewClient() {
 	}
 	// Output:
 	// *redis.Client
+	// *redis.Client
+	// *redis.ClusterClient
 	// *redis.ClusterClient
 	// *redis.Client
-	// redis: "memcached://10.0.0.5:11211": unknown scheme; want redis://, rediss://, sentinel:// or host:port seeds of a Cluster
+	// redis: "memcached://10.0.0.5:11211": unknown scheme; want redis://, rediss://, cluster://, sentinel:// or host:port
+}
+
+// ParseSpec gives the options before connecting, so an app can set what a
+// spec cannot say.
+func ExampleParseSpec() {
+	opts, err := redis.ParseSpec("cluster://10.0.0.1:7000")
+	if err != nil {
+		panic(err)
+	}
+	opts.ReadTimeout = 250 * time.Millisecond
+	opts.Password = os.Getenv("REDIS_PASSWORD")
+	c := goredis.NewUniversalClient(opts)
+	defer c.Close()
+	fmt.Printf("%T\n", c)
+	// Output:
+	// *redis.ClusterClient
 }

@@ -15,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/internal/record"
 )
 
 // DefaultPrefix starts every key the store writes unless Options.Prefix
@@ -215,26 +216,23 @@ func failed(ctx context.Context, err error) *goredis.Cmd {
 	return cmd
 }
 
-// Put implements store.Tokens.
+// Put implements store.Writer.
 func (s *Store) Put(ctx context.Context, id store.ID, rec store.Record) error {
 	if err := store.CheckPut(id, rec); err != nil {
 		return err
 	}
-	if rec.Kind > 9 { // the record format keeps the kind in one digit
-		return fmt.Errorf("redis: invalid kind %d", rec.Kind)
-	}
 	key, member := s.tokenKey(id)
 	keys := []string{key, s.indexKey(id.Tag, rec.Subject)}
-	err := putScript.Run(ctx, s.c, keys, encode(rec), millis(rec.ExpiresAt), s.nowMillis(), member).Err()
+	err := putScript.Run(ctx, s.c, keys, record.Encode(rec, false), record.Millis(rec.ExpiresAt), s.nowMillis(), member).Err()
 	if err != nil {
 		return unavailable("put", err)
 	}
 	return nil
 }
 
-// Get implements store.Tokens with one GET.
+// Get implements store.Reader with one GET.
 func (s *Store) Get(ctx context.Context, id store.ID) (store.Record, bool, error) {
-	if !validTag(id.Tag) {
+	if !store.ValidRoutingTag(id.Tag) {
 		return store.Record{}, false, nil
 	}
 	key, _ := s.tokenKey(id)
@@ -256,19 +254,19 @@ func (s *Store) Get(ctx context.Context, id store.ID) (store.Record, bool, error
 
 // live decodes v and reports it when it is neither spent nor expired.
 func (s *Store) live(v string) (store.Record, bool, error) {
-	d, err := decode(v)
+	d, err := record.Decode(v)
 	if err != nil {
 		return store.Record{}, false, unavailable("get", err)
 	}
-	if d.spent || d.expires <= s.nowMillis() {
+	if d.Spent || d.Expires <= s.nowMillis() {
 		return store.Record{}, false, nil
 	}
-	return d.rec, true, nil
+	return d.Record, true, nil
 }
 
-// Consume implements store.Tokens.
+// Consume implements store.Consumer.
 func (s *Store) Consume(ctx context.Context, id store.ID) (store.Record, bool, error) {
-	if !validTag(id.Tag) {
+	if !store.ValidRoutingTag(id.Tag) {
 		return store.Record{}, false, nil
 	}
 	key, member := s.tokenKey(id)
@@ -279,19 +277,19 @@ func (s *Store) Consume(ctx context.Context, id store.ID) (store.Record, bool, e
 	if err != nil {
 		return store.Record{}, false, unavailable("consume", err)
 	}
-	d, err := decode(v)
+	d, err := record.Decode(v)
 	if err != nil {
 		return store.Record{}, false, unavailable("consume", err)
 	}
-	return d.rec, true, nil
+	return d.Record, true, nil
 }
 
-// Rotate implements store.Tokens.
+// Rotate implements store.Rotator.
 func (s *Store) Rotate(ctx context.Context, old, next store.ID, lifetime time.Duration) (store.Rotation, error) {
 	if err := store.CheckRotate(old, next, lifetime); err != nil {
 		return store.Rotation{}, err
 	}
-	if !validTag(old.Tag) {
+	if !store.ValidRoutingTag(old.Tag) {
 		return store.Rotation{Status: store.RotateMissing}, nil
 	}
 	oldKey, oldMember := s.tokenKey(old)
@@ -318,26 +316,26 @@ func rotation(res []any) (store.Rotation, error) {
 		return store.Rotation{Status: store.RotateMissing}, nil
 	}
 	if len(res) < 2 {
-		return store.Rotation{}, errCorrupt
+		return store.Rotation{}, record.ErrCorrupt
 	}
 	v, _ := res[1].(string)
-	d, err := decode(v)
+	d, err := record.Decode(v)
 	if err != nil {
 		return store.Rotation{}, err
 	}
 	if status == 1 {
-		return store.Rotation{Status: store.Rotated, Record: d.rec}, nil
+		return store.Rotation{Status: store.RotateDone, Record: d.Record}, nil
 	}
 	if len(res) < 3 {
-		return store.Rotation{}, errCorrupt
+		return store.Rotation{}, record.ErrCorrupt
 	}
 	n, _ := res[2].(int64)
-	return store.Rotation{Status: store.RotateReused, Record: d.rec, Revoked: int(n)}, nil
+	return store.Rotation{Status: store.RotateReused, Record: d.Record, Revoked: int(n)}, nil
 }
 
-// Delete implements store.Tokens.
+// Delete implements store.Writer.
 func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {
-	if !validTag(id.Tag) {
+	if !store.ValidRoutingTag(id.Tag) {
 		return false, nil
 	}
 	key, member := s.tokenKey(id)
@@ -348,10 +346,10 @@ func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {
 	return n == 1, nil
 }
 
-// DeleteAll implements store.Tokens through the subject's index: no scan
+// DeleteAll implements store.SubjectIndex through the subject's index: no scan
 // of the key space.
 func (s *Store) DeleteAll(ctx context.Context, tag, subject string, f store.Filter) (int, error) {
-	if !validTag(tag) {
+	if !store.ValidRoutingTag(tag) {
 		return 0, nil
 	}
 	n, err := s.ending(ctx, deleteAllScript, []string{s.indexKey(tag, subject)}, s.nowMillis(), s.base(tag),
@@ -362,9 +360,9 @@ func (s *Store) DeleteAll(ctx context.Context, tag, subject string, f store.Filt
 	return n, nil
 }
 
-// List implements store.Tokens through the subject's index.
+// List implements store.SubjectIndex through the subject's index.
 func (s *Store) List(ctx context.Context, tag, subject string, f store.Filter) ([]store.Item, error) {
-	if !validTag(tag) {
+	if !store.ValidRoutingTag(tag) {
 		return nil, nil
 	}
 	res, err := listScript.Run(ctx, s.c, []string{s.indexKey(tag, subject)}, s.nowMillis(), s.base(tag), subject).StringSlice()
@@ -373,16 +371,16 @@ func (s *Store) List(ctx context.Context, tag, subject string, f store.Filter) (
 	}
 	var items []store.Item
 	for i := 0; i+1 < len(res); i += 2 {
-		d, err := decode(res[i+1])
+		d, err := record.Decode(res[i+1])
 		if err != nil {
 			return nil, unavailable("list", err)
 		}
-		if !f.Match(d.rec) {
+		if !f.Match(d.Record) {
 			continue
 		}
-		it := store.Item{ID: store.ID{Tag: tag}, Record: d.rec}
+		it := store.Item{ID: store.ID{Tag: tag}, Record: d.Record}
 		if n, err := hex.Decode(it.ID.Hash[:], []byte(res[i])); err != nil || n != len(it.ID.Hash) {
-			return nil, unavailable("list", errCorrupt)
+			return nil, unavailable("list", record.ErrCorrupt)
 		}
 		items = append(items, it)
 	}
@@ -402,7 +400,7 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Duration) (stor
 	r, _ := res[1].(string)
 	reset, err := strconv.ParseInt(r, 10, 64)
 	if err != nil || n < 1 {
-		return store.Count{}, unavailable("hit", errCorrupt)
+		return store.Count{}, unavailable("hit", record.ErrCorrupt)
 	}
 	return store.Count{N: n, ResetAt: time.UnixMilli(reset)}, nil
 }
@@ -421,7 +419,7 @@ func (s *Store) Peek(ctx context.Context, key string) (store.Count, error) {
 	n, err1 := strconv.ParseInt(ns, 10, 64)
 	reset, err2 := strconv.ParseInt(rs, 10, 64)
 	if err1 != nil || err2 != nil {
-		return store.Count{}, unavailable("peek", errCorrupt)
+		return store.Count{}, unavailable("peek", record.ErrCorrupt)
 	}
 	if reset <= s.nowMillis() {
 		return store.Count{}, nil
@@ -436,6 +434,3 @@ func (s *Store) Reset(ctx context.Context, key string) error {
 	}
 	return nil
 }
-
-// validTag is the contract's tag check; anything else never reaches a key.
-func validTag(tag string) bool { return store.ValidTag(tag) }

@@ -413,11 +413,11 @@ func TestRotateRetryIsNotReuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, err := s.Rotate(ctx, id(1), id(2), time.Hour)
-	if err != nil || first.Status != store.Rotated {
+	if err != nil || first.Status != store.RotateDone {
 		t.Fatalf("rotate: %v %v", first.Status, err)
 	}
 	again, err := s.Rotate(ctx, id(1), id(2), time.Hour)
-	if err != nil || again.Status != store.Rotated || again.Record != first.Record {
+	if err != nil || again.Status != store.RotateDone || again.Record != first.Record {
 		t.Fatalf("the same rotation again: %v %+v %v; want its successor back", again.Status, again.Record, err)
 	}
 	if _, ok, _ := s.Get(ctx, id(2)); !ok {

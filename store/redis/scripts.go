@@ -1,6 +1,10 @@
 package redis
 
-import goredis "github.com/redis/go-redis/v9"
+import (
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/store/internal/record"
+)
 
 // The scripts below are each one round trip and run atomically on the
 // server. Every key a token operation touches carries the subject's
@@ -16,23 +20,10 @@ import goredis "github.com/redis/go-redis/v9"
 // spreads subjects over index keys: a collision would put two subjects in
 // one set, and every reader checks the subject of each record it reads.
 
-// prelude parses the record format of codec.go.
-const prelude = `
-local function parse(v)
-  local sp, k, e, i, c, a, ls, lp, ld, lf, pos = string.match(v,
-    '^([01])(%d),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%d+),(%d+),(%d+),(%d+);()')
-  if not sp then return nil end
-  local r = {spent = sp == '1', kind = k, expires = tonumber(e), chainEnd = tonumber(c),
-    authTime = a, lens = ls .. ',' .. lp .. ',' .. ld .. ',' .. lf, tail = string.sub(v, pos)}
-  ls, lp, ld = tonumber(ls), tonumber(lp), tonumber(ld)
-  r.subject = string.sub(v, pos, pos + ls - 1)
-  pos = pos + ls
-  r.project = string.sub(v, pos, pos + lp - 1)
-  pos = pos + lp
-  r.device = string.sub(v, pos, pos + ld - 1)
-  r.family = string.sub(v, pos + ld)
-  return r
-end
+// prelude is what every token script starts with: the record format's
+// Lua side (parse, encode, successor; package store/internal/record) and
+// the index helpers below.
+var prelude = record.Lua + `
 local function index_of(base, subject)
   return base .. 's:' .. redis.sha1hex(subject)
 end
@@ -139,9 +130,9 @@ if r.spent then
 end
 local exp = now + tonumber(ARGV[2])
 if r.chainEnd ~= 0 and r.chainEnd < exp then exp = r.chainEnd end
-local succ = '0' .. r.kind .. ',' .. string.format('%.0f', exp) .. ',' .. ARGV[1] .. ',' ..
-  string.format('%.0f', r.chainEnd) .. ',' .. r.authTime .. ',' .. r.lens .. ';' .. r.tail
-redis.call('SET', KEYS[1], '1' .. string.sub(v, 2), 'KEEPTTL')
+local succ = encode(successor(r, now, exp))
+r.spent = true
+redis.call('SET', KEYS[1], encode(r), 'KEEPTTL')
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('SET', KEYS[3], ARGV[4], 'PX', ttl) end
 if exp > now then
@@ -154,8 +145,9 @@ return {1, succ}
 // deleteAllScript: KEYS index; ARGV now, base, subject, kind, project,
 // device, family ("" and "0" match anything). Returns the count deleted.
 var deleteAllScript = goredis.NewScript(prelude + `
+local kind = tonumber(ARGV[4])
 return revoke(KEYS[1], ARGV[2], ARGV[3], tonumber(ARGV[1]), function(r)
-  return (ARGV[4] == '0' or ARGV[4] == r.kind) and (ARGV[5] == '' or ARGV[5] == r.project) and
+  return (kind == 0 or kind == r.kind) and (ARGV[5] == '' or ARGV[5] == r.project) and
     (ARGV[6] == '' or ARGV[6] == r.device) and (ARGV[7] == '' or ARGV[7] == r.family)
 end)
 `)

@@ -122,7 +122,7 @@ func testListOnlyLive(e *env) {
 	}
 	// Whether the spent record outlives DeleteAll is the store's choice;
 	// a replay must not rotate either way.
-	if rot := e.rotate(spent, newID(), time.Hour); rot.Status == store.Rotated {
+	if rot := e.rotate(spent, newID(), time.Hour); rot.Status == store.RotateDone {
 		e.Fatal("a spent record rotated after DeleteAll")
 	}
 }

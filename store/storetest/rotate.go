@@ -30,13 +30,14 @@ func testRotateSuccessor(e *env) {
 	old.Project = "p"
 	old.ChainEnd = e.clk.Now().Add(30 * 24 * time.Hour)
 	old.AuthTime = e.clk.Now().Add(-time.Minute)
+	old.Assurance = 3
 	oldID := e.putNew(old)
 	e.clk.Advance(time.Minute)
 
 	nextID := newID()
 	rot := e.rotate(oldID, nextID, 2*time.Hour)
-	if rot.Status != store.Rotated || rot.Revoked != 0 {
-		e.Fatalf("Rotate = %v (revoked %d), want Rotated", rot.Status, rot.Revoked)
+	if rot.Status != store.RotateDone || rot.Revoked != 0 {
+		e.Fatalf("Rotate = %v (revoked %d), want RotateDone", rot.Status, rot.Revoked)
 	}
 	want := old
 	want.IssuedAt = e.clk.Now()
@@ -58,8 +59,8 @@ func testRotateChainEnd(e *env) {
 	id := e.putNew(r)
 	next := newID()
 	rot := e.rotate(id, next, 2*time.Hour)
-	if rot.Status != store.Rotated {
-		e.Fatalf("Rotate = %v, want Rotated", rot.Status)
+	if rot.Status != store.RotateDone {
+		e.Fatalf("Rotate = %v, want RotateDone", rot.Status)
 	}
 	if !sameTime(rot.Record.ExpiresAt, r.ChainEnd) {
 		e.Fatalf("successor expires %v, want the chain's end %v", rot.Record.ExpiresAt, r.ChainEnd)
@@ -187,7 +188,7 @@ func testRotateRace(e *env) {
 		switch {
 		case err != nil:
 			errs.Add(1)
-		case rot.Status == store.Rotated:
+		case rot.Status == store.RotateDone:
 			rotated.Add(1)
 		case rot.Status == store.RotateReused || rot.Status == store.RotateMissing:
 			other.Add(1)

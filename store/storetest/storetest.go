@@ -220,6 +220,7 @@ func diff(got, want store.Record) string {
 	field("ExpiresAt", sameTime(got.ExpiresAt, want.ExpiresAt), got.ExpiresAt, want.ExpiresAt)
 	field("ChainEnd", sameTime(got.ChainEnd, want.ChainEnd), got.ChainEnd, want.ChainEnd)
 	field("AuthTime", sameTime(got.AuthTime, want.AuthTime), got.AuthTime, want.AuthTime)
+	field("Assurance", got.Assurance == want.Assurance, got.Assurance, want.Assurance)
 	return strings.Join(bad, "; ")
 }
 

@@ -35,9 +35,16 @@ func testRoundTrip(e *env) {
 		ExpiresAt: now.Add(time.Hour),
 		ChainEnd:  now.Add(30 * 24 * time.Hour),
 		AuthTime:  now.Add(-2 * time.Minute),
+		Assurance: 2,
 	}
 	id := e.putNew(full)
 	e.wantHit(id, full)
+
+	// A store keeps any Kind and any Assurance as given, so that a new
+	// kind of token, or a new level, needs no change to a store.
+	wide := e.rec(store.Kind(200), "user-1")
+	wide.Assurance = 255
+	e.wantHit(e.putNew(wide), wide)
 
 	// Zero optional times must come back zero, not as the epoch.
 	for k := store.KindSession; k.Valid(); k++ {

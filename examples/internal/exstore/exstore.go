@@ -16,8 +16,8 @@ import (
 
 // Flag defines the -redis flag on the default flag set.
 func Flag() *string {
-	return flag.String("redis", "", "keep tokens in Redis instead of memory: redis://host:port[/db], "+
-		"host:port,host:port,... (Cluster seeds), or sentinel://master@host:port[,host:port...]")
+	return flag.String("redis", "", "keep tokens in Redis instead of memory: host:port or redis://host:port[/db] (one server), "+
+		"host:port,host:port,... or cluster://host:port (Cluster seeds), or sentinel://master@host:port[,host:port...]")
 }
 
 // Open returns the store spec names (memory when spec is empty), a
