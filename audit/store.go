@@ -94,3 +94,10 @@ func (t *timed) Reset(ctx context.Context, key string) error {
 	t.done("reset", start, err)
 	return err
 }
+
+func (t *timed) Take(ctx context.Context, key string, r store.Rate, n int) (store.Decision, error) {
+	start := time.Now()
+	d, err := t.s.Take(ctx, key, r, n)
+	t.done("take", start, err)
+	return d, err
+}

@@ -265,10 +265,11 @@ type Counters interface {
 	Reset(ctx context.Context, key string) error
 }
 
-// Store is everything gatehouse keeps: tokens and counters.
+// Store is everything gatehouse keeps: tokens, counters and rate limits.
 type Store interface {
 	Tokens
 	Counters
+	Limits
 }
 
 // ValidRoutingTag reports whether tag has the syntax the contract gives

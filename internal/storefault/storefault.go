@@ -108,3 +108,10 @@ func (s *Store) Reset(ctx context.Context, key string) error {
 	}
 	return s.Store.Reset(ctx, key)
 }
+
+func (s *Store) Take(ctx context.Context, key string, r store.Rate, n int) (store.Decision, error) {
+	if err := s.fail(); err != nil {
+		return store.Decision{}, err
+	}
+	return s.Store.Take(ctx, key, r, n)
+}

@@ -19,9 +19,10 @@ type indexShard struct {
 }
 
 type counterShard struct {
-	mu sync.RWMutex
-	m  map[string]counter
-	_  [32]byte
+	mu     sync.RWMutex
+	m      map[string]counter
+	limits map[string]int64 // rate limits: the theoretical arrival time (GCRA)
+	_      [24]byte
 }
 
 type tokenKey struct {

@@ -31,6 +31,13 @@ func (s *Store) Sweep() int {
 				n++
 			}
 		}
+		for k, tat := range cs.limits {
+			if tat <= now {
+				delete(cs.limits, k)
+				s.size.Add(-1)
+				n++
+			}
+		}
 		cs.mu.Unlock()
 	}
 	return n

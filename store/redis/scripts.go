@@ -178,3 +178,21 @@ else
 end
 return {n, string.format('%.0f', r)}
 `)
+
+// takeScript: KEYS limit; ARGV now, interval, burst, n (ms and units).
+// Returns {allowed 0|1, retryAfter ms, remaining}. It is store.GCRA line
+// for line; the key holds the theoretical arrival time and expires when it
+// passes, so an idle limit costs nothing.
+var takeScript = goredis.NewScript(`
+local now, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+local burst, n = tonumber(ARGV[3]), tonumber(ARGV[4])
+local tat = tonumber(redis.call('GET', KEYS[1])) or 0
+if tat < now then tat = now end
+local new_tat = tat + n * interval
+local horizon = now + burst * interval
+if new_tat > horizon then
+  return {0, new_tat - horizon, math.floor((horizon - tat) / interval)}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', string.format('%.0f', new_tat - now))
+return {1, 0, math.floor((horizon - new_tat) / interval)}
+`)

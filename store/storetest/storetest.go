@@ -51,6 +51,7 @@ var groups = []group{
 	{"List", listCases},
 	{"Keys", keyCases},
 	{"Counters", counterCases},
+	{"Limits", limitCases},
 	{"Context", contextCases},
 }
 
