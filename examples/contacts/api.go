@@ -13,8 +13,6 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/clientaddr"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
-	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -89,7 +87,7 @@ type message struct {
 // login is POST /api/Login.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
-	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
+	if err := decodeJSON(w, r, maxBody, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -129,7 +127,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	exjson.Write(w, http.StatusOK, loginResponse{ResponseMessage: p, SessionToken: sess.Token, SessionExpiresAt: sess.ExpiresAt.UTC()})
+	writeJSON(w, http.StatusOK, loginResponse{ResponseMessage: p, SessionToken: sess.Token, SessionExpiresAt: sess.ExpiresAt.UTC()})
 }
 
 type validationRequest struct {
@@ -141,7 +139,7 @@ type validationRequest struct {
 // once, and marks the contact's address verified.
 func (s *server) validation(w http.ResponseWriter, r *http.Request) {
 	var req validationRequest
-	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
+	if err := decodeJSON(w, r, maxBody, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -163,7 +161,7 @@ func (s *server) validation(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errInvalidValidation)
 		return
 	}
-	exjson.Write(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
+	writeJSON(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
 }
 
 type resetRequest struct {
@@ -177,7 +175,7 @@ var resetRequested = message{"If a contact has this email address, a link to res
 // or not the address belongs to a contact.
 func (s *server) requestReset(w http.ResponseWriter, r *http.Request) {
 	var req resetRequest
-	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
+	if err := decodeJSON(w, r, maxBody, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -201,7 +199,7 @@ func (s *server) requestReset(w http.ResponseWriter, r *http.Request) {
 		// hears of it, the client gets the answer everyone gets.
 		s.logger.Printf("contacts: password reset: %v", err)
 	}
-	exjson.Write(w, http.StatusOK, resetRequested)
+	writeJSON(w, http.StatusOK, resetRequested)
 }
 
 type confirmRequest struct {
@@ -214,7 +212,7 @@ type confirmRequest struct {
 // device of the contact.
 func (s *server) confirmReset(w http.ResponseWriter, r *http.Request) {
 	var req confirmRequest
-	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
+	if err := decodeJSON(w, r, maxBody, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -234,7 +232,7 @@ func (s *server) confirmReset(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every session has ended; the browser's cookie goes too.
 	_ = s.cookies.ClearAll(w)
-	exjson.Write(w, http.StatusOK, message{"The password has been changed. Log in with the new one."})
+	writeJSON(w, http.StatusOK, message{"The password has been changed. Log in with the new one."})
 }
 
 // me is GET /api/Me, for the holder of a session (cookie or bearer).
@@ -245,7 +243,7 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, auth.ErrInvalidCredentials)
 		return
 	}
-	exjson.Write(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
+	writeJSON(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
 }
 
 // checkEmail applies the seed's rules to an email address field.
@@ -275,22 +273,22 @@ func decodePassword(field, b64 string) (string, error) {
 	}
 	pw, err := enc.Strict().DecodeString(b64)
 	if err != nil || len(pw) == 0 {
-		return "", &exjson.Error{Status: http.StatusBadRequest, Code: "invalid_base64", Message: "field \"" + field + "\" is not valid Base64", Field: field}
+		return "", &problem.Error{Status: http.StatusBadRequest, Code: "invalid_base64", Message: "field \"" + field + "\" is not valid Base64", Field: field}
 	}
 	return string(pw), nil
 }
 
 func missing(field string) error {
-	return &exjson.Error{Status: http.StatusBadRequest, Code: "missing_field", Message: "field \"" + field + "\" is required", Field: field}
+	return &problem.Error{Status: http.StatusBadRequest, Code: "missing_field", Message: "field \"" + field + "\" is required", Field: field}
 }
 
 func tooLong(field string, max int) error {
-	return &exjson.Error{Status: http.StatusBadRequest, Code: "too_long", Message: "field \"" + field + "\" is longer than " + strconv.Itoa(max) + " characters", Field: field}
+	return &problem.Error{Status: http.StatusBadRequest, Code: "too_long", Message: "field \"" + field + "\" is longer than " + strconv.Itoa(max) + " characters", Field: field}
 }
 
 var (
-	errInvalidValidation = &exjson.Error{Status: http.StatusBadRequest, Code: "invalid_validation", Message: "the validation is invalid, expired or already used", Field: "ValidationVal"}
-	errInvalidResetToken = &exjson.Error{Status: http.StatusBadRequest, Code: "invalid_token", Message: "the reset token is invalid, expired or already used", Field: "token"}
+	errInvalidValidation = &problem.Error{Status: http.StatusBadRequest, Code: "invalid_validation", Message: "the validation is invalid, expired or already used", Field: "ValidationVal"}
+	errInvalidResetToken = &problem.Error{Status: http.StatusBadRequest, Code: "invalid_token", Message: "the reset token is invalid, expired or already used", Field: "token"}
 )
 
 // tokenError replaces a bad-token error (which gatehouse answers 401) with
@@ -304,20 +302,10 @@ func tokenError(err, bad error) error {
 	return err
 }
 
-// problemOf maps an error to its status and JSON body: gatehouse's codes,
-// and this API's own.
-func problemOf(err error) problem.Error {
-	var api *exjson.Error
-	if errors.As(err, &api) {
-		return problem.Error{Status: api.Status, Code: api.Code, Message: api.Message, Field: api.Field}
-	}
-	return problem.Of(err)
-}
-
 // fail answers the request with err as JSON {"code", "message", "field"?,
 // "until"?}.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	p := problemOf(err)
+	p := problem.Of(err)
 	h := w.Header()
 	switch {
 	case p.Status == http.StatusInternalServerError:
@@ -332,5 +320,5 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case p.Status == http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="contacts"`)
 	}
-	exjson.Write(w, p.Status, p)
+	writeJSON(w, p.Status, p)
 }

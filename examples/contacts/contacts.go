@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/password"
 )
 
@@ -188,7 +187,7 @@ func (o *outbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o.mu.Lock()
 	msgs := append([]mail{}, o.msgs...)
 	o.mu.Unlock()
-	exjson.Write(w, http.StatusOK, map[string]any{"messages": msgs})
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
 }
 
 type baseURLKey struct{}

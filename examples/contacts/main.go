@@ -10,7 +10,7 @@
 // Without -redis the tokens live in this process's memory. With it, any
 // number of instances can share them: a redis:// URL, a comma-separated
 // list of cluster nodes, or sentinel://master@host:port,... (see
-// store/redis.NewClient); examples/internal/exstore opens it.
+// store/redis.NewClient); serve.go opens it.
 package main
 
 import (
@@ -22,8 +22,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -31,8 +29,8 @@ import (
 )
 
 func main() {
-	exserve.Main("127.0.0.1:8084", func(st store.Store, a net.Addr) (http.Handler, error) {
-		return newApp(config{store: st, publicURL: exserve.URL(a)})
+	serveApp("127.0.0.1:8084", func(st store.Store, a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st, publicURL: "http://" + a.String()})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`contacts example (seed 003) listening on %[1]s
 
@@ -141,5 +139,5 @@ func newApp(cfg config) (http.Handler, error) {
 	mux.Handle("GET /api/Me", guard.Handler(http.HandlerFunc(s.me)))
 	// Demo only: see outbox.ServeHTTP for why no real app has this.
 	mux.Handle("GET /outbox", cfg.outbox)
-	return exjson.Fallback(mux, s.fail), nil
+	return withFallback(mux, s.fail), nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/clientaddr"
-	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -62,7 +61,7 @@ type loginData struct {
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	var req authenticationInfo
 	var formErr error
-	_, err := httpbody.Decode(w, r, maxBody, &req, func(v url.Values) {
+	err := decodeBody(w, r, maxBody, &req, func(v url.Values) {
 		req = authenticationInfo{UserName: formValue(v, "userName"), Password: formValue(v, "password"), DeviceName: formValue(v, "deviceName")}
 		if g := formValue(v, "generateReAuthenticationToken"); g != "" {
 			req.GenerateReAuthenticationToken, formErr = strconv.ParseBool(g)
@@ -122,7 +121,7 @@ type reAuthenticationInfo struct {
 // device's token for a new session and a new device token.
 func (s *server) reAuthenticate(w http.ResponseWriter, r *http.Request) {
 	var req reAuthenticationInfo
-	_, err := httpbody.Decode(w, r, maxBody, &req, func(v url.Values) {
+	err := decodeBody(w, r, maxBody, &req, func(v url.Values) {
 		req = reAuthenticationInfo{DeviceName: formValue(v, "deviceName"), ReAuthenticationToken: formValue(v, "reAuthenticationToken")}
 	})
 	if err == nil && req.ReAuthenticationToken == "" {
@@ -192,7 +191,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, token string, se
 		DeviceName string `json:"deviceName"`
 	}
 	if r.ContentLength != 0 && r.Header.Get("Content-Type") != "" {
-		if _, err := httpbody.Decode(w, r, maxBody, &req, func(v url.Values) { req.DeviceName = formValue(v, "deviceName") }); err != nil {
+		if err := decodeBody(w, r, maxBody, &req, func(v url.Values) { req.DeviceName = formValue(v, "deviceName") }); err != nil {
 			s.fail(w, r, err)
 			return
 		}

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -25,7 +23,7 @@ import (
 )
 
 func main() {
-	exserve.Main("127.0.0.1:8083", func(st store.Store, a net.Addr) (http.Handler, error) {
+	serveApp("127.0.0.1:8083", func(st store.Store, a net.Addr) (http.Handler, error) {
 		return newApp(config{store: st})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`devices example (seed 002) listening on %[1]s
@@ -101,7 +99,7 @@ func newApp(cfg config) (http.Handler, error) {
 	mux.HandleFunc("GET /api/v1/Users/Me", s.authed(s.me))
 	mux.HandleFunc("GET /api/v1/Users/Me/Devices", s.authed(s.devices))
 	mux.HandleFunc("DELETE /api/v1/Users/Me/Devices/{deviceName}", s.authed(s.revokeDevice))
-	return apps.Handler(exjson.Fallback(mux, s.fail)), nil
+	return apps.Handler(withFallback(mux, s.fail)), nil
 }
 
 // apiKey reads the APIKey query parameter, its name in any case, as the

@@ -11,14 +11,13 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 // This file is the response-shaping seam of the seed: every answer goes
 // through respond (success) or fail (error). gatehouse itself only returns
-// values and errors (with auth.ProblemOf for their status and code); how
+// values and errors (with problem.Of for their status and code); how
 // they look on the wire, fields and suppressResponseCodes included, is the
 // app's.
 
@@ -158,9 +157,9 @@ func wanted(key string, fields []string) bool {
 }
 
 var (
-	errNoDevice  = &exjson.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such device", Field: "deviceName"}
-	errNoProfile = &exjson.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such user"}
-	errNeedsName = &exjson.Error{Status: http.StatusBadRequest, Code: "missing_field", Message: "generateReAuthenticationToken needs a deviceName", Field: "deviceName"}
+	errNoDevice  = &problem.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such device", Field: "deviceName"}
+	errNoProfile = &problem.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such user"}
+	errNeedsName = &problem.Error{Status: http.StatusBadRequest, Code: "missing_field", Message: "generateReAuthenticationToken needs a deviceName", Field: "deviceName"}
 )
 
 // errorBody is every error's JSON. StatusCode repeats the HTTP status, so
@@ -183,12 +182,9 @@ var seedFields = map[string]string{
 	"device":   "deviceName",
 }
 
-// problemOf maps an error to its status and body.
+// problemOf maps an error to its status and body. This API's own errors
+// are *problem.Error, with the seed's field names already.
 func problemOf(err error) errorBody {
-	var api *exjson.Error
-	if errors.As(err, &api) {
-		return errorBody{StatusCode: api.Status, Code: api.Code, Message: api.Message, Field: api.Field}
-	}
 	p := problem.Of(err)
 	b := errorBody{StatusCode: p.Status, Code: p.Code, Message: p.Message, Field: p.Field, Until: untilOf(p)}
 	if name, ok := seedFields[b.Field]; ok {

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/problem"
 )
@@ -50,6 +49,9 @@ type server struct {
 	dir     *directory
 	cookies *middleware.Cookies
 }
+
+// maxBody bounds request bodies: 64 KiB, far above a users call.
+const maxBody = 64 << 10
 
 // usersRequest is the body of POST /reg/api2/users/. The ids are JSON
 // integers, as in the seed; anything else is a 400.
@@ -91,7 +93,7 @@ func (e *apiError) Error() string { return e.text }
 
 func (s *server) users(w http.ResponseWriter, r *http.Request) {
 	var req usersRequest
-	if _, err := httpbody.Decode(w, r, httpbody.DefaultMaxBytes, &req, nil); err != nil {
+	if err := decodeJSON(w, r, maxBody, &req); err != nil {
 		writeFailure(w, err)
 		return
 	}

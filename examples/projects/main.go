@@ -15,15 +15,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 func main() {
-	exserve.Main("127.0.0.1:8081", func(st store.Store, a net.Addr) (http.Handler, error) {
-		return newApp(config{store: st, secureCookies: !exserve.Loopback(a)})
+	serveApp("127.0.0.1:8081", func(st store.Store, a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st, secureCookies: !loopback(a)})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`projects example (seed 000) listening on %[1]s
 

@@ -13,7 +13,6 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
@@ -21,9 +20,9 @@ import (
 )
 
 func main() {
-	exserve.Main("127.0.0.1:8080", func(st store.Store, a net.Addr) (http.Handler, error) {
+	serveApp("127.0.0.1:8080", func(st store.Store, a net.Addr) (http.Handler, error) {
 		// Every login, logout and refusal is logged as an audit event.
-		return newApp(appConfig{store: st, secureCookies: !exserve.Loopback(a), logger: slog.Default()})
+		return newApp(appConfig{store: st, secureCookies: !loopback(a), logger: slog.Default()})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`gatehouse quickstart listening on %[1]s
 

@@ -13,8 +13,6 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/clientaddr"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
-	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/problem"
 )
@@ -65,7 +63,7 @@ type loginResponse struct {
 // login is POST /users/login: it creates a sign-in for the calling app.
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
-	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
+	if err := decodeJSON(w, r, maxBody, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -104,7 +102,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	si := s.signIns.add(app, userID, field, s.now().UTC())
 	base := baseURL(r)
 	w.Header().Set("Location", base+"/sign_ins/"+strconv.FormatInt(si.ID, 10))
-	exjson.Write(w, http.StatusCreated, loginResponse{
+	writeJSON(w, http.StatusCreated, loginResponse{
 		Connection:   base + "/connections/" + si.ConnectionID,
 		ConnectionID: si.ConnectionID,
 		LoginToken:   sess.Token,
@@ -212,7 +210,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	si.Connection = baseURL(r) + "/connections/" + si.ConnectionID
-	exjson.Write(w, http.StatusOK, si)
+	writeJSON(w, http.StatusOK, si)
 }
 
 // connection is GET /connections/{id}.
@@ -223,7 +221,7 @@ func (s *server) connection(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errNoConnection)
 		return
 	}
-	exjson.Write(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, c)
 }
 
 // userView is how the API shows a user.
@@ -262,7 +260,7 @@ func (s *server) setActive(w http.ResponseWriter, r *http.Request, active bool) 
 		}
 		v.EndedTokens = &n
 	}
-	exjson.Write(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *server) activate(w http.ResponseWriter, r *http.Request)   { s.setActive(w, r, true) }
@@ -280,7 +278,7 @@ type confirmationResponse struct {
 // sendConfirmation is POST /users/send_email_confirmation.
 func (s *server) sendConfirmation(w http.ResponseWriter, r *http.Request) {
 	var req confirmationRequest
-	if _, err := httpbody.Decode(w, r, maxBody, &req, nil); err != nil {
+	if err := decodeJSON(w, r, maxBody, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -303,7 +301,7 @@ func (s *server) sendConfirmation(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	exjson.Write(w, http.StatusAccepted, confirmationResponse{EmailAddress: a.Email, ExpiresAt: s.now().Add(s.confirmTTL).UTC()})
+	writeJSON(w, http.StatusAccepted, confirmationResponse{EmailAddress: a.Email, ExpiresAt: s.now().Add(s.confirmTTL).UTC()})
 }
 
 // confirmEmail is GET /users/confirm_email?token=...: the link in the
@@ -334,7 +332,7 @@ func (s *server) confirmEmail(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, auth.ErrUnknownUser)
 		return
 	}
-	exjson.Write(w, http.StatusOK, viewOf(a))
+	writeJSON(w, http.StatusOK, viewOf(a))
 }
 
 // me is GET /me, for the holder of a login token.
@@ -346,5 +344,5 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, auth.ErrUnknownUser)
 		return
 	}
-	exjson.Write(w, http.StatusOK, viewOf(a))
+	writeJSON(w, http.StatusOK, viewOf(a))
 }

@@ -8,18 +8,16 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
-	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 var (
-	errNoIdentifier     = &exjson.Error{Status: http.StatusBadRequest, Code: "missing_field", Message: "give a username or an email_address", Field: "username"}
-	errNoSignIn         = &exjson.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such sign-in"}
-	errNoConnection     = &exjson.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such connection"}
-	errAlreadyConfirmed = &exjson.Error{Status: http.StatusConflict, Code: "already_confirmed", Message: "the email address is already confirmed"}
-	errInvalidLink      = &exjson.Error{Status: http.StatusBadRequest, Code: "invalid_token", Message: "the confirmation link is invalid, expired or already used", Field: "token"}
+	errNoIdentifier     = &problem.Error{Status: http.StatusBadRequest, Code: "missing_field", Message: "give a username or an email_address", Field: "username"}
+	errNoSignIn         = &problem.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such sign-in"}
+	errNoConnection     = &problem.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such connection"}
+	errAlreadyConfirmed = &problem.Error{Status: http.StatusConflict, Code: "already_confirmed", Message: "the email address is already confirmed"}
+	errInvalidLink      = &problem.Error{Status: http.StatusBadRequest, Code: "invalid_token", Message: "the confirmation link is invalid, expired or already used", Field: "token"}
 )
 
 // errorBody is every error's JSON: {"code": ..., "message": ...}, plus the
@@ -35,12 +33,9 @@ type errorBody struct {
 // are kept except where the seed names its own: a failed sign-in is 403
 // with "active", "confirmed", "locked" or "invalid_password". The library
 // keeps its stable codes (inactive, unconfirmed, invalid_credentials); the
-// translation lives here, in the app that promised the seed's.
+// translation lives here, in the app that promised the seed's. This API's
+// own errors are *problem.Error, which problem.Of returns as they are.
 func problemOf(err error) (int, errorBody) {
-	var api *exjson.Error
-	if errors.As(err, &api) {
-		return api.Status, errorBody{Code: api.Code, Message: api.Message, Field: api.Field}
-	}
 	p := problem.Of(err)
 	status, body := p.Status, errorBody{Code: p.Code, Message: p.Message, Field: p.Field, Until: untilOf(p)}
 	var locked *auth.LockedError
@@ -56,7 +51,7 @@ func problemOf(err error) (int, errorBody) {
 		status, body.Code, body.Message = http.StatusForbidden, "confirmed", "the user's email address is not confirmed yet"
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		status, body.Code, body.Message = http.StatusForbidden, "invalid_password", "the combination of login and password is incorrect"
-	case errors.Is(err, httpbody.ErrTooLarge), errors.Is(err, httpbody.ErrMediaType):
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, errMediaType):
 		// The seed documents 400 for any request the client must fix.
 		status = http.StatusBadRequest
 	}
@@ -82,7 +77,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case status == http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="socialid"`)
 	}
-	exjson.Write(w, status, body)
+	writeJSON(w, status, body)
 }
 
 // untilOf is p.Until, or nil when the problem has no end, so that the

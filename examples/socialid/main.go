@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exjson"
-	"github.com/gatehouse-go/gatehouse/examples/internal/exserve"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -24,7 +22,7 @@ import (
 )
 
 func main() {
-	exserve.Main("127.0.0.1:8082", func(st store.Store, a net.Addr) (http.Handler, error) {
+	serveApp("127.0.0.1:8082", func(st store.Store, a net.Addr) (http.Handler, error) {
 		return newApp(config{store: st})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`socialid example (seed 001) listening on %[1]s
@@ -131,5 +129,5 @@ func newApp(cfg config) (http.Handler, error) {
 	// The user's browser follows this link from the email: no app auth.
 	mux.HandleFunc("GET "+base+"/users/confirm_email", s.confirmEmail)
 	mux.Handle("GET "+base+"/me", guard.Handler(http.HandlerFunc(s.me)))
-	return exjson.Fallback(mux, s.fail), nil
+	return withFallback(mux, s.fail), nil
 }
