@@ -36,7 +36,7 @@ type Config struct {
 	// is answered password.ErrBusy (503); default 500 ms.
 	HashWait time.Duration
 	// HashQueuePerClient is how many logins of one client may wait for a
-	// hashing slot; default 2. The slots go to the waiting clients in
+	// hashing slot; default 4. The slots go to the waiting clients in
 	// turn (see password.Scheduler), so a flood from one client costs the
 	// others at most one check's wait per turn.
 	HashQueuePerClient int

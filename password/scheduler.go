@@ -27,8 +27,9 @@ type SchedulerConfig struct {
 	// 16 × Slots. A check that finds the queue full is ErrBusy at once.
 	MaxQueue int
 	// MaxQueuePerClient bounds the checks one client has waiting; default
-	// 2. Past it the client's next check is ErrBusy at once, so one client
-	// cannot fill the queue that the others need.
+	// 4 (a few people behind one address may log in at once). Past it the
+	// client's next check is ErrBusy at once, so one client cannot fill
+	// the queue that the others need.
 	MaxQueuePerClient int
 }
 
@@ -92,7 +93,7 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		s.maxQueue = 16 * s.slots
 	}
 	if s.maxPerQueue == 0 {
-		s.maxPerQueue = 2
+		s.maxPerQueue = 4
 	}
 	s.free = s.slots
 	s.clients = map[string]*client{}
