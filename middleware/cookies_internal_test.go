@@ -39,7 +39,7 @@ func TestCookieValueMatchesNetHTTP(t *testing.T) {
 }
 
 // TestVerifiedCookies: a verified value is served from memory, a changed
-// one is checked in full (and refused), the cached map is never edited
+// one is checked in full (and refused), the cached value is never edited
 // through SetSession, and the memory starts afresh past its bound.
 func TestVerifiedCookies(t *testing.T) {
 	c, err := NewCookies(CookieConfig{HashKey: []byte(strings.Repeat("k", 32))})
@@ -76,8 +76,8 @@ func TestVerifiedCookies(t *testing.T) {
 	if err := c.SetSession(w, req(ck.Value), "q", "tok2", time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if cached, _ := c.verified.get(ck.Value); len(cached) != 2 || cached["p:q"] != "" {
-		t.Fatalf("SetSession changed the remembered map: %v", cached)
+	if cached, _ := c.verified.get(ck.Value); len(cached.Tokens) != 1 || cached.Tokens["q"] != "" {
+		t.Fatalf("SetSession changed the remembered value: %+v", cached)
 	}
 	for i := range maxVerifiedCookies + 5 {
 		c.verified.put(strings.Repeat("x", 8)+string(rune(i)), nil)
