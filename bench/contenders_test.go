@@ -150,7 +150,7 @@ func whoPrincipal(r *http.Request) string {
 func guardOn(tb testing.TB, st store.Tokens, cookie bool) (func(http.Handler) http.Handler, *http.Request) {
 	m := must(tokens.New(tokens.Config{Store: st}))
 	iss := must(m.Issue(context.Background(), store.KindSession, tokens.Claims{Subject: subject, Project: "100909072"}))
-	cfg := middleware.Config{Tokens: m}
+	cfg := middleware.GuardConfig{Tokens: m}
 	req := httptest.NewRequest("GET", "/", nil)
 	if cookie {
 		ck := must(middleware.NewCookies(middleware.CookieConfig{HashKey: []byte("0123456789abcdef0123456789abcdef")}))
@@ -165,7 +165,7 @@ func guardOn(tb testing.TB, st store.Tokens, cookie bool) (func(http.Handler) ht
 	} else {
 		req.Header.Set("Authorization", "Bearer "+iss.Token)
 	}
-	g := must(middleware.New(cfg))
+	g := must(middleware.NewGuard(cfg))
 	return g.Handler, req
 }
 

@@ -69,7 +69,7 @@ func quickstart(tb testing.TB, guarded bool, maxHashes int) (http.Handler, strin
 	// slot) is not counted, so the flood locks no account (a 403 would
 	// fail the benchmark).
 	authn := must(auth.New(auth.Config{Users: users, Tokens: tm, Counters: st, MaxConcurrentHashes: maxHashes}))
-	guard := must(middleware.New(middleware.Config{Tokens: tm}))
+	guard := must(middleware.NewGuard(middleware.GuardConfig{Tokens: tm}))
 	iss := must(tm.Issue(context.Background(), store.KindSession, tokens.Claims{Subject: "user-1"}))
 
 	mux := http.NewServeMux()

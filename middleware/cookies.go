@@ -1,19 +1,13 @@
 package middleware
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/securecookie"
-	"github.com/gorilla/sessions"
 )
 
 // CookieConfig configures [Cookies]. HashKey is required; every other zero
@@ -45,50 +39,19 @@ type CookieConfig struct {
 	InsecureAllowHTTP bool
 }
 
-// Cookies keeps session tokens in one gorilla/sessions cookie: one token per
-// project, so a browser can be logged in to several projects at once. The
-// cookie is HttpOnly, Secure (unless InsecureAllowHTTP) and SameSite=Lax. It
-// is safe for concurrent use.
+// Cookies keeps session tokens in one cookie: one token per project, so a
+// browser can be logged in to several projects at once. The cookie is
+// HttpOnly, Secure (unless InsecureAllowHTTP) and SameSite=Lax; its value
+// is signed (and, with a BlockKey, encrypted) by gorilla/securecookie, and
+// lasts as long as the latest of its sessions. It is safe for concurrent
+// use.
 type Cookies struct {
-	name     string
-	store    *sessions.CookieStore
-	opts     sessions.Options
+	name  string
+	codec *securecookie.SecureCookie
+	// attrs holds what every Set-Cookie carries besides the name, the
+	// value and the lifetime: Path, Domain, Secure, HttpOnly, SameSite.
+	attrs    http.Cookie
 	verified verifiedCookies
-}
-
-// verifiedCookies remembers cookie values that passed their HMAC check,
-// with what they decode to, so that a browser's every request does not pay
-// for the HMAC and the decoding again (they were four fifths of a cookie
-// request's cost). Only verified values go in, keyed by the whole value, so
-// a forged or altered cookie is never found here and is checked in full.
-// It holds at most maxVerifiedCookies values, then starts afresh.
-type verifiedCookies struct {
-	m atomic.Pointer[sync.Map] // value → map[string]string, never mutated
-	n atomic.Int64
-}
-
-const maxVerifiedCookies = 10000
-
-func (v *verifiedCookies) get(value string) (map[string]string, bool) {
-	m := v.m.Load()
-	if m == nil {
-		return nil, false
-	}
-	got, ok := m.Load(value)
-	if !ok {
-		return nil, false
-	}
-	return got.(map[string]string), true
-}
-
-func (v *verifiedCookies) put(value string, decoded map[string]string) {
-	m := v.m.Load()
-	if m == nil || v.n.Add(1) > maxVerifiedCookies {
-		m = new(sync.Map)
-		v.m.Store(m)
-		v.n.Store(1)
-	}
-	m.Store(value, decoded)
 }
 
 // NewCookies checks cfg and returns Cookies.
@@ -117,59 +80,45 @@ func NewCookies(cfg CookieConfig) (*Cookies, error) {
 	case hasPrefixFold(c.name, "__Secure-") && cfg.InsecureAllowHTTP:
 		return nil, errors.New("middleware: a __Secure- cookie must be Secure; browsers would refuse it over HTTP")
 	}
-	keys := [][]byte{cfg.HashKey}
-	if len(cfg.BlockKey) > 0 {
-		keys = append(keys, cfg.BlockKey)
-	}
-	c.store = sessions.NewCookieStore(keys...)
-	// The store's records decide when a session ends; the codec's own
-	// timestamp check would only cut sessions longer than its default.
-	for _, codec := range c.store.Codecs {
-		if sc, ok := codec.(*securecookie.SecureCookie); ok {
-			sc.MaxAge(0)
-			sc.SetSerializer(valuesSerializer{})
-		}
-	}
-	c.opts = sessions.Options{
-		Path:     cfg.Path,
+	c.codec = newCookieCodec(cfg.HashKey, cfg.BlockKey)
+	c.attrs = http.Cookie{
+		Path:     path,
 		Domain:   cfg.Domain,
 		HttpOnly: true,
 		Secure:   !cfg.InsecureAllowHTTP,
 		SameSite: cfg.SameSite,
 	}
-	if c.opts.Path == "" {
-		c.opts.Path = "/"
-	}
-	if c.opts.SameSite == 0 {
-		c.opts.SameSite = http.SameSiteLaxMode
+	if c.attrs.SameSite == 0 {
+		c.attrs.SameSite = http.SameSiteLaxMode
 	}
 	return c, nil
 }
 
-func projectKey(project string) string { return "p:" + project }
-
-// values decodes the cookie; a missing or tampered cookie is empty. The
-// map may be shared: callers must not change it (see edit).
-func (c *Cookies) values(r *http.Request) map[string]string {
+// read decodes the request's cookie; a missing or tampered cookie is nil.
+// The value may be shared: callers must not change it (clone it).
+func (c *Cookies) read(r *http.Request) *sessionCookie {
 	value, ok := cookieValue(r.Header, c.name)
 	if !ok {
 		return nil
 	}
-	if v, ok := c.verified.get(value); ok {
-		return v
+	if s, ok := c.verified.get(value); ok {
+		return s
 	}
-	var v map[string]string
-	if securecookie.DecodeMulti(c.name, value, &v, c.store.Codecs...) != nil {
+	s := new(sessionCookie)
+	if c.codec.Decode(c.name, value, s) != nil {
 		return nil
 	}
-	c.verified.put(strings.Clone(value), v)
-	return v
+	c.verified.put(strings.Clone(value), s)
+	return s
 }
 
 // cookieValue finds the first cookie called name in the Cookie headers
-// without allocating, as every guarded request does it. It is more lenient
-// than http.Request.Cookie about malformed pairs, which costs nothing here:
-// the value it returns is then verified (HMAC) or found verified before.
+// without allocating, as every guarded request does it; http.Request.Cookie
+// builds a *http.Cookie and a slice for it (2 allocations, several times
+// the time). It trims names and unquotes values as net/http does (see
+// TestCookieValueMatchesNetHTTP) but is more lenient about malformed pairs,
+// which costs nothing here: the value it returns is then verified (HMAC) or
+// found verified before.
 func cookieValue(h http.Header, name string) (string, bool) {
 	for _, line := range h["Cookie"] {
 		for line != "" {
@@ -192,114 +141,58 @@ func cookieValue(h http.Header, name string) (string, bool) {
 	return "", false
 }
 
-// edit returns a copy of the cookie's values to change, never nil.
-func (c *Cookies) edit(r *http.Request) map[string]string {
-	v := maps.Clone(c.values(r))
-	if v == nil {
-		v = map[string]string{}
-	}
-	return v
-}
-
 // SessionToken returns the session token the cookie holds for the project,
 // or "".
 func (c *Cookies) SessionToken(r *http.Request, project string) string {
-	return c.values(r)[projectKey(project)]
+	return c.read(r).token(project)
 }
 
 // SetSession puts the token for the project into the cookie, keeping the
 // sessions of other projects, and sets the cookie to last until expires
 // (or longer, when another project's session does).
 func (c *Cookies) SetSession(w http.ResponseWriter, r *http.Request, project, token string, expires time.Time) error {
-	v := c.edit(r)
-	v[projectKey(project)] = token
+	s := c.read(r).clone()
+	s.Tokens[project] = token
 	until := expires
-	if prev := cookieEnd(v); prev.After(until) {
-		until = prev
+	if s.End.After(until) {
+		until = s.End
 	}
-	v[endKey] = strconv.FormatInt(until.Unix(), 10)
-	return c.save(w, v, int(time.Until(until).Seconds())+1)
+	s.End = time.Unix(until.Unix(), 0)
+	return c.write(w, s, int(time.Until(until).Seconds())+1)
 }
 
 // ClearSession removes the project's token; the cookie is deleted when no
 // project is left.
 func (c *Cookies) ClearSession(w http.ResponseWriter, r *http.Request, project string) error {
-	v := c.edit(r)
-	delete(v, projectKey(project))
-	if len(v) <= 1 { // only the end is left
-		return c.save(w, nil, -1)
+	s := c.read(r).clone()
+	delete(s.Tokens, project)
+	if len(s.Tokens) == 0 {
+		return c.write(w, nil, -1)
 	}
-	return c.save(w, v, int(time.Until(cookieEnd(v)).Seconds())+1)
+	return c.write(w, s, int(time.Until(s.End).Seconds())+1)
 }
 
 // ClearAll deletes the cookie, ending the browser's hold on every project.
-func (c *Cookies) ClearAll(w http.ResponseWriter) error { return c.save(w, nil, -1) }
+func (c *Cookies) ClearAll(w http.ResponseWriter) error { return c.write(w, nil, -1) }
 
-// endKey holds when the cookie should expire: the latest session end of its
-// projects. Project keys start "p:", so it never collides with one.
-const endKey = "end"
-
-func cookieEnd(v map[string]string) time.Time {
-	n, err := strconv.ParseInt(v[endKey], 10, 64)
-	if err != nil {
-		return time.Time{}
-	}
-	return time.Unix(n, 0)
-}
-
-func (c *Cookies) save(w http.ResponseWriter, v map[string]string, maxAge int) error {
-	opts := c.opts
-	opts.MaxAge = maxAge
-	value := ""
-	if maxAge > 0 {
-		var err error
-		if value, err = securecookie.EncodeMulti(c.name, v, c.store.Codecs...); err != nil {
+// write sets the cookie to s for maxAge seconds. With maxAge <= 0, s is not
+// read and the value is empty; maxAge < 0 deletes the cookie.
+func (c *Cookies) write(w http.ResponseWriter, s *sessionCookie, maxAge int) error {
+	ck := c.attrs
+	ck.Name = c.name
+	ck.MaxAge = maxAge
+	switch {
+	case maxAge > 0:
+		value, err := c.codec.Encode(c.name, s)
+		if err != nil {
 			return fmt.Errorf("middleware: encoding the session cookie: %w", err)
 		}
+		ck.Value = value
+		ck.Expires = time.Now().Add(time.Duration(maxAge) * time.Second)
+	case maxAge < 0:
+		ck.Expires = time.Unix(1, 0) // for browsers that ignore Max-Age
 	}
-	http.SetCookie(w, sessions.NewCookie(c.name, value, &opts))
-	return nil
-}
-
-// valuesSerializer writes the cookie's string pairs as length-prefixed
-// bytes. gorilla's default, gob, costs about 200 allocations per decode, on
-// the path of every browser request; this costs a handful.
-type valuesSerializer struct{}
-
-func (valuesSerializer) Serialize(src any) ([]byte, error) {
-	m, ok := src.(map[string]string)
-	if !ok {
-		return nil, fmt.Errorf("middleware: cannot serialize %T into the session cookie", src)
-	}
-	var b []byte
-	for k, v := range m {
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
-	}
-	return b, nil
-}
-
-func (valuesSerializer) Deserialize(src []byte, dst any) error {
-	p, ok := dst.(*map[string]string)
-	if !ok {
-		return fmt.Errorf("middleware: cannot deserialize the session cookie into %T", dst)
-	}
-	m := make(map[string]string, 2)
-	for len(src) > 0 {
-		var kv [2]string
-		for i := range kv {
-			n, size := binary.Uvarint(src)
-			if size <= 0 || n > uint64(len(src)-size) {
-				return errors.New("middleware: malformed session cookie")
-			}
-			kv[i] = string(src[size : size+int(n)])
-			src = src[size+int(n):]
-		}
-		m[kv[0]] = kv[1]
-	}
-	*p = m
+	http.SetCookie(w, &ck)
 	return nil
 }
 

@@ -6,6 +6,13 @@
 // context, read back with [FromContext]. Guards can be scoped to a project:
 // a session of project A never opens project B.
 //
+// [Cookies] keeps one session token per project in one cookie, signed (and
+// optionally encrypted) with gorilla/securecookie and read without
+// allocating on a browser's repeat requests. It uses securecookie directly
+// rather than a gorilla/sessions Store: the guard needs one typed value, not
+// a registry of gob-encoded sessions, and a Store's cost (about 190
+// allocations per request in bench/) would land on every cookie request.
+//
 // [Guard.Handler] is a func(http.Handler) http.Handler, so it mounts on any
 // router; [Guard.Optional] lets anonymous requests through with no
 // principal, for pages that show either a form or the user.

@@ -16,7 +16,7 @@ import (
 func TestGuardReportsStoreUnavailable(t *testing.T) {
 	f := newFixture(t)
 	var buf bytes.Buffer
-	g, err := middleware.New(middleware.Config{Tokens: f.tokens, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: f.tokens, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

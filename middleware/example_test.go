@@ -19,7 +19,7 @@ func ExampleGuard_Handler() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
 	tm, _ := tokens.New(tokens.Config{Store: st})
-	guard, err := middleware.New(middleware.Config{Tokens: tm})
+	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm})
 	if err != nil {
 		panic(err)
 	}
@@ -48,11 +48,11 @@ func ExampleGuard_Handler() {
 
 // A guard scoped to a project refuses sessions of another project, here
 // from the project named in the path.
-func ExampleConfig_project() {
+func ExampleGuardConfig_project() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
 	tm, _ := tokens.New(tokens.Config{Store: st})
-	guard, _ := middleware.New(middleware.Config{
+	guard, _ := middleware.NewGuard(middleware.GuardConfig{
 		Tokens:  tm,
 		Project: func(r *http.Request) string { return r.PathValue("project") },
 	})
@@ -81,7 +81,7 @@ func ExampleGuard_Check() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
 	tm, _ := tokens.New(tokens.Config{Store: st})
-	guard, _ := middleware.New(middleware.Config{Tokens: tm})
+	guard, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: tm})
 
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", "Bearer ghs_made_up")
@@ -102,7 +102,7 @@ func ExampleCookies() {
 	if err != nil {
 		panic(err)
 	}
-	guard, _ := middleware.New(middleware.Config{Tokens: tm, Cookies: cookies})
+	guard, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies})
 
 	sess, _ := tm.Issue(context.Background(), store.KindSession, tokens.Claims{Subject: "u-1"})
 	w := httptest.NewRecorder()

@@ -51,8 +51,8 @@ func NewContext(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, &p)
 }
 
-// Config configures a [Guard]. Tokens is required.
-type Config struct {
+// GuardConfig configures a [Guard]. Tokens is required.
+type GuardConfig struct {
 	// Tokens validates session tokens. Required.
 	Tokens *tokens.Manager
 	// Cookies, when set, lets browsers present their session as a cookie.
@@ -87,10 +87,10 @@ type Guard struct {
 	rec     *audit.Recorder
 }
 
-// New checks cfg and returns a Guard.
-func New(cfg Config) (*Guard, error) {
+// NewGuard checks cfg and returns a Guard.
+func NewGuard(cfg GuardConfig) (*Guard, error) {
 	if cfg.Tokens == nil {
-		return nil, errors.New("middleware: Config.Tokens is nil")
+		return nil, errors.New("middleware: GuardConfig.Tokens is nil")
 	}
 	g := &Guard{tokens: cfg.Tokens, cookies: cfg.Cookies, project: cfg.Project, deny: cfg.Deny,
 		rec: audit.New(cfg.Logger, cfg.Metrics)}

@@ -103,7 +103,7 @@ func TestGuard(t *testing.T) {
 		{name: "cookie for A not on B", project: byProject, path: "/p/B", cookie: map[string]string{"A": tokA}, status: 401, code: "missing_token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, err := middleware.New(middleware.Config{Tokens: f.tokens, Cookies: f.cookies, Project: tc.project})
+			g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: f.tokens, Cookies: f.cookies, Project: tc.project})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +139,7 @@ func TestTamperedCookieIsNoSession(t *testing.T) {
 	f := newFixture(t)
 	c := f.cookieFor(t, map[string]string{"": f.session(t, "u1", "")})
 	tampered := c[:len(c)-3] + "AAA"
-	g, _ := middleware.New(middleware.Config{Tokens: f.tokens, Cookies: f.cookies})
+	g, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: f.tokens, Cookies: f.cookies})
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Cookie", tampered)
 	if err := g.Check(r); err != middleware.ErrNoToken {
@@ -150,7 +150,7 @@ func TestTamperedCookieIsNoSession(t *testing.T) {
 func TestExpiredSession(t *testing.T) {
 	f := newFixture(t)
 	tok := f.session(t, "u1", "")
-	g, _ := middleware.New(middleware.Config{Tokens: f.tokens})
+	g, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: f.tokens})
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	if err := g.Check(r); err != nil {
@@ -165,7 +165,7 @@ func TestExpiredSession(t *testing.T) {
 func TestStoreDownFailsClosed(t *testing.T) {
 	f := newFixture(t)
 	tok := f.session(t, "u1", "")
-	g, _ := middleware.New(middleware.Config{Tokens: f.tokens})
+	g, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: f.tokens})
 	reached := false
 	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true })
 	f.store.SetDown(true)
@@ -188,7 +188,7 @@ func TestStoreDownFailsClosed(t *testing.T) {
 
 func TestOptional(t *testing.T) {
 	f := newFixture(t)
-	g, _ := middleware.New(middleware.Config{Tokens: f.tokens})
+	g, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: f.tokens})
 	for header, want := range map[string]int{"": 299, "Bearer junk": 299, "Bearer " + f.session(t, "u1", ""): 200} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Authorization", header)
@@ -203,7 +203,7 @@ func TestOptional(t *testing.T) {
 func TestDenyHook(t *testing.T) {
 	f := newFixture(t)
 	var got error
-	g, _ := middleware.New(middleware.Config{Tokens: f.tokens, Deny: func(w http.ResponseWriter, r *http.Request, err error) {
+	g, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: f.tokens, Deny: func(w http.ResponseWriter, r *http.Request, err error) {
 		got = err
 		w.WriteHeader(http.StatusTeapot)
 	}})
@@ -265,7 +265,7 @@ func TestNewCookiesRejectsWeakKeys(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := middleware.New(middleware.Config{}); err == nil {
+	if _, err := middleware.NewGuard(middleware.GuardConfig{}); err == nil {
 		t.Error("guard without tokens accepted")
 	}
 }
@@ -274,7 +274,7 @@ func TestNewCookiesRejectsWeakKeys(t *testing.T) {
 // through the guard to a no-op handler.
 func BenchmarkGuard(b *testing.B) {
 	f := newFixture(b)
-	g, _ := middleware.New(middleware.Config{Tokens: f.tokens, Cookies: f.cookies})
+	g, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: f.tokens, Cookies: f.cookies})
 	h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	bearer := httptest.NewRequest("GET", "/", nil)
 	bearer.Header.Set("Authorization", "Bearer "+f.session(b, "u1", ""))
@@ -309,7 +309,7 @@ func FuzzCookie(f *testing.F) {
 		f.Add(s, "")
 	}
 	f.Add("", "Bearer ghs_aaaa_"+strings.Repeat("A", 43))
-	g, _ := middleware.New(middleware.Config{Tokens: fx.tokens, Cookies: fx.cookies})
+	g, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: fx.tokens, Cookies: fx.cookies})
 	h := g.Handler(echo)
 	f.Fuzz(func(t *testing.T, cookie, authz string) {
 		r := httptest.NewRequest("GET", "/", nil)

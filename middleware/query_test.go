@@ -14,7 +14,7 @@ import (
 // carry one open nothing (ASVS 4.0.3 3.1.1).
 func TestTokenInURLIsNotASession(t *testing.T) {
 	f := newFixture(t)
-	g, err := middleware.New(middleware.Config{Tokens: f.tokens, Cookies: f.cookies})
+	g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: f.tokens, Cookies: f.cookies})
 	if err != nil {
 		t.Fatal(err)
 	}

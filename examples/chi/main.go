@@ -126,7 +126,7 @@ func newRouter(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := middleware.New(middleware.Config{Tokens: tm})
+	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm})
 	if err != nil {
 		return nil, err
 	}

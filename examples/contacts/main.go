@@ -122,7 +122,7 @@ func newApp(cfg config) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{authn: authn, dir: dir, cookies: cookies, logger: cfg.logger, now: cfg.now, publicURL: cfg.publicURL}
-	guard, err := middleware.New(middleware.Config{
+	guard, err := middleware.NewGuard(middleware.GuardConfig{
 		Tokens:  tm,
 		Cookies: cookies,
 		Deny:    func(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) },

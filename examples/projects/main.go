@@ -76,7 +76,7 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := middleware.New(middleware.Config{
+	guard, err := middleware.NewGuard(middleware.GuardConfig{
 		Tokens:  tm,
 		Cookies: cookies,
 		Project: func(r *http.Request) string { return r.PathValue("group_id") },

@@ -88,7 +88,7 @@ func newApp(cfg appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := middleware.New(middleware.Config{Tokens: tm, Cookies: cookies, Logger: cfg.logger})
+	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies, Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}

@@ -109,7 +109,7 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := middleware.New(middleware.Config{
+	guard, err := middleware.NewGuard(middleware.GuardConfig{
 		Tokens: tm,
 		Deny:   func(w http.ResponseWriter, r *http.Request, err error) { s.fail(w, r, err) },
 	})

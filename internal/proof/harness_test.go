@@ -55,7 +55,7 @@ func newApp(t testing.TB, st store.Store, cost int) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := middleware.New(middleware.Config{Tokens: tm})
+	g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm})
 	if err != nil {
 		t.Fatal(err)
 	}

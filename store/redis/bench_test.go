@@ -39,7 +39,7 @@ func BenchmarkGuard(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { c.Del(ctx, "bench:raw") })
-	g, err := middleware.New(middleware.Config{Tokens: m})
+	g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: m})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -251,7 +251,7 @@ func TestFailClosedAndRecover(t *testing.T) {
 		Addr: srv.Addr, DialTimeout: 200 * time.Millisecond, ReadTimeout: 200 * time.Millisecond, MaxRetries: -1, DialerRetries: 1,
 	}))
 	m := managerOn(t, c)
-	g, err := middleware.New(middleware.Config{Tokens: m})
+	g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: m})
 	if err != nil {
 		t.Fatal(err)
 	}
