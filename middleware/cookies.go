@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
 )
 
 // CookieConfig configures [Cookies]. HashKey is required; every other zero
@@ -50,7 +51,9 @@ type Cookies struct {
 	codec *securecookie.SecureCookie
 	// attrs holds what every Set-Cookie carries besides the name, the
 	// value and the lifetime: Path, Domain, Secure, HttpOnly, SameSite.
-	attrs    http.Cookie
+	// gorilla/sessions builds the cookie from them (sessions.NewCookie),
+	// as its own stores do.
+	attrs    sessions.Options
 	verified verifiedCookies
 }
 
@@ -81,7 +84,7 @@ func NewCookies(cfg CookieConfig) (*Cookies, error) {
 		return nil, errors.New("middleware: a __Secure- cookie must be Secure; browsers would refuse it over HTTP")
 	}
 	c.codec = newCookieCodec(cfg.HashKey, cfg.BlockKey)
-	c.attrs = http.Cookie{
+	c.attrs = sessions.Options{
 		Path:     path,
 		Domain:   cfg.Domain,
 		HttpOnly: true,
@@ -178,21 +181,18 @@ func (c *Cookies) ClearAll(w http.ResponseWriter) error { return c.write(w, nil,
 // write sets the cookie to s for maxAge seconds. With maxAge <= 0, s is not
 // read and the value is empty; maxAge < 0 deletes the cookie.
 func (c *Cookies) write(w http.ResponseWriter, s *sessionCookie, maxAge int) error {
-	ck := c.attrs
-	ck.Name = c.name
-	ck.MaxAge = maxAge
-	switch {
-	case maxAge > 0:
-		value, err := c.codec.Encode(c.name, s)
-		if err != nil {
+	opts := c.attrs
+	opts.MaxAge = maxAge
+	var value string
+	if maxAge > 0 {
+		var err error
+		if value, err = c.codec.Encode(c.name, s); err != nil {
 			return fmt.Errorf("middleware: encoding the session cookie: %w", err)
 		}
-		ck.Value = value
-		ck.Expires = time.Now().Add(time.Duration(maxAge) * time.Second)
-	case maxAge < 0:
-		ck.Expires = time.Unix(1, 0) // for browsers that ignore Max-Age
 	}
-	http.SetCookie(w, &ck)
+	// NewCookie sets Expires from MaxAge too (in the past when deleting),
+	// for browsers that ignore Max-Age.
+	http.SetCookie(w, sessions.NewCookie(c.name, value, &opts))
 	return nil
 }
 

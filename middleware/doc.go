@@ -12,6 +12,8 @@
 // rather than a gorilla/sessions Store: the guard needs one typed value, not
 // a registry of gob-encoded sessions, and a Store's cost (about 190
 // allocations per request in bench/) would land on every cookie request.
+// gorilla/sessions builds the Set-Cookie from its Options, as its own
+// stores do.
 //
 // [Guard.Handler] is a func(http.Handler) http.Handler, so it mounts on any
 // router; [Guard.Optional] lets anonymous requests through with no
