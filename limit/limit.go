@@ -193,8 +193,7 @@ func (l *Limiter) take(ctx context.Context, class Class, scope Scope, r store.Ra
 	}
 	d, err := l.store.Take(ctx, "limit:"+string(class)+":"+string(scope)+":"+id, r, 1)
 	if err != nil {
-		l.rec.Record(ctx, audit.StoreUnavailable, slog.String(audit.KeyOp, "rate_limit"))
-		return err
+		return err // the caller records the failure, once, as its own
 	}
 	if d.Allowed {
 		return nil
@@ -223,6 +222,9 @@ func (l *Limiter) Handler(class Class, client func(*http.Request) (netip.Prefix,
 				err = l.Allow(r.Context(), class, c, "")
 			}
 			if err != nil {
+				if errors.Is(err, store.ErrUnavailable) {
+					l.rec.Record(r.Context(), audit.StoreUnavailable, slog.String(audit.KeyOp, "rate_limit"))
+				}
 				problem.Write(w, err)
 				return
 			}
