@@ -565,3 +565,21 @@ func TestRoutes(t *testing.T) {
 		}
 	})
 }
+
+// TestConfirmEmailIsRateLimited: the confirmation link is the route anyone
+// may call; one address gets 60 tries at once, then 429 rate_limited in
+// the API's error shape.
+func TestConfirmEmailIsRateLimited(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		for i := range 61 {
+			req, _ := http.NewRequest("GET", e.base+"/users/confirm_email?token=ghv_nope", nil)
+			res := e.do(t, req)
+			if i < 60 && res.status == http.StatusTooManyRequests {
+				t.Fatalf("confirmation %d refused as rate limited", i+1)
+			}
+			if i == 60 {
+				wantError(t, "past the limit", res, http.StatusTooManyRequests, "rate_limited")
+			}
+		}
+	})
+}
