@@ -21,16 +21,17 @@ type Event string
 
 // The events gatehouse records.
 const (
-	LoginSucceeded   Event = "login.succeeded"   // a password login passed
-	LoginFailed      Event = "login.failed"      // wrong password, unknown, inactive or unconfirmed user
-	LoginLocked      Event = "login.locked"      // refused because the account is locked
-	TokenIssued      Event = "token.issued"      // a one-time, device or session token was issued
-	TokenRedeemed    Event = "token.redeemed"    // a one-time token was spent
-	TokenRejected    Event = "token.rejected"    // a one-time or device token was refused
-	TokenRotated     Event = "token.rotated"     // a device token was exchanged for its successor
-	TokenReused      Event = "token.reused"      // a spent device token came back: its chain was revoked
-	SessionRevoked   Event = "session.revoked"   // sessions ended: logout, deactivation, reset
-	StoreUnavailable Event = "store.unavailable" // the store failed; the request failed closed
+	LoginSucceeded   Event = "login.succeeded"      // a password login passed
+	LoginFailed      Event = "login.failed"         // wrong password, unknown, inactive or unconfirmed user
+	LoginLocked      Event = "login.locked"         // refused because the account is locked
+	TokenIssued      Event = "token.issued"         // a one-time, device or session token was issued
+	TokenRedeemed    Event = "token.redeemed"       // a one-time token was spent
+	TokenRejected    Event = "token.rejected"       // a one-time or device token was refused
+	TokenRotated     Event = "token.rotated"        // a device token was exchanged for its successor
+	TokenReused      Event = "token.reused"         // a spent device token came back: its chain was revoked
+	SessionRevoked   Event = "session.revoked"      // sessions ended: logout, deactivation, reset
+	StoreUnavailable Event = "store.unavailable"    // the store failed; the request failed closed
+	RateLimited      Event = "request.rate_limited" // a request refused by a rate limit (package limit)
 )
 
 // Attribute keys of events.
@@ -44,6 +45,8 @@ const (
 	KeyKind    = "kind"   // a token kind, such as "login"
 	KeyCount   = "count"  // how many tokens a revocation ended
 	KeyOp      = "op"     // the operation that met a failing store
+	KeyClass   = "class"  // a rate limit's class of endpoint, such as "login"
+	KeyScope   = "scope"  // which limit refused: "client", "account" or "global"
 )
 
 // Metrics receives counts and timings. Implementations must be safe for

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -43,6 +44,15 @@ type Config struct {
 
 	// Lockout sets how failed logins lock an account.
 	Lockout Lockout
+
+	// Limiter rate-limits logins per client (class limit.Login), before
+	// any lookup, count or hash. Default: a limit.Limiter with
+	// limit.DefaultPolicies on Counters, when Counters is also a
+	// store.Limits (both of gatehouse's stores are).
+	Limiter *limit.Limiter
+	// NoRateLimits turns the default Limiter off. Without it one address
+	// can spend the hashing capacity of the whole app on guesses.
+	NoRateLimits bool
 
 	// RevealUnknownUsers answers an unknown login with ErrUnknownUser (404)
 	// instead of ErrInvalidCredentials. It lets anyone test which accounts
@@ -83,6 +93,7 @@ type Authenticator struct {
 	counters store.Counters
 	hasher   password.Hasher
 	hashing  *password.Scheduler
+	limiter  *limit.Limiter
 	lockout  Lockout
 	dummy    []byte // a hash to compare against when the user is unknown
 	reveal   bool
@@ -118,6 +129,18 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	if a.resetMin == 0 {
 		a.resetMin = 10 * time.Millisecond
+	}
+	switch lim, ok := cfg.Counters.(store.Limits); {
+	case cfg.Limiter != nil && cfg.NoRateLimits:
+		return nil, errors.New("auth: set Config.Limiter or Config.NoRateLimits, not both")
+	case cfg.Limiter != nil:
+		a.limiter = cfg.Limiter
+	case !cfg.NoRateLimits && ok:
+		l, err := limit.New(limit.Config{Store: lim, Logger: cfg.Logger, Metrics: cfg.Metrics, Now: a.now})
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		a.limiter = l
 	}
 	if a.hasher == nil {
 		cost := cfg.BcryptCost
@@ -201,6 +224,13 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		return User{}, &FieldError{Field: "login", Reason: "too long"}
 	}
 
+	// Rate limited before any lookup, count or hash: a client over its
+	// limit costs one store call and leaves no state about the account.
+	if a.limiter != nil {
+		if err := a.limiter.Allow(ctx, limit.Login, c.Client, ""); err != nil {
+			return User{}, err
+		}
+	}
 	user, err := a.users.FindUser(ctx, login)
 	known := err == nil
 	if err != nil && !errors.Is(err, ErrUnknownUser) {

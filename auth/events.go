@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/gatehouse-go/gatehouse/audit"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -31,6 +32,8 @@ func (a *Authenticator) record(ctx context.Context, ok, failed audit.Event, op s
 	case err == nil:
 		a.rec.Record(ctx, ok, kept...)
 		return
+	case errors.Is(err, limit.ErrLimited):
+		return // the limiter recorded request.rate_limited
 	case errors.Is(err, store.ErrUnavailable):
 		a.rec.Record(ctx, audit.StoreUnavailable, append(kept, slog.String(audit.KeyOp, op))...)
 		return

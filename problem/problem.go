@@ -43,6 +43,9 @@ type Error struct {
 	// it to the second, rounded up, so that it never invites a retry
 	// before the refusal is over.
 	Until time.Time `json:"until,omitzero"`
+	// RetryAfter is how long until the refusal ends, when the error knows
+	// it without a clock; Write prefers it to Until for Retry-After.
+	RetryAfter time.Duration `json:"-"`
 }
 
 // Error returns e.Message.
@@ -88,7 +91,7 @@ func Of(err error) Error {
 
 // Write answers the request with the problem err stands for, as JSON, and
 // with no-store caching. A problem with Until gets a Retry-After of the
-// seconds left (at least 1), a 503 one of 1; a 401 gets a Bearer
+// seconds left (at least 1; RetryAfter when set), a 503 one of 1; a 401 gets a Bearer
 // WWW-Authenticate challenge.
 func Write(w http.ResponseWriter, err error) {
 	p := Of(err)
@@ -97,6 +100,8 @@ func Write(w http.ResponseWriter, err error) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	switch {
+	case p.RetryAfter > 0:
+		h.Set("Retry-After", strconv.FormatInt(wholeSeconds(p.RetryAfter), 10))
 	case !p.Until.IsZero():
 		h.Set("Retry-After", strconv.FormatInt(RetryAfter(p.Until, time.Now()), 10))
 	case p.Status == http.StatusServiceUnavailable:
@@ -111,8 +116,10 @@ func Write(w http.ResponseWriter, err error) {
 
 // RetryAfter returns the whole seconds from now until until, rounded up,
 // and at least 1: the value of a Retry-After header.
-func RetryAfter(until, now time.Time) int64 {
-	d := until.Sub(now)
+func RetryAfter(until, now time.Time) int64 { return wholeSeconds(until.Sub(now)) }
+
+// wholeSeconds is d in seconds, rounded up, at least 1.
+func wholeSeconds(d time.Duration) int64 {
 	secs := int64(d / time.Second)
 	if d%time.Second > 0 {
 		secs++

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/clientaddr"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -23,6 +24,7 @@ type server struct {
 	authn   *auth.Authenticator
 	dir     *directory
 	cookies *middleware.Cookies
+	limits  *limit.Limiter
 	logger  *log.Logger
 	now     func() time.Time
 	// publicURL is where the links in emails point.
@@ -137,6 +139,18 @@ type validationRequest struct {
 
 // validation is POST /api/Validation: it redeems the pair a login gave,
 // once, and marks the contact's address verified.
+// limited takes one unit of class's limit for the request's client before
+// h runs; a client over it is answered 429 rate_limited.
+func (s *server) limited(class limit.Class, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.limits.Allow(r.Context(), class, clientaddr.FromRequest(r), ""); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r)
+	}
+}
+
 func (s *server) validation(w http.ResponseWriter, r *http.Request) {
 	var req validationRequest
 	if err := decodeJSON(w, r, maxBody, &req); err != nil {

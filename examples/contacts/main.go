@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -121,7 +122,13 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{authn: authn, dir: dir, cookies: cookies, logger: cfg.logger, now: cfg.now, publicURL: cfg.publicURL}
+	// Logins are rate limited inside auth; the other routes anyone may
+	// call take the same store's limits here, per client address.
+	limits, err := limit.New(limit.Config{Store: cfg.store, Now: cfg.now})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{authn: authn, dir: dir, cookies: cookies, limits: limits, logger: cfg.logger, now: cfg.now, publicURL: cfg.publicURL}
 	guard, err := middleware.NewGuard(middleware.GuardConfig{
 		Tokens:  tm,
 		Cookies: cookies,
@@ -133,9 +140,9 @@ func newApp(cfg config) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/Login", s.login)
-	mux.HandleFunc("POST /api/Validation", s.validation)
-	mux.HandleFunc("POST /api/PasswordReset", s.requestReset)
-	mux.HandleFunc("POST /api/PasswordReset/Confirm", s.confirmReset)
+	mux.HandleFunc("POST /api/Validation", s.limited(limit.Verify, s.validation))
+	mux.HandleFunc("POST /api/PasswordReset", s.limited(limit.Reset, s.requestReset))
+	mux.HandleFunc("POST /api/PasswordReset/Confirm", s.limited(limit.Reset, s.confirmReset))
 	mux.Handle("GET /api/Me", guard.Handler(http.HandlerFunc(s.me)))
 	// Demo only: see outbox.ServeHTTP for why no real app has this.
 	mux.Handle("GET /outbox", cfg.outbox)

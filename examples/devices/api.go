@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/clientaddr"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -17,6 +18,7 @@ import (
 
 type server struct {
 	authn  *auth.Authenticator
+	limits *limit.Limiter
 	tokens *tokens.Manager
 	dir    *directory
 	now    func() time.Time
@@ -259,4 +261,18 @@ func (s *server) revokeDevice(w http.ResponseWriter, r *http.Request, _ string, 
 		return
 	}
 	respond(w, r, http.StatusOK, revokeData{DeviceName: name, Revoked: true})
+}
+
+// limited takes one unit of class's limit for the request's client before
+// h runs; a client over it is answered 429 rate_limited.
+// (Redeeming a device token is a login without the password: it takes
+// the login limit, which auth takes for password logins.)
+func (s *server) limited(class limit.Class, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.limits.Allow(r.Context(), class, clientaddr.FromRequest(r), ""); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -82,7 +83,13 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{authn: authn, tokens: tm, dir: dir, now: cfg.now, logger: cfg.logger}
+	// Logins are rate limited inside auth; the other routes anyone may
+	// call take the same store's limits here, per client address.
+	limits, err := limit.New(limit.Config{Store: cfg.store, Now: cfg.now})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{authn: authn, limits: limits, tokens: tm, dir: dir, now: cfg.now, logger: cfg.logger}
 	apps, err := middleware.NewApps(middleware.AppsConfig{
 		Credentials: []middleware.AppCredential{{ID: "demo", Secret: demoAPIKey}},
 		Source:      apiKey,
@@ -94,7 +101,7 @@ func newApp(cfg config) (http.Handler, error) {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/Authentication/Login", s.login)
-	mux.HandleFunc("POST /api/v1/Authentication/ReAuthenticate", s.reAuthenticate)
+	mux.HandleFunc("POST /api/v1/Authentication/ReAuthenticate", s.limited(limit.Login, s.reAuthenticate))
 	mux.HandleFunc("POST /api/v1/Authentication/Logout", s.authed(s.logout))
 	mux.HandleFunc("GET /api/v1/Users/Me", s.authed(s.me))
 	mux.HandleFunc("GET /api/v1/Users/Me/Devices", s.authed(s.devices))

@@ -591,3 +591,17 @@ func TestFieldsAndSuppressResponseCodes(t *testing.T) {
 		}
 	})
 }
+
+// TestReAuthenticateTakesTheLoginLimit: redeeming a device token is a
+// login without the password, so it takes the same per-address limit as
+// password logins (100 at once): a client cannot guess device tokens
+// faster than passwords.
+func TestReAuthenticateTakesTheLoginLimit(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		var last result
+		for range 101 { // one redemption is a login of the limit's burst of 100
+			last = e.reAuth(t, "phone", "ghd_nope")
+		}
+		wantError(t, "101st re-authentication from one address", last, http.StatusTooManyRequests, "rate_limited")
+	})
+}

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/clientaddr"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/problem"
 )
@@ -46,6 +48,7 @@ func (d *directory) Join(_ context.Context, subject, project string) (bool, erro
 
 type server struct {
 	authn   *auth.Authenticator
+	limits  *limit.Limiter
 	dir     *directory
 	cookies *middleware.Cookies
 }
@@ -205,7 +208,12 @@ func (s *server) redeem(w http.ResponseWriter, r *http.Request) {
 	// The token is in the URL: keep it out of the Referer of what follows.
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.Header().Set("Cache-Control", "no-store")
-	sess, err := s.authn.RedeemLoginLink(r.Context(), r.URL.Query().Get("user_token"))
+	// Anyone may call this: it takes the client's limit.Verify first.
+	err := s.limits.Allow(r.Context(), limit.Verify, clientaddr.FromRequest(r), "")
+	var sess auth.Session
+	if err == nil {
+		sess, err = s.authn.RedeemLoginLink(r.Context(), r.URL.Query().Get("user_token"))
+	}
 	if err == nil {
 		err = s.cookies.SetSession(w, r, sess.Project, sess.Token, sess.ExpiresAt)
 	}

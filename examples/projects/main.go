@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -84,7 +85,13 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{authn: authn, dir: dir, cookies: cookies}
+	// Logins are rate limited inside auth; the other routes anyone may
+	// call take the same store's limits here, per client address.
+	limits, err := limit.New(limit.Config{Store: cfg.store, Now: cfg.now})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{authn: authn, limits: limits, dir: dir, cookies: cookies}
 	mux := http.NewServeMux()
 	mux.Handle("POST /reg/api2/users/", apps.Handler(http.HandlerFunc(s.users)))
 	mux.HandleFunc("GET /reg/login", s.redeem)

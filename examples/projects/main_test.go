@@ -198,8 +198,10 @@ func TestRedeemOnceUnderRace(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		if codes[303] != 1 || codes[401] != 99 {
-			t.Fatalf("100 concurrent redemptions: %v, want exactly one 303 and 99 401", codes)
+		// One address gets 60 redemptions at once (limit.Verify): the rest
+		// are 429 before they reach the token.
+		if codes[303] != 1 || codes[401] != 59 || codes[429] != 40 {
+			t.Fatalf("100 concurrent redemptions: %v, want exactly one 303, 59 401 and 40 429", codes)
 		}
 	})
 }

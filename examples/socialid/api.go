@@ -13,12 +13,14 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/clientaddr"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 type server struct {
 	authn   *auth.Authenticator
+	limits  *limit.Limiter
 	dir     *directory
 	signIns *signIns
 	now     func() time.Time
@@ -345,4 +347,16 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, viewOf(a))
+}
+
+// limited takes one unit of class's limit for the request's client before
+// h runs; a client over it is answered 429 rate_limited.
+func (s *server) limited(class limit.Class, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.limits.Allow(r.Context(), class, clientaddr.FromRequest(r), ""); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -99,7 +100,13 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{authn: authn, dir: dir, now: cfg.now, logger: cfg.logger, signIns: newSignIns(),
+	// Logins are rate limited inside auth; the other routes anyone may
+	// call take the same store's limits here, per client address.
+	limits, err := limit.New(limit.Config{Store: cfg.store, Now: cfg.now})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{authn: authn, limits: limits, dir: dir, now: cfg.now, logger: cfg.logger, signIns: newSignIns(),
 		confirmTTL: tm.TTL(store.KindVerification)}
 	apps, err := middleware.NewApps(middleware.AppsConfig{
 		Credentials: []middleware.AppCredential{demoApp},
@@ -127,7 +134,7 @@ func newApp(cfg config) (http.Handler, error) {
 	mux.Handle("PUT "+base+"/users/{user_id}/deactivate", app(s.deactivate))
 	mux.Handle("POST "+base+"/users/send_email_confirmation", app(s.sendConfirmation))
 	// The user's browser follows this link from the email: no app auth.
-	mux.HandleFunc("GET "+base+"/users/confirm_email", s.confirmEmail)
+	mux.HandleFunc("GET "+base+"/users/confirm_email", s.limited(limit.Verify, s.confirmEmail))
 	mux.Handle("GET "+base+"/me", guard.Handler(http.HandlerFunc(s.me)))
 	return withFallback(mux, s.fail), nil
 }

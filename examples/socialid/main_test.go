@@ -362,14 +362,20 @@ func TestConcurrentWrongPasswordsAreBounded(t *testing.T) {
 		if n := e.hasher.Compares.Load(); n > 5 {
 			t.Fatalf("%d password comparisons for 200 concurrent wrong passwords with a limit of 5", n)
 		}
-		// One client may have only a few guesses waiting for a hashing slot
-		// (password.Scheduler), so most of a flood from one address is shed
-		// at once with 503 busy: never counted, never compared.
-		if codes["403 invalid_password"]+codes["403 locked"]+codes["503 busy"] != 200 || codes["403 invalid_password"] > 5 {
-			t.Fatalf("answers %v; want at most 5 invalid_password, the rest locked (or busy)", codes)
+		// One address gets 100 logins in a burst (limit.Login), and may have
+		// only a few waiting for a hashing slot (password.Scheduler): the
+		// rest of a flood from it is refused at once, 429 rate_limited or
+		// 503 busy, never counted, never compared.
+		if codes["429 rate_limited"] != 100 {
+			t.Errorf("answers %v; want 100 rate_limited (the burst of one address is 100)", codes)
+		}
+		if codes["403 invalid_password"]+codes["403 locked"]+codes["503 busy"]+codes["429 rate_limited"] != 200 || codes["403 invalid_password"] > 5 {
+			t.Fatalf("answers %v; want at most 5 invalid_password, the rest locked, busy or rate limited", codes)
 		}
 		// The account is locked when 5 guesses were checked, and only then:
-		// shed requests guessed nothing.
+		// shed requests guessed nothing. (Six seconds give this address one
+		// login of its rate limit back.)
+		e.clock.Advance(6 * time.Second)
 		if codes["403 invalid_password"] == 5 {
 			wantError(t, "right password after the flood", e.login(t, "username", "john_doe", demoPassword), 403, "locked")
 		} else if res := e.login(t, "username", "john_doe", demoPassword); res.status != http.StatusCreated {
@@ -555,6 +561,24 @@ func TestRoutes(t *testing.T) {
 			wantError(t, tc.method+" "+tc.path, res, 405, "method_not_allowed")
 			if res.header.Get("Allow") != tc.allow {
 				t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, res.header.Get("Allow"), tc.allow)
+			}
+		}
+	})
+}
+
+// TestConfirmEmailIsRateLimited: the confirmation link is the route anyone
+// may call; one address gets 60 tries at once, then 429 rate_limited in
+// the API's error shape.
+func TestConfirmEmailIsRateLimited(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		for i := range 61 {
+			req, _ := http.NewRequest("GET", e.base+"/users/confirm_email?token=ghv_nope", nil)
+			res := e.do(t, req)
+			if i < 60 && res.status == http.StatusTooManyRequests {
+				t.Fatalf("confirmation %d refused as rate limited", i+1)
+			}
+			if i == 60 {
+				wantError(t, "past the limit", res, http.StatusTooManyRequests, "rate_limited")
 			}
 		}
 	})

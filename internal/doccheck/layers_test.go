@@ -29,6 +29,7 @@ var floors = map[string]int{
 	"audit":               2,
 	"tokens":              2,
 	"store/internal":      2,
+	"limit":               3,
 	"store/memory":        3,
 	"store/redis":         3,
 	"store/storetest":     3,

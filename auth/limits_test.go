@@ -1,0 +1,73 @@
+package auth_test
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/limit"
+	"github.com/gatehouse-go/gatehouse/problem"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+)
+
+// TestLoginsRateLimitedPerClient: by default one client gets 100 logins
+// in a burst, then one every 6 s; past that a login is 429 rate_limited
+// before any lookup or hash, the same for known and unknown users, and
+// other clients are untouched.
+func TestLoginsRateLimitedPerClient(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	flooder := netip.MustParsePrefix("198.51.100.7/32")
+	login := func(client netip.Prefix, name string) error {
+		_, err := f.a.Login(ctx, auth.Credentials{Login: name, Password: rightPassword, Client: client}, "")
+		return err
+	}
+	for i := range 100 {
+		if err := login(flooder, "john_doe"); err != nil {
+			t.Fatalf("login %d of the burst: %v", i+1, err)
+		}
+	}
+	compares := f.hasher.Compares.Load()
+	known, unknown := login(flooder, "john_doe"), login(flooder, "nobody")
+	if !errors.Is(known, limit.ErrLimited) || problem.Of(known) != problem.Of(unknown) {
+		t.Fatalf("past the burst: known %v, unknown %v; want the same rate_limited", known, unknown)
+	}
+	if p := problem.Of(known); p.Status != 429 || p.Code != "rate_limited" || p.RetryAfter != 6*time.Second {
+		t.Fatalf("problem %+v, want 429 rate_limited after 6s", p)
+	}
+	if n := f.hasher.Compares.Load() - compares; n != 0 {
+		t.Fatalf("%d password checks for rate-limited logins, want 0", n)
+	}
+	if err := login(netip.MustParsePrefix("192.0.2.50/32"), "john_doe"); err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+	f.clock.Advance(6 * time.Second)
+	if err := login(flooder, "john_doe"); err != nil {
+		t.Fatalf("after 6 s: %v", err)
+	}
+	if _, err := auth.New(auth.Config{Users: f.users, Tokens: f.tokens, Counters: f.store, Limiter: &limit.Limiter{}, NoRateLimits: true}); err == nil {
+		t.Error("New accepted both a Limiter and NoRateLimits")
+	}
+}
+
+// TestResetForUnknownAddressStoresNothing is attack 1 of issue 14 at its
+// root: a reset request for an address of no account leaves nothing in
+// the store, so a flood of them cannot fill it (before: one counter each,
+// for an hour).
+func TestResetForUnknownAddressStoresNothing(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{NoRateLimits: true, ResetMinDuration: -1})
+	mem := f.store.Store.(*memory.Store)
+	before := mem.Len()
+	for i := range 500 {
+		if err := f.a.RequestPasswordReset(ctx, "nobody"+string(rune('a'+i%26))+"@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := mem.Len() - before; n != 0 {
+		t.Fatalf("500 resets for unknown addresses left %d entries in the store, want 0", n)
+	}
+	if err := f.a.RequestPasswordReset(ctx, "john_doe@domain.com"); err != nil || len(mail.Messages()) != 1 {
+		t.Fatalf("a known address: %v, %d messages", err, len(mail.Messages()))
+	}
+}
