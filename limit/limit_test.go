@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 var (
 	start  = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
