@@ -1,15 +1,21 @@
 package auth_test
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 // TestLoginsRateLimitedPerClient: by default one client gets 100 logins
@@ -69,5 +75,38 @@ func TestResetForUnknownAddressStoresNothing(t *testing.T) {
 	}
 	if err := f.a.RequestPasswordReset(ctx, "john_doe@domain.com"); err != nil || len(mail.Messages()) != 1 {
 		t.Fatalf("a known address: %v, %d messages", err, len(mail.Messages()))
+	}
+}
+
+// TestFullStoreIsNoOracle is attack 2 of issue 14: once the store is full
+// (refusing writes, answering reads), a reset for an address with an
+// account used to answer 503 store_full and one for an address without
+// none, 200. Both now return nil; the operator sees store.unavailable.
+func TestFullStoreIsNoOracle(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	mem := memory.New(memory.Options{MaxRecords: 10})
+	t.Cleanup(func() { mem.Close() })
+	tm, err := tokens.New(tokens.Config{Store: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	a, err := auth.New(auth.Config{Users: f.users, Tokens: tm, Counters: mem, Hasher: f.hasher, Mailer: &authtest.Outbox{},
+		ResetMinDuration: -1, NoRateLimits: true, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; mem.Len() < 10; i++ {
+		if _, err := mem.Hit(ctx, fmt.Sprint("filler-", i), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	known := a.RequestPasswordReset(ctx, "john_doe@domain.com")
+	unknown := a.RequestPasswordReset(ctx, "nobody@domain.com")
+	if known != nil || unknown != nil {
+		t.Fatalf("full store: known address %v, unknown %v; want nil for both", known, unknown)
+	}
+	if !strings.Contains(logs.String(), `"event":"store.unavailable"`) {
+		t.Fatalf("no store.unavailable event for the operator: %s", logs.String())
 	}
 }

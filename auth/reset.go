@@ -25,8 +25,9 @@ const MinNewPasswordLength = 8
 // address of an active account. Redeem it with ConfirmPasswordReset.
 //
 // The answer does not tell whether the address belongs to anyone: an
-// unknown address, a deactivated account and an account that has had
-// MaxMessagesPerHour resets mailed in the last hour all return nil and
+// unknown address, a deactivated account, an account that has had
+// MaxMessagesPerHour resets mailed in the last hour, and an account whose
+// token a full store (store.ErrFull) could not keep all return nil and
 // send nothing. Each of them does the same number of store calls as a real
 // request (a counter, a token-sized write or lookup), stores nothing for an
 // address of no account, and every
@@ -64,7 +65,16 @@ func (a *Authenticator) RequestPasswordReset(ctx context.Context, email string) 
 	}
 	if err == nil && user.Active {
 		err := a.send(ctx, PurposeResetPassword, store.KindReset, user.Subject, login)
-		if errors.Is(err, ErrRateLimited) {
+		switch {
+		case errors.Is(err, ErrRateLimited):
+			return nil
+		case errors.Is(err, store.ErrFull):
+			// A full store refuses writes but still answers reads, so an
+			// unknown address (which only reads) would get nil where this
+			// one got 503: the full store would tell which addresses have
+			// accounts. The operator learns of it from the audit event;
+			// the client gets the answer every address gets.
+			a.record(ctx, audit.TokenIssued, audit.StoreUnavailable, "reset", err, subjectAttr(user.Subject))
 			return nil
 		}
 		return err
