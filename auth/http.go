@@ -35,11 +35,13 @@ type HandlerOptions struct {
 	Redirect string
 	// MaxBodyBytes bounds the request body; default 64 KiB.
 	MaxBodyBytes int64
-	// Client returns the client's address for per-client lockout; default
-	// clientaddr.FromRequest (RemoteAddr, IPv6 grouped by /64). Behind a
-	// proxy, return the address the proxy vouches for, never a header the
-	// client can set freely.
-	Client func(*http.Request) netip.Prefix
+	// Client returns the client's network, for the per-client rate limit,
+	// lockout and hashing turn; default clientaddr.FromRequest (RemoteAddr,
+	// IPv6 grouped by /64). Behind a reverse proxy pass the Client method
+	// of a clientaddr.Resolver that names the proxy's networks: it reads
+	// the forwarding header only from them. An error is answered as is
+	// (400 invalid_forwarded, say) and nothing is checked.
+	Client func(*http.Request) (netip.Prefix, error)
 	// CrossOrigin guards form posts against cross-site requests; default
 	// a new http.CrossOriginProtection. Requests from non-browser clients
 	// pass it.
@@ -54,7 +56,7 @@ func (o HandlerOptions) withDefaults() HandlerOptions {
 		o.MaxBodyBytes = httpbody.DefaultMaxBytes
 	}
 	if o.Client == nil {
-		o.Client = clientaddr.FromRequest
+		o.Client = func(r *http.Request) (netip.Prefix, error) { return clientaddr.FromRequest(r), nil }
 	}
 	if o.Project == nil {
 		o.Project = func(*http.Request) string { return "" }
@@ -119,9 +121,13 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 		if err == nil && form && !browser {
 			err = httpbody.ErrMediaType
 		}
+		var client netip.Prefix
+		if err == nil {
+			client, err = o.Client(r)
+		}
 		var s Session
 		if err == nil {
-			s, err = a.Login(r.Context(), Credentials{Login: req.identifier(), Password: req.Password, Client: o.Client(r)}, o.Project(r))
+			s, err = a.Login(r.Context(), Credentials{Login: req.identifier(), Password: req.Password, Client: client}, o.Project(r))
 		}
 		if err == nil && browser {
 			prev := o.Cookies.SessionToken(r, s.Project)

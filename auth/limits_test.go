@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
+	"github.com/gatehouse-go/gatehouse/clientaddr"
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/problem"
+	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -108,5 +111,50 @@ func TestFullStoreIsNoOracle(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"event":"store.unavailable"`) {
 		t.Fatalf("no store.unavailable event for the operator: %s", logs.String())
+	}
+}
+
+// TestLoginHandlerBehindAProxy: with a clientaddr.Resolver as the
+// handler's Client, a peer that is no trusted proxy is limited as itself
+// whatever X-Forwarded-For it sends; clients forwarded by the trusted
+// proxy are limited apart; junk from the proxy is 400 invalid_forwarded
+// and checks no password.
+func TestLoginHandlerBehindAProxy(t *testing.T) {
+	f := newFixture(t, auth.Config{NoRateLimits: true})
+	lim, err := limit.New(limit.Config{Store: f.store, Now: f.clock.Now,
+		Policies: map[limit.Class]limit.Policy{limit.Login: {PerClient: store.Rate{Interval: time.Minute, Burst: 2}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(auth.Config{Users: f.users, Tokens: f.tokens, Counters: f.store, Hasher: f.hasher, Limiter: lim, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := clientaddr.MustNew(clientaddr.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	h := a.LoginHandler(auth.HandlerOptions{Client: res.Client})
+	do := func(remote, xff string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(`{"username":"john_doe","password":"`+rightPassword+`"}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.RemoteAddr, r.Header["X-Forwarded-For"] = remote, []string{xff}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for i, want := range []int{200, 200, 429, 429} {
+		if w := do("198.51.100.7:1", fmt.Sprintf("192.0.2.%d", i)); w.Code != want {
+			t.Fatalf("spoofing peer, request %d: %d %s, want %d", i+1, w.Code, w.Body, want)
+		}
+	}
+	for i := range 4 {
+		if w := do("10.0.0.9:1", fmt.Sprintf("192.0.2.%d", 100+i)); w.Code != 200 {
+			t.Fatalf("forwarded client %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	compares := f.hasher.Compares.Load()
+	if w := do("10.0.0.9:1", "not-an-address"); w.Code != 400 || !strings.Contains(w.Body.String(), "invalid_forwarded") {
+		t.Fatalf("junk from the trusted proxy: %d %s", w.Code, w.Body)
+	}
+	if f.hasher.Compares.Load() != compares {
+		t.Fatal("a password was checked for a request whose client is unknown")
 	}
 }
