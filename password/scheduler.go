@@ -44,7 +44,10 @@ type SchedulerConfig struct {
 //   - a client holds at most its share of the slots (Slots divided by the
 //     clients running or waiting, at least one) while others wait;
 //   - a client has at most MaxQueuePerClient checks waiting, and the queue
-//     at most MaxQueue: a check past either is refused at once;
+//     at most MaxQueue: a check past either is refused at once, except
+//     that a client with nothing waiting that finds the queue full takes
+//     the place of the newest check of the client with the most waiting
+//     (so a few clients cannot keep every other one out);
 //   - a check marked First (a login from a device known to the account)
 //     goes before every check that is not.
 //
@@ -75,6 +78,7 @@ type client struct {
 type waiter struct {
 	ready   chan struct{}
 	granted bool // a slot was given to it (under Scheduler.mu)
+	evicted bool // it gave its place to a newcomer: ErrBusy (under Scheduler.mu)
 }
 
 // NewScheduler checks cfg and returns a Scheduler.
@@ -131,7 +135,15 @@ func (s *Scheduler) acquire(ctx context.Context, key string, first bool) (*clien
 		s.mu.Unlock()
 		return c, nil
 	}
-	if s.waiting >= s.maxQueue || (key != "" && len(c.queued[0])+len(c.queued[1]) >= s.maxPerQueue) {
+	mine := len(c.queued[0]) + len(c.queued[1])
+	full := s.waiting >= s.maxQueue
+	if full && mine == 0 {
+		// A few clients could otherwise keep the whole queue filled and
+		// every other client out: a client with nothing waiting takes the
+		// place of the newest check of the client with the most waiting.
+		full = !s.evictNewest()
+	}
+	if full || (key != "" && mine >= s.maxPerQueue) {
 		s.forget(c)
 		s.mu.Unlock()
 		return nil, ErrBusy
@@ -150,6 +162,12 @@ func (s *Scheduler) acquire(ctx context.Context, key string, first bool) (*clien
 	var cause error
 	select {
 	case <-w.ready:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if w.evicted {
+			s.forget(c)
+			return nil, ErrBusy
+		}
 		return c, nil
 	case <-t.C:
 	case <-ctx.Done():
@@ -157,8 +175,12 @@ func (s *Scheduler) acquire(ctx context.Context, key string, first bool) (*clien
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if w.granted { // the slot came as the wait ended: take it
+	switch {
+	case w.granted: // the slot came as the wait ended: take it
 		return c, nil
+	case w.evicted: // already out of the queue
+		s.forget(c)
+		return nil, errors.Join(ErrBusy, cause)
 	}
 	s.dequeue(c, class, w)
 	s.forget(c)
@@ -217,6 +239,32 @@ func (s *Scheduler) nextTurn(class, share int) *client {
 		}
 	}
 	return nil
+}
+
+// evictNewest makes room in a full queue: the newest waiting check of the
+// client with the most checks waiting (two at least), plain before First,
+// is answered ErrBusy. It reports whether it made room. Called with s.mu
+// held.
+func (s *Scheduler) evictNewest() bool {
+	var victim *client
+	most := 1
+	for _, c := range s.clients {
+		if n := len(c.queued[0]) + len(c.queued[1]); n > most {
+			victim, most = c, n
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	class := 1
+	if len(victim.queued[1]) == 0 {
+		class = 0
+	}
+	w := victim.queued[class][len(victim.queued[class])-1]
+	s.dequeue(victim, class, w)
+	w.evicted = true
+	close(w.ready)
+	return true
 }
 
 // dequeue removes a waiter that gave up. Called with s.mu held.

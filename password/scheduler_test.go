@@ -99,7 +99,17 @@ func TestSchedulerShedsAtOnce(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = s.Run(context.Background(), "b", false, func() {}) }()
 	waitFor(t, func() bool { return s.queued() == 3 })
-	if err := s.Run(context.Background(), "c", false, func() { t.Error("ran past the queue") }); !errors.Is(err, ErrBusy) {
+	// The queue is full. A newcomer takes the place of the newest check of
+	// the client with the most waiting ("a", two): that check is busy.
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = s.Run(context.Background(), "c", false, func() {}) }()
+	waitFor(t, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.clients["c"] != nil && len(s.clients["a"].queued[1]) == 1
+	})
+	// Now nobody has two waiting: the next newcomer is refused at once.
+	if err := s.Run(context.Background(), "d", false, func() { t.Error("ran past the queue") }); !errors.Is(err, ErrBusy) {
 		t.Fatalf("a check past MaxQueue: %v, want ErrBusy", err)
 	}
 	if d := time.Since(start); d > time.Second {
@@ -218,5 +228,49 @@ func waitFor(t *testing.T, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not reached in 5 s")
 		}
+	}
+}
+
+// TestSchedulerQueueFullOfFloodersAdmitsNewcomers: four clients keep the
+// whole queue (4 × 4 places) filled; a fifth client with one check must
+// still get in, taking the place of a flooder's newest check. Found by a
+// review: before, 49 of the fifth client's 50 checks were refused.
+func TestSchedulerQueueFullOfFloodersAdmitsNewcomers(t *testing.T) {
+	s := newScheduler(t, SchedulerConfig{Slots: 1, Wait: 2 * time.Second})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for c := range 4 {
+		for range 8 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if s.Run(context.Background(), fmt.Sprint("flood", c), false, func() { time.Sleep(2 * time.Millisecond) }) != nil {
+						time.Sleep(20 * time.Microsecond)
+					}
+				}
+			})
+		}
+	}
+	waitFor(t, func() bool { return s.queued() == 16 })
+	var ok, busy int
+	for range 50 {
+		if err := s.Run(context.Background(), "victim", false, func() {}); err != nil {
+			busy++
+		} else {
+			ok++
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("victim: %d ran, %d busy", ok, busy)
+	if ok < 45 {
+		t.Errorf("a fifth client ran %d of 50 checks while four others kept the queue full, want ≥ 90%%", ok)
+	}
+	if s.tracked() != 0 || s.queued() != 0 || s.free != 1 {
+		t.Errorf("idle scheduler holds %d clients, %d waiters, %d free slots", s.tracked(), s.queued(), s.free)
 	}
 }
