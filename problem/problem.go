@@ -49,10 +49,21 @@ type Error struct {
 }
 
 // Error returns e.Message.
-func (e *Error) Error() string { return e.Message }
+func (e *Error) Error() string {
+	if e == nil {
+		return Internal.Message
+	}
+	return e.Message
+}
 
-// Problem returns *e: an *Error is its own problem.
-func (e *Error) Problem() Error { return *e }
+// Problem returns *e: an *Error is its own problem. A nil *Error is
+// Internal.
+func (e *Error) Problem() Error {
+	if e == nil {
+		return Internal
+	}
+	return *e
+}
 
 // Problemer is implemented by errors that know what they mean to an HTTP
 // client.
@@ -95,6 +106,10 @@ func Of(err error) Error {
 // WWW-Authenticate challenge.
 func Write(w http.ResponseWriter, err error) {
 	p := Of(err)
+	if p.Status < 100 || p.Status > 599 {
+		// An app's own Error without a valid status: net/http would panic.
+		p = Internal
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

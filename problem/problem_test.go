@@ -109,3 +109,29 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestAppErrorsNeverPanic: an app's own *Error without a status, or a nil
+// *Error in a chain, answers 500 internal instead of panicking (found by a
+// review: net/http panics on WriteHeader(0)).
+func TestAppErrorsNeverPanic(t *testing.T) {
+	var nilErr *problem.Error
+	for name, err := range map[string]error{
+		"no status":     &problem.Error{Code: "mine", Message: "m"},
+		"status 42":     &problem.Error{Status: 42, Code: "mine"},
+		"nil *Error":    nilErr,
+		"wrapped nil":   fmt.Errorf("x: %w", nilErr),
+		"status 600":    &problem.Error{Status: 600, Code: "mine"},
+		"valid custom":  &problem.Error{Status: 418, Code: "teapot"},
+		"nil interface": nil,
+	} {
+		w := httptest.NewRecorder()
+		problem.Write(w, err)
+		want := http.StatusInternalServerError
+		if name == "valid custom" {
+			want = 418
+		}
+		if w.Code != want {
+			t.Errorf("%s: %d, want %d", name, w.Code, want)
+		}
+	}
+}
