@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
+	"github.com/gatehouse-go/gatehouse/clientaddr"
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -47,7 +48,7 @@ type Config struct {
 
 	// Limiter rate-limits logins per client (class limit.Login), before
 	// any lookup, count or hash. Default: a limit.Limiter with
-	// limit.DefaultPolicies on Counters, when Counters is also a
+	// limit.DefaultPolicies() on Counters, when Counters is also a
 	// store.Limits (both of gatehouse's stores are).
 	Limiter *limit.Limiter
 	// NoRateLimits turns the default Limiter off. Without it one address
@@ -141,6 +142,10 @@ func New(cfg Config) (*Authenticator, error) {
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 		a.limiter = l
+	case !cfg.NoRateLimits:
+		// A wrapper around Counters that hides store.Limits would turn the
+		// login limit off without a word.
+		return nil, errors.New("auth: Config.Counters does not keep rate limits (store.Limits): set Config.Limiter, or Config.NoRateLimits to go without")
 	}
 	if a.hasher == nil {
 		cost := cfg.BcryptCost
@@ -365,5 +370,5 @@ func hashingKey(client netip.Prefix) string {
 	if !client.IsValid() {
 		return ""
 	}
-	return client.String()
+	return clientaddr.Key(client)
 }

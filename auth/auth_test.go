@@ -89,14 +89,15 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	f := newFixture(t, auth.Config{})
 	good := auth.Config{Users: f.users, Tokens: f.tokens, Counters: f.store}
 	for name, mutate := range map[string]func(*auth.Config){
-		"no users":             func(c *auth.Config) { c.Users = nil },
-		"no tokens":            func(c *auth.Config) { c.Tokens = nil },
-		"no counters":          func(c *auth.Config) { c.Counters = nil },
-		"cost below 10":        func(c *auth.Config) { c.BcryptCost = 9 },
-		"hasher and cost":      func(c *auth.Config) { c.Hasher = f.hasher; c.BcryptCost = 12 },
-		"over NIST's 100":      func(c *auth.Config) { c.Lockout.MaxFailures = 101 },
-		"negative window":      func(c *auth.Config) { c.Lockout.Window = -time.Second },
-		"negative concurrency": func(c *auth.Config) { c.MaxConcurrentHashes = -1 },
+		"no users":                func(c *auth.Config) { c.Users = nil },
+		"no tokens":               func(c *auth.Config) { c.Tokens = nil },
+		"no counters":             func(c *auth.Config) { c.Counters = nil },
+		"cost below 10":           func(c *auth.Config) { c.BcryptCost = 9 },
+		"hasher and cost":         func(c *auth.Config) { c.Hasher = f.hasher; c.BcryptCost = 12 },
+		"over NIST's 100":         func(c *auth.Config) { c.Lockout.MaxFailures = 101 },
+		"negative window":         func(c *auth.Config) { c.Lockout.Window = -time.Second },
+		"negative concurrency":    func(c *auth.Config) { c.MaxConcurrentHashes = -1 },
+		"counters keep no limits": func(c *auth.Config) { c.Counters = countersOnly{c.Counters} },
 	} {
 		cfg := good
 		cfg.Hasher = f.hasher
@@ -449,3 +450,8 @@ func TestDefaultLockout(t *testing.T) {
 		t.Errorf("after 15 minutes: %v", err)
 	}
 }
+
+// countersOnly hides every method of a store but those of store.Counters,
+// as an app's wrapper might: auth.New must not lose the login rate limit
+// without a word (found by a review).
+type countersOnly struct{ store.Counters }

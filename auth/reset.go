@@ -68,14 +68,17 @@ func (a *Authenticator) RequestPasswordReset(ctx context.Context, email string) 
 		switch {
 		case errors.Is(err, ErrRateLimited):
 			return nil
-		case errors.Is(err, store.ErrFull):
-			// A full store refuses writes but still answers reads, so an
-			// unknown address (which only reads) would get nil where this
-			// one got 503: the full store would tell which addresses have
-			// accounts. The operator learns of it from the audit event;
-			// the client gets the answer every address gets.
+		case errors.Is(err, store.ErrUnavailable):
+			// A store can refuse writes and still answer reads: a full
+			// memory store, Redis at maxmemory (OOM), a replica promoted
+			// late (READONLY). An unknown address only reads, so it would
+			// get nil where this one got 503, and the store would tell
+			// which addresses have accounts. The operator learns of it
+			// from the audit event; the client gets what an unknown
+			// address gets from the store as it is now (503 when the
+			// store cannot even be read).
 			a.record(ctx, audit.TokenIssued, audit.StoreUnavailable, "reset", err, subjectAttr(user.Subject))
-			return nil
+			return a.pretendReset(ctx, login)
 		}
 		return err
 	}

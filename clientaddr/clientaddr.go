@@ -80,10 +80,26 @@ func FromRequest(r *http.Request) netip.Prefix {
 
 // Key returns the text a counter or limit is keyed by for p: the
 // canonical prefix ("192.0.2.1/32", "2001:db8::/64"), or "unknown" for
-// the zero Prefix.
+// the zero Prefix. A prefix an app built itself is made canonical first
+// (masked, unmapped, without zone), so that two addresses of one network
+// are one key.
 func Key(p netip.Prefix) string {
 	if !p.IsValid() {
 		return "unknown"
 	}
-	return p.String()
+	return canonical(p).String()
+}
+
+// canonical masks p, and writes an IPv4-mapped IPv6 prefix as the IPv4
+// prefix it maps.
+func canonical(p netip.Prefix) netip.Prefix {
+	a, bits := p.Addr().WithZone(""), p.Bits()
+	if a.Is4In6() {
+		a, bits = a.Unmap(), max(bits-96, 0)
+	}
+	q, err := a.Prefix(bits)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	return q
 }

@@ -71,3 +71,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestKeyIsCanonical: prefixes an app builds itself (unmasked, mapped,
+// with a zone) key like the canonical network, so a custom Client cannot
+// hand every address its own limit (found by a review).
+func TestKeyIsCanonical(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"2001:db8::1/64", "2001:db8::ffff/64"},
+		{"::ffff:192.0.2.1/128", "192.0.2.1/32"},
+		{"::ffff:192.0.2.1/120", "192.0.2.0/24"},
+	} {
+		if ka, kb := Key(netip.MustParsePrefix(tc.a)), Key(netip.MustParsePrefix(tc.b)); ka != kb {
+			t.Errorf("Key(%s) = %s, Key(%s) = %s: want one key", tc.a, ka, tc.b, kb)
+		}
+	}
+}
