@@ -57,11 +57,20 @@ type Policy struct {
 	Global     store.Rate // on the whole app; spend it only on what a flood may take from everyone
 }
 
-// DefaultPolicies are the limits a Limiter enforces for the classes that
-// Config.Policies does not name. Per-client only, sized for people behind
-// a shared address (an office, a carrier's NAT): a person retrying is
-// never near them, a script is stopped within a burst.
-var DefaultPolicies = map[Class]Policy{
+// DefaultPolicies returns the limits a Limiter enforces for the classes
+// that Config.Policies does not name, as a new map each call. Per-client
+// only, sized for people behind a shared address (an office, a carrier's
+// NAT): a person retrying is never near them, a script is stopped within a
+// burst.
+func DefaultPolicies() map[Class]Policy {
+	m := make(map[Class]Policy, len(defaultPolicies))
+	for c, p := range defaultPolicies {
+		m[c] = p
+	}
+	return m
+}
+
+var defaultPolicies = map[Class]Policy{
 	Login:  {PerClient: store.PerPeriod(100, 10*time.Minute)},
 	Reset:  {PerClient: store.PerPeriod(20, time.Hour)},
 	Verify: {PerClient: store.PerPeriod(60, 10*time.Minute)},
@@ -114,7 +123,7 @@ func (e *Error) Problem() problem.Error {
 type Config struct {
 	// Store keeps the limits; usually the store that keeps the tokens.
 	Store store.Limits
-	// Policies replace DefaultPolicies class by class: a class named here
+	// Policies replace DefaultPolicies() class by class: a class named here
 	// gets exactly this Policy (Policy{} turns its limits off); the others
 	// keep their default.
 	Policies map[Class]Policy
@@ -144,7 +153,7 @@ func New(cfg Config) (*Limiter, error) {
 	if l.now == nil {
 		l.now = time.Now
 	}
-	for c, p := range DefaultPolicies {
+	for c, p := range defaultPolicies {
 		l.policies[c] = p
 	}
 	for c, p := range cfg.Policies {
@@ -153,7 +162,7 @@ func New(cfg Config) (*Limiter, error) {
 		}
 		for _, r := range []store.Rate{p.PerClient, p.PerAccount, p.Global} {
 			if r != (store.Rate{}) && !r.Valid() {
-				return nil, fmt.Errorf("limit: class %s: rate %+v needs a positive Interval and Burst", c, r)
+				return nil, fmt.Errorf("limit: class %s: rate %+v needs a positive Interval and Burst, Interval × Burst at most %v", c, r, store.MaxRateSpan)
 			}
 		}
 		l.policies[c] = p

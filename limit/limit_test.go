@@ -214,7 +214,7 @@ func TestNewChecksConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Policy(limit.Login) != (limit.Policy{}) || l.Policy(limit.Reset) != limit.DefaultPolicies[limit.Reset] {
+	if l.Policy(limit.Login) != (limit.Policy{}) || l.Policy(limit.Reset) != limit.DefaultPolicies()[limit.Reset] {
 		t.Error("Policies did not replace only the classes they name")
 	}
 	if err := l.Allow(t.Context(), "nonsense", alice, ""); err == nil || errors.Is(err, limit.ErrLimited) {

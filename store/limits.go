@@ -24,8 +24,16 @@ func PerPeriod(n int, period time.Duration) Rate {
 	return Rate{Interval: period / time.Duration(n), Burst: n}
 }
 
-// Valid reports whether r can be enforced: a positive Interval and Burst.
-func (r Rate) Valid() bool { return r.Interval > 0 && r.Burst >= 1 }
+// Valid reports whether r can be enforced: a positive Interval and Burst,
+// whose product (the time a spent limit takes to refill) is at most
+// MaxRateSpan.
+func (r Rate) Valid() bool {
+	return r.Interval > 0 && r.Burst >= 1 && r.Interval <= MaxRateSpan/time.Duration(r.Burst)
+}
+
+// MaxRateSpan bounds Interval × Burst, so that GCRA's sums stay far from
+// int64's end on every store's clock.
+const MaxRateSpan = 10 * 365 * 24 * time.Hour
 
 // Decision is the outcome of [Limits.Take].
 type Decision struct {
@@ -55,6 +63,9 @@ type Limits interface {
 func CheckTake(r Rate, n int) error {
 	if !r.Valid() {
 		return fmt.Errorf("store: rate limit %+v: want a positive Interval and Burst", r)
+	}
+	if r.Interval > MaxRateSpan/time.Duration(r.Burst) {
+		return fmt.Errorf("store: rate limit %+v: Interval × Burst over %v", r, MaxRateSpan)
 	}
 	if n < 1 || n > r.Burst {
 		return fmt.Errorf("store: take %d units of a limit with a burst of %d", n, r.Burst)

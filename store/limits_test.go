@@ -47,7 +47,8 @@ func TestCheckTake(t *testing.T) {
 	for _, tc := range []struct {
 		r Rate
 		n int
-	}{{Rate{}, 1}, {Rate{Interval: time.Second}, 1}, {good, 0}, {good, 6}, {PerPeriod(0, time.Second), 1}} {
+	}{{Rate{}, 1}, {Rate{Interval: time.Second}, 1}, {good, 0}, {good, 6}, {PerPeriod(0, time.Second), 1},
+		{Rate{Interval: MaxRateSpan, Burst: 2}, 1}, {Rate{Interval: 1 << 62, Burst: 1 << 30}, 1}} {
 		if CheckTake(tc.r, tc.n) == nil {
 			t.Errorf("CheckTake(%+v, %d) accepted", tc.r, tc.n)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/store"
@@ -13,19 +12,15 @@ import (
 
 var _ store.Limits = (*Store)(nil)
 
-// errSubMillisecond: Redis keeps limits in milliseconds.
-var errSubMillisecond = errors.New("redis: a rate limit Interval under 1 ms")
-
 // Take implements [store.Limits]: one script on one key, so one round trip
-// and one slot. Times are milliseconds: an Interval under 1 ms is refused.
+// and one slot. Times are milliseconds: an Interval is rounded up to one.
 func (s *Store) Take(ctx context.Context, key string, r store.Rate, n int) (store.Decision, error) {
 	if err := store.CheckTake(r, n); err != nil {
 		return store.Decision{}, err
 	}
-	iv := r.Interval.Milliseconds()
-	if iv < 1 {
-		return store.Decision{}, errSubMillisecond
-	}
+	// Redis keeps limits in whole milliseconds: an Interval is rounded
+	// up, so a limit is never looser than asked.
+	iv := int64((r.Interval + time.Millisecond - 1) / time.Millisecond)
 	res, err := takeScript.Run(ctx, s.c, []string{s.limitKey(key)}, s.nowMillis(), iv, r.Burst, n).Int64Slice()
 	if err != nil {
 		return store.Decision{}, unavailable("take", err)
