@@ -84,12 +84,26 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The login API is called by the app's own servers (HTTP Basic with the
+	// app's credentials), so the "client" every limit sees is an app server
+	// carrying many users' logins: it gets a login limit and a hashing
+	// queue sized for that. The confirmation link is opened by browsers and
+	// keeps the default per-address limit.
+	limits, err := limit.New(limit.Config{Store: cfg.store, Now: cfg.now, Policies: map[limit.Class]limit.Policy{
+		limit.Login:  {PerClient: store.PerPeriod(6000, 10*time.Minute)},
+		limit.Verify: limit.DefaultPolicies()[limit.Verify],
+	}})
+	if err != nil {
+		return nil, err
+	}
 	authn, err := auth.New(auth.Config{
-		Users:    dir,
-		Tokens:   tm,
-		Counters: cfg.store,
-		Hasher:   hasher,
-		Lockout:  lockout,
+		Users:              dir,
+		Tokens:             tm,
+		Counters:           cfg.store,
+		Hasher:             hasher,
+		Lockout:            lockout,
+		Limiter:            limits,
+		HashQueuePerClient: 32,
 		// The seed documents 404 for an unknown username or email, so this
 		// API tells anyone which accounts exist. Without that promise,
 		// leave it off: unknown users then look like wrong passwords.
@@ -97,12 +111,6 @@ func newApp(cfg config) (http.Handler, error) {
 		Mailer:             cfg.outbox,
 		Now:                cfg.now,
 	})
-	if err != nil {
-		return nil, err
-	}
-	// Logins are rate limited inside auth; the other routes anyone may
-	// call take the same store's limits here, per client address.
-	limits, err := limit.New(limit.Config{Store: cfg.store, Now: cfg.now})
 	if err != nil {
 		return nil, err
 	}

@@ -362,20 +362,15 @@ func TestConcurrentWrongPasswordsAreBounded(t *testing.T) {
 		if n := e.hasher.Compares.Load(); n > 5 {
 			t.Fatalf("%d password comparisons for 200 concurrent wrong passwords with a limit of 5", n)
 		}
-		// One address gets 100 logins in a burst (limit.Login), and may have
-		// only a few waiting for a hashing slot (password.Scheduler): the
-		// rest of a flood from it is refused at once, 429 rate_limited or
-		// 503 busy, never counted, never compared.
-		if codes["429 rate_limited"] != 100 {
-			t.Errorf("answers %v; want 100 rate_limited (the burst of one address is 100)", codes)
-		}
+		// The app server may have 32 logins waiting for a hashing slot
+		// (password.Scheduler): the rest of a flood from it is refused at
+		// once, 503 busy (or 429 rate_limited past its login limit), never
+		// counted, never compared.
 		if codes["403 invalid_password"]+codes["403 locked"]+codes["503 busy"]+codes["429 rate_limited"] != 200 || codes["403 invalid_password"] > 5 {
 			t.Fatalf("answers %v; want at most 5 invalid_password, the rest locked, busy or rate limited", codes)
 		}
 		// The account is locked when 5 guesses were checked, and only then:
-		// shed requests guessed nothing. (Six seconds give this address one
-		// login of its rate limit back.)
-		e.clock.Advance(6 * time.Second)
+		// shed requests guessed nothing.
 		if codes["403 invalid_password"] == 5 {
 			wantError(t, "right password after the flood", e.login(t, "username", "john_doe", demoPassword), 403, "locked")
 		} else if res := e.login(t, "username", "john_doe", demoPassword); res.status != http.StatusCreated {
