@@ -90,10 +90,13 @@ type GuardConfig struct {
 	// POST, PUT, PATCH or DELETE that the guard lets through (CSRF).
 	// Only for apps that check the origin of such requests themselves.
 	AllowCrossOriginCookies bool
-	// Logger and Metrics receive the audit event store.unavailable when
-	// the store cannot be asked (see package audit). Refusals of bad or
-	// expired tokens are not events: they are the normal traffic of
-	// every protected route. Default nil: none.
+	// Logger and Metrics receive the audit events store.unavailable when
+	// the store cannot be asked, and cookie.duplicate when a request
+	// carries two session cookies of the name, one of which may have been
+	// planted by a sibling subdomain: it is then answered as one without a
+	// session (see package audit). Refusals of bad or expired tokens are
+	// not events: they are the normal traffic of every protected route.
+	// Default nil: none.
 	Logger  *slog.Logger
 	Metrics audit.Metrics
 }
@@ -147,7 +150,11 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	}
 	token := tokens.FromAuthorization(r.Header.Get("Authorization"))
 	if token == "" && g.cookies != nil {
-		token = g.cookies.SessionToken(r, project)
+		var duplicate bool
+		if token, duplicate = g.cookies.sessionToken(r, project); duplicate {
+			g.rec.Record(r.Context(), audit.CookieDuplicate, slog.String(audit.KeyClient, r.RemoteAddr))
+			return Principal{}, ErrNoToken
+		}
 		// Check answers nil at once for GET, HEAD and OPTIONS: the
 		// cookie requests of the hot path pay for a switch.
 		if token != "" && g.crossOrigin != nil {
