@@ -208,7 +208,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 // when the session is valid. A store failure is still denied (503): a page
 // that would show a logged-in user must not guess. So is a cross-origin
 // request with an unsafe method that carries the session cookie (403): it
-// is the browser of a logged-in user made to post by another site, not an
+// is the browser of a logged-in user made to post by another origin, not an
 // anonymous visitor.
 func (g *Guard) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
