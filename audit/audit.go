@@ -32,6 +32,7 @@ const (
 	SessionRevoked   Event = "session.revoked"      // sessions ended: logout, deactivation, reset
 	StoreUnavailable Event = "store.unavailable"    // the store failed; the request failed closed
 	RateLimited      Event = "request.rate_limited" // a request refused by a rate limit (package limit)
+	CookieDuplicate  Event = "cookie.duplicate"     // two session cookies of one name: none was used (one may be planted)
 )
 
 // Attribute keys of events.
@@ -77,8 +78,8 @@ func New(log *slog.Logger, m Metrics) *Recorder {
 }
 
 // Record logs e with attrs and counts it. Refusals that point at an attack
-// or an outage (locked, reused, store unavailable) are warnings; the rest
-// are info.
+// or an outage (locked, reused, store unavailable, duplicate cookie) are
+// warnings; the rest are info.
 func (r *Recorder) Record(ctx context.Context, e Event, attrs ...slog.Attr) {
 	if r == nil {
 		return
@@ -91,7 +92,7 @@ func (r *Recorder) Record(ctx context.Context, e Event, attrs ...slog.Attr) {
 	}
 	level := slog.LevelInfo
 	switch e {
-	case LoginLocked, TokenReused, StoreUnavailable:
+	case LoginLocked, TokenReused, StoreUnavailable, CookieDuplicate:
 		level = slog.LevelWarn
 	}
 	if !r.log.Enabled(ctx, level) {

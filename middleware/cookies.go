@@ -97,32 +97,52 @@ func NewCookies(cfg CookieConfig) (*Cookies, error) {
 	return c, nil
 }
 
-// read decodes the request's cookie; a missing or tampered cookie is nil.
-// The value may be shared: callers must not change it (clone it).
+// read decodes the request's cookie; a missing or tampered cookie is nil,
+// and so are two cookies of its name (see lookup). The value may be
+// shared: callers must not change it (clone it).
 func (c *Cookies) read(r *http.Request) *sessionCookie {
-	value, ok := cookieValue(r.Header, c.name)
-	if !ok {
-		return nil
-	}
-	if s, ok := c.verified.get(value); ok {
-		return s
-	}
-	s := new(sessionCookie)
-	if c.codec.Decode(c.name, value, s) != nil {
-		return nil
-	}
-	c.verified.put(strings.Clone(value), s)
+	s, _ := c.lookup(r)
 	return s
 }
 
-// cookieValue finds the first cookie called name in the Cookie headers
-// without allocating, as every guarded request does it; http.Request.Cookie
-// builds a *http.Cookie and a slice for it (2 allocations, several times
-// the time). It trims names and unquotes values as net/http does (see
+// lookup is read, and reports whether the request carried more than one
+// cookie of the name. A browser sends two when another host planted one:
+// a sibling subdomain can set a cookie for the parent domain, sent with
+// this host's own, and whichever came first would win; the planted one can
+// hold the attacker's session, logging the victim in as the attacker. So
+// duplicates are no cookie at all. That holds for __Host- names too:
+// browsers keep one such cookie per host and name, so a duplicate never
+// comes from a browser that works as specified, and some browsers let a
+// nameless cookie ("=__Host-x=v", set for the parent domain) pass as one
+// (Squarcina et al., "Cookie Crumbles", USENIX Security 2023).
+func (c *Cookies) lookup(r *http.Request) (s *sessionCookie, duplicate bool) {
+	value, n := cookieValue(r.Header, c.name)
+	if n != 1 {
+		return nil, n > 1
+	}
+	if s, ok := c.verified.get(value); ok {
+		return s, false
+	}
+	s = new(sessionCookie)
+	if c.codec.Decode(c.name, value, s) != nil {
+		return nil, false
+	}
+	c.verified.put(strings.Clone(value), s)
+	return s, false
+}
+
+// cookieValue finds the cookie called name in the Cookie headers without
+// allocating, as every guarded request does it; http.Request.Cookie builds
+// a *http.Cookie and a slice for it (2 allocations, several times the
+// time). n is how many cookies of that name the headers carry, counted up
+// to 2 (the value is then ""): the walk goes on past the cookie to the end
+// of the headers, a few more comparisons and no allocation. It
+// trims names and unquotes values as net/http does (see
 // TestCookieValueMatchesNetHTTP) but is more lenient about malformed pairs,
 // which costs nothing here: the value it returns is then verified (HMAC) or
-// found verified before.
-func cookieValue(h http.Header, name string) (string, bool) {
+// found verified before, and a malformed pair of the name counts as a
+// duplicate.
+func cookieValue(h http.Header, name string) (value string, n int) {
 	for _, line := range h["Cookie"] {
 		for line != "" {
 			var part string
@@ -133,21 +153,32 @@ func cookieValue(h http.Header, name string) (string, bool) {
 			// not carry the prefix.
 			part = strings.Trim(part, " \t")
 			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
+				if n == 1 {
+					return "", 2
+				}
 				v := part[len(name)+1:]
 				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 					v = v[1 : len(v)-1]
 				}
-				return v, true
+				value, n = v, 1
 			}
 		}
 	}
-	return "", false
+	return value, n
 }
 
 // SessionToken returns the session token the cookie holds for the project,
-// or "".
+// or "": also when the request carries two cookies of the name, which a
+// sibling subdomain can plant (a [Guard] records the audit event
+// cookie.duplicate for those).
 func (c *Cookies) SessionToken(r *http.Request, project string) string {
 	return c.read(r).token(project)
+}
+
+// sessionToken is SessionToken, and reports duplicates.
+func (c *Cookies) sessionToken(r *http.Request, project string) (token string, duplicate bool) {
+	s, dup := c.lookup(r)
+	return s.token(project), dup
 }
 
 // SetSession puts the token for the project into the cookie, keeping the

@@ -19,9 +19,18 @@
 // router; [Guard.Optional] lets anonymous requests through with no
 // principal, for pages that show either a form or the user.
 //
+// A session presented as a cookie is one the browser attaches by itself,
+// also to requests another site's page makes. So a cookie request with an
+// unsafe method (POST, PUT, PATCH, DELETE) must come from the app's own
+// origin, as http.CrossOriginProtection tells it from the browser's
+// Sec-Fetch-Site or Origin header, or the guard refuses it (CSRF). Bearer
+// tokens are not attached by browsers and are not checked;
+// [GuardConfig.AllowCrossOriginCookies] turns the check off.
+//
 // Denials answer JSON with a stable code: 401 missing_token or
-// invalid_token, 403 wrong_project, and 503 store_unavailable when the store
-// fails. A failing store never lets a request through.
+// invalid_token, 403 wrong_project or cross_origin, and 503
+// store_unavailable when the store fails. A failing store never lets a
+// request through.
 //
 // [Apps] guards server-to-server calls with app credentials (an id and a
 // secret in headers, HTTP Basic or a query parameter), kept hashed and

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +22,13 @@ var (
 	// ErrWrongProject: a valid session of another project (403 wrong_project).
 	ErrWrongProject = problem.New("middleware: session is for another project", problem.Error{
 		Status: http.StatusForbidden, Code: "wrong_project", Message: "the session does not open this project"})
+	// ErrCrossOrigin: a request with an unsafe method (POST, PUT, PATCH,
+	// DELETE, ...) that a browser sent from another origin with the
+	// session cookie, refused before the session is looked up (403
+	// cross_origin). The error a guard reports wraps it with
+	// http.CrossOriginProtection's reason; match it with errors.Is.
+	ErrCrossOrigin = problem.New("middleware: cross-origin request refused", problem.Error{
+		Status: http.StatusForbidden, Code: "cross_origin", Message: "cross-origin request refused"})
 )
 
 // Principal is who a request is authenticated as.
@@ -65,10 +73,30 @@ type GuardConfig struct {
 	// Deny answers requests the guard refuses; default: the error's
 	// Problem as JSON (401, 403 or 503).
 	Deny func(w http.ResponseWriter, r *http.Request, err error)
-	// Logger and Metrics receive the audit event store.unavailable when
-	// the store cannot be asked (see package audit). Refusals of bad or
-	// expired tokens are not events: they are the normal traffic of
-	// every protected route. Default nil: none.
+	// CrossOrigin checks requests that present their session as a cookie
+	// and use an unsafe method (anything but GET, HEAD and OPTIONS): a
+	// browser attaches the cookie to a request another origin's page
+	// makes, so such a request must come from the app's own origin (the
+	// browser's Sec-Fetch-Site, or Origin against Host), or it is refused
+	// with [ErrCrossOrigin]. Requests with a bearer header, and clients
+	// that are not browsers (no Sec-Fetch-Site, no Origin), are not
+	// affected. Default: http.NewCrossOriginProtection(); set one to trust
+	// other origins of the app (AddTrustedOrigin) or to exempt paths
+	// (AddInsecureBypassPattern). Its deny handler is not used: refusals
+	// go to Deny.
+	CrossOrigin *http.CrossOriginProtection
+	// AllowCrossOriginCookies turns that check off: a page of any origin
+	// can then make the user's browser send the session cookie with a
+	// POST, PUT, PATCH or DELETE that the guard lets through (CSRF).
+	// Only for apps that check the origin of such requests themselves.
+	AllowCrossOriginCookies bool
+	// Logger and Metrics receive the audit events store.unavailable when
+	// the store cannot be asked, and cookie.duplicate when a request
+	// carries two session cookies of the name, one of which may have been
+	// planted by a sibling subdomain: it is then answered as one without a
+	// session (see package audit). Refusals of bad or expired tokens are
+	// not events: they are the normal traffic of every protected route.
+	// Default nil: none.
 	Logger  *slog.Logger
 	Metrics audit.Metrics
 }
@@ -85,6 +113,9 @@ type Guard struct {
 	project func(*http.Request) string
 	deny    func(http.ResponseWriter, *http.Request, error)
 	rec     *audit.Recorder
+	// crossOrigin checks cookie-authenticated requests; nil with
+	// AllowCrossOriginCookies.
+	crossOrigin *http.CrossOriginProtection
 }
 
 // NewGuard checks cfg and returns a Guard.
@@ -97,11 +128,21 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 	if g.deny == nil {
 		g.deny = func(w http.ResponseWriter, _ *http.Request, err error) { problem.Write(w, err) }
 	}
+	switch {
+	case cfg.AllowCrossOriginCookies && cfg.CrossOrigin != nil:
+		return nil, errors.New("middleware: GuardConfig sets both CrossOrigin and AllowCrossOriginCookies")
+	case cfg.AllowCrossOriginCookies:
+	case cfg.CrossOrigin != nil:
+		g.crossOrigin = cfg.CrossOrigin
+	default:
+		g.crossOrigin = http.NewCrossOriginProtection()
+	}
 	return g, nil
 }
 
 // Authenticate returns the principal of the request's session, or why there
-// is none.
+// is none. A session cookie on a cross-origin request with an unsafe method
+// is refused ([ErrCrossOrigin]) before any store lookup.
 func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	project := ""
 	if g.project != nil {
@@ -109,7 +150,18 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	}
 	token := tokens.FromAuthorization(r.Header.Get("Authorization"))
 	if token == "" && g.cookies != nil {
-		token = g.cookies.SessionToken(r, project)
+		var duplicate bool
+		if token, duplicate = g.cookies.sessionToken(r, project); duplicate {
+			g.rec.Record(r.Context(), audit.CookieDuplicate, slog.String(audit.KeyClient, r.RemoteAddr))
+			return Principal{}, ErrNoToken
+		}
+		// Check answers nil at once for GET, HEAD and OPTIONS: the
+		// cookie requests of the hot path pay for a switch.
+		if token != "" && g.crossOrigin != nil {
+			if err := g.crossOrigin.Check(r); err != nil {
+				return Principal{}, fmt.Errorf("%w: %w", ErrCrossOrigin, err)
+			}
+		}
 	}
 	if token == "" {
 		return Principal{}, ErrNoToken
@@ -131,8 +183,9 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	}, nil
 }
 
-// Check reports whether the request carries a valid session: nil, or the
-// error the guard would deny it with.
+// Check reports whether the request carries a valid session that it may
+// use: nil, or the error the guard would deny it with (among them
+// [ErrCrossOrigin]).
 func (g *Guard) Check(r *http.Request) error {
 	_, err := g.Authenticate(r)
 	return err
@@ -153,14 +206,17 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 
 // Optional lets every request through, with the principal in the context
 // when the session is valid. A store failure is still denied (503): a page
-// that would show a logged-in user must not guess.
+// that would show a logged-in user must not guess. So is a cross-origin
+// request with an unsafe method that carries the session cookie (403): it
+// is the browser of a logged-in user made to post by another origin, not an
+// anonymous visitor.
 func (g *Guard) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := g.Authenticate(r)
 		switch {
 		case err == nil:
 			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, &p))
-		case errors.Is(err, store.ErrUnavailable):
+		case errors.Is(err, store.ErrUnavailable), errors.Is(err, ErrCrossOrigin):
 			g.deny(w, r, err)
 			return
 		}

@@ -56,7 +56,7 @@ func FuzzAPI(f *testing.F) {
 		{"POST", "/api/PasswordReset/Confirm", json_, `{"token":"ghr_abcd_` + strings.Repeat("A", 43) + `","password":"eA=="}`},
 		{"GET", "/api/Me", "Authorization: Bearer $SESSION", ""},
 		{"GET", "/api/Me", "Cookie: $COOKIE", ""},
-		{"GET", "/api/Me", "Cookie: contacts=abc", ""},
+		{"GET", "/api/Me", "Cookie: __Host-contacts=abc", ""},
 		{"GET", "/api/Me", "Authorization: Bearer $RESET", ""},
 		{"POST", "/api/Me", "", ""},
 		{"GET", "/outbox", "", ""},

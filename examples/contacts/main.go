@@ -118,7 +118,12 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	cookies, err := middleware.NewCookies(middleware.CookieConfig{Name: "contacts", HashKey: cfg.cookieKey})
+	// The cookie is always Secure here, so it can be a __Host- cookie:
+	// browsers keep it only if it is Secure, host-only and for the whole
+	// site, so a sibling subdomain cannot plant or overwrite it. (Browsers
+	// take Secure cookies, prefixed or not, from http://127.0.0.1 and
+	// http://localhost too: Chromium does.)
+	cookies, err := middleware.NewCookies(middleware.CookieConfig{Name: "__Host-contacts", HashKey: cfg.cookieKey})
 	if err != nil {
 		return nil, err
 	}

@@ -194,9 +194,12 @@ func TestLoginAnswersLikeTheSeed(t *testing.T) {
 		}
 		var cookie string
 		for _, c := range res.header.Values("Set-Cookie") {
-			if strings.HasPrefix(c, "contacts=") {
+			if strings.HasPrefix(c, "__Host-contacts=") {
 				cookie = c
 			}
+		}
+		if cookie == "" {
+			t.Errorf("no __Host-contacts session cookie: %q", res.header.Values("Set-Cookie"))
 		}
 		if !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "Secure") || strings.Contains(cookie, tok) {
 			t.Errorf("session cookie %q: want HttpOnly, Secure, and the token sealed", cookie)

@@ -49,7 +49,7 @@ func FuzzAPI(f *testing.F) {
 		{"POST", "/reg/login?user_token=$LINK", "", ""},
 		{"GET", "/reg/projects/100909072/", "Cookie: $COOKIE", ""},
 		{"GET", "/reg/projects/100909073/", "Cookie: $COOKIE", ""},
-		{"GET", "/reg/projects/100909072/", "Cookie: reg_session=abc", ""},
+		{"GET", "/reg/projects/100909072/", "Cookie: __Host-reg_session=abc", ""},
 		{"GET", "/reg/projects/100909072/", "Authorization: Bearer ghs_abcd_" + strings.Repeat("A", 43), ""},
 		{"GET", "/reg/projects//", "", ""},
 		{"GET", "/", "", ""},

@@ -73,7 +73,15 @@ func newApp(cfg config) (http.Handler, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	cookies, err := middleware.NewCookies(middleware.CookieConfig{Name: "reg_session", HashKey: key, InsecureAllowHTTP: !cfg.secureCookies})
+	// Over HTTPS the session cookie is a __Host- cookie: browsers keep it
+	// only if it is Secure, host-only and for the whole site, so a sibling
+	// subdomain cannot plant or overwrite it. On a loopback address over
+	// plain HTTP it cannot be Secure and goes without the prefix.
+	cookieName := "reg_session"
+	if cfg.secureCookies {
+		cookieName = "__Host-reg_session"
+	}
+	cookies, err := middleware.NewCookies(middleware.CookieConfig{Name: cookieName, HashKey: key, InsecureAllowHTTP: !cfg.secureCookies})
 	if err != nil {
 		return nil, err
 	}

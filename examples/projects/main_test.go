@@ -136,6 +136,9 @@ func TestBrowserRedeemsOnceAndHoldsTwoProjects(t *testing.T) {
 			if res.Header.Get("Referrer-Policy") != "no-referrer" {
 				t.Error("the token URL may leak through Referer")
 			}
+			if cs := res.Cookies(); len(cs) != 1 || cs[0].Name != "__Host-reg_session" || !cs[0].Secure || cs[0].Domain != "" || cs[0].Path != "/" {
+				t.Errorf("session cookie over HTTPS: %v; want the __Host- cookie __Host-reg_session", res.Header.Values("Set-Cookie"))
+			}
 			// Spent: a second redemption is refused and sets nothing.
 			res, body := get(t, e.browser(), e.srv.URL+"/reg/login?user_token="+tok)
 			if res.StatusCode != 401 || !strings.Contains(body, "no longer valid") || len(res.Cookies()) != 0 {

@@ -9,13 +9,17 @@ package main
 // a form post from another site.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +44,8 @@ func TestBrowserChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	srv := httptest.NewTLSServer(a)
+	posts := new(postLog)
+	srv := httptest.NewTLSServer(posts.wrap(a))
 	t.Cleanup(srv.Close)
 
 	t.Run("login, cookie flags, logout", func(t *testing.T) {
@@ -51,6 +56,9 @@ func TestBrowserChromium(t *testing.T) {
 		c := sessionCookie(t, tab, srv.URL)
 		if c == nil {
 			t.Fatal("no session cookie after login")
+		}
+		if !strings.HasPrefix(c.Name, "__Host-") || c.Domain != "127.0.0.1" {
+			t.Errorf("session cookie %s for %q: want a __Host- cookie, host-only", c.Name, c.Domain)
 		}
 		if !c.HTTPOnly || !c.Secure || c.SameSite != network.CookieSameSiteLax || c.Path != "/" {
 			t.Errorf("session cookie %s: HttpOnly=%v Secure=%v SameSite=%q Path=%q; want HttpOnly, Secure, SameSite=Lax, Path=/",
@@ -139,6 +147,167 @@ func TestBrowserChromium(t *testing.T) {
 			step(t, tab, "reopen /", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(want))
 		})
 	}
+
+	// A page of another origin makes the logged-in user's browser post
+	// notes to the quickstart with fetch and credentials: "include", as a
+	// CSRF attack on a JSON API would. It sends what a page may send
+	// without a CORS preflight (a form-encoded body, and JSON as
+	// text/plain), so the browser does send the posts. From another port
+	// of the same host the site is the same, so the SameSite=Lax cookie
+	// goes along and only the guard's cross-origin check stops the post;
+	// from another site the browser withholds the cookie.
+	for _, tc := range []struct {
+		name   string
+		host   string // where the attacking page is served
+		site   string // the Sec-Fetch-Site the quickstart sees
+		cookie bool   // whether the browser sends the session cookie
+		status int
+		code   string
+	}{
+		{"fetch from another port (same site)", "127.0.0.1", "same-site", true, http.StatusForbidden, "cross_origin"},
+		{"fetch from another site", evilHost, "cross-site", false, http.StatusUnauthorized, "missing_token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tab := newTab(t, browser)
+			step(t, tab, "open /", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("login")))
+			login(t, tab)
+			posts.take()
+			// The app's own page may post: same origin.
+			status := run(t, tab, "post a note from the app's page", chromedp.Evaluate[int](
+				`fetch("/notes", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({text: "mine"})}).then(r => r.status)`,
+				chromedp.EvalAwaitPromise))
+			if got := posts.take(); status != http.StatusCreated || len(got) != 1 || got[0].site != "same-origin" || !got[0].cookie {
+				t.Fatalf("same-origin POST /notes: %d, seen by the server as %+v; want 201 with the cookie", status, got)
+			}
+
+			target := srv.URL + "/notes"
+			evil := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>posting</title>
+<style>body{font:16px system-ui,sans-serif;max-width:40rem;margin:4rem auto}</style></head>
+<body><h1>A page of another origin</h1>
+<p>It makes the visitor's browser post notes to <code>%s</code>, with credentials:</p>
+<ol id="out"></ol>
+<script>
+const target = %s, out = document.getElementById("out");
+function show(what, p) {
+  return p.then(r => "answered, status " + r.status, e => "no answer for this page (" + e.message + ")")
+    .then(s => { const li = document.createElement("li"); li.textContent = what + ": " + s; out.append(li); });
+}
+show("a form-encoded note", fetch(target, {method: "POST", credentials: "include",
+    headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "text=forged+form"}))
+  .then(() => show("a JSON note as text/plain", fetch(target, {method: "POST", credentials: "include",
+    body: JSON.stringify({text: "forged json"})})))
+  .then(() => { document.title = "done"; });
+</script></body></html>`, template.HTMLEscapeString(target), jsString(target))
+			}))
+			t.Cleanup(evil.Close)
+			evilURL := strings.Replace(evil.URL, "127.0.0.1", tc.host, 1)
+
+			step(t, tab, "open the other origin's page", chromedp.Navigate(evilURL+"/"))
+			run(t, tab, "wait for its posts", chromedp.Poll[bool](`document.title === "done"`))
+			screenshot(t, tab, "csrf-"+tc.host+"-attacker")
+			got := posts.take()
+			if len(got) != 2 {
+				t.Fatalf("the quickstart saw %d posts from the other origin, want 2: %+v", len(got), got)
+			}
+			for _, p := range got {
+				if p.site != tc.site || p.cookie != tc.cookie || p.status != tc.status || !strings.Contains(p.body, `"code":"`+tc.code+`"`) {
+					t.Errorf("POST /notes from %s: Sec-Fetch-Site %q, cookie %v, answered %d %s; want %q, cookie %v, %d %s",
+						evilURL, p.site, p.cookie, p.status, strings.TrimSpace(p.body), tc.site, tc.cookie, tc.status, tc.code)
+				}
+			}
+
+			step(t, tab, "reopen /", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("notes")))
+			screenshot(t, tab, "csrf-"+tc.host+"-victim")
+			// The demo user's notes: "mine" once for each row so far.
+			if notes := run(t, tab, "read the notes", chromedp.Text(chromedp.ID("notes"))); strings.Contains(notes, "forged") || !strings.Contains(notes, "mine") {
+				t.Errorf("the user's notes after the other origin's posts: %q, want only \"mine\"", notes)
+			}
+		})
+	}
+}
+
+// postLog keeps what the quickstart saw of each POST /notes: what the
+// browser sent and what the app answered.
+type postLog struct {
+	mu    sync.Mutex
+	posts []notePost
+}
+
+type notePost struct {
+	site   string // Sec-Fetch-Site
+	cookie bool   // the session cookie came along
+	status int
+	body   string
+}
+
+func (l *postLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/notes" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		c := &capture{ResponseWriter: w}
+		h.ServeHTTP(c, r)
+		_, cookie := cookieNamed(r, "__Host-quickstart")
+		l.mu.Lock()
+		l.posts = append(l.posts, notePost{site: r.Header.Get("Sec-Fetch-Site"), cookie: cookie, status: c.status, body: c.body.String()})
+		l.mu.Unlock()
+	})
+}
+
+// take returns the posts seen since the last take.
+func (l *postLog) take() []notePost {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.posts
+	l.posts = nil
+	return p
+}
+
+func cookieNamed(r *http.Request, name string) (string, bool) {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// capture passes a response on and keeps its status and body.
+type capture struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (c *capture) WriteHeader(status int) {
+	c.status = status
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *capture) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	c.body.Write(b)
+	return c.ResponseWriter.Write(b)
+}
+
+// screenshot saves what tab shows as name.png in $GATEHOUSE_SCREENSHOTS,
+// or in the test's temporary directory, and logs where.
+func screenshot(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	png := run(t, tab, "screenshot "+name, chromedp.FullScreenshot(100))
+	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	path := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
 }
 
 // login fills the form of the page open in tab with the demo user, submits
@@ -165,7 +334,7 @@ func sessionCookie(t *testing.T, tab context.Context, url string) *network.Cooki
 			return chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{url}})
 		}))
 	for _, c := range res.Cookies {
-		if c.Name == "gatehouse_quickstart" {
+		if c.Name == "__Host-quickstart" {
 			return c
 		}
 	}

@@ -31,6 +31,8 @@ func main() {
   API:      curl -s -X POST %[1]s/login -H 'Content-Type: application/json' \
               -d '{"username":"demo","password":"gatehouse-demo"}'
             curl -s %[1]s/me -H "Authorization: Bearer <token>"
+            curl -s -X POST %[1]s/notes -H "Authorization: Bearer <token>" \
+              -H 'Content-Type: application/json' -d '{"text":"hello"}'
             curl -s -X POST %[1]s/logout -H "Authorization: Bearer <token>"
 
 Tokens: %[2]s. Ctrl-C stops it.
@@ -81,23 +83,40 @@ func newApp(cfg appConfig) (*app, error) {
 	hashKey := make([]byte, 32)
 	rand.Read(hashKey)
 	cookies, err := middleware.NewCookies(middleware.CookieConfig{
-		Name:              "gatehouse_quickstart",
+		Name:              cookieName(cfg.secureCookies),
 		HashKey:           hashKey,
 		InsecureAllowHTTP: !cfg.secureCookies,
 	})
 	if err != nil {
 		return nil, err
 	}
+	// The guard also refuses a POST that carries the cookie but comes from
+	// another origin's page (CSRF): POST /notes below is safe from it.
 	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies, Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}
 
 	opts := auth.HandlerOptions{Cookies: cookies, Redirect: "/"}
+	notes := newNotes()
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", guard.Optional(http.HandlerFunc(home)))
+	mux.Handle("GET /{$}", guard.Optional(home(notes)))
 	mux.Handle("POST /login", authn.LoginHandler(opts))
 	mux.Handle("POST /logout", authn.LogoutHandler(opts))
 	mux.Handle("GET /me", guard.Handler(http.HandlerFunc(me)))
+	mux.Handle("GET /notes", guard.Handler(http.HandlerFunc(notes.list)))
+	mux.Handle("POST /notes", guard.Handler(http.HandlerFunc(notes.add)))
 	return &app{Handler: mux, own: own}, nil
+}
+
+// cookieName is the session cookie's name. Over HTTPS it is a __Host-
+// cookie: browsers keep it only if it is Secure, host-only and for the
+// whole site, so a sibling subdomain cannot plant or overwrite it. On a
+// loopback address over plain HTTP (go run on your machine) the cookie
+// cannot be Secure, browsers would refuse the prefix, and it goes without.
+func cookieName(secure bool) string {
+	if secure {
+		return "__Host-quickstart"
+	}
+	return "quickstart"
 }

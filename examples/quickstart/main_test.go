@@ -103,6 +103,9 @@ func TestBrowserFlow(t *testing.T) {
 			t.Fatalf("form login: %d %q", res.StatusCode, res.Header.Get("Location"))
 		}
 		set := res.Header.Get("Set-Cookie")
+		if !strings.HasPrefix(set, "__Host-quickstart=") {
+			t.Errorf("session cookie %q: over HTTPS it should be the __Host- cookie __Host-quickstart", set)
+		}
 		for _, flag := range []string{"HttpOnly", "Secure", "SameSite=Lax"} {
 			if !strings.Contains(set, flag) {
 				t.Errorf("session cookie %q lacks %s", set, flag)
@@ -146,6 +149,82 @@ func TestCrossOriginFormIsRefused(t *testing.T) {
 	}
 	if len(c.Jar.Cookies(mustURL(t, srv.URL))) != 0 {
 		t.Fatal("a cross-origin login set a cookie")
+	}
+}
+
+// TestCookieNameOverHTTP: on a loopback address over plain HTTP (go run on
+// a laptop) the cookie cannot be Secure, so it cannot be a __Host- one
+// either; over HTTPS it is (TestBrowserFlow).
+func TestCookieNameOverHTTP(t *testing.T) {
+	a, err := newApp(appConfig{bcryptCost: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a)
+	t.Cleanup(srv.Close)
+	c := srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res := do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=gatehouse-demo")
+	res.Body.Close()
+	if set := res.Header.Get("Set-Cookie"); !strings.HasPrefix(set, "quickstart=") || strings.Contains(set, "Secure") {
+		t.Fatalf("session cookie over plain HTTP: %q; want quickstart=..., not Secure", set)
+	}
+}
+
+// TestNotes: POST /notes is a route of the app's own behind the guard. It
+// takes JSON from API clients and the form of / from the browser; with the
+// cookie, a post from another origin is refused (403 cross_origin) before
+// it reaches the handler, and a bearer client is not asked where it is.
+func TestNotes(t *testing.T) {
+	srv, c := newServer(t)
+	res := do(t, c, "POST", srv.URL+"/login", form, "username=demo&password=gatehouse-demo")
+	res.Body.Close()
+	sameOrigin := []string{"Origin", srv.URL, "Sec-Fetch-Site", "same-origin"}
+
+	res = do(t, c, "POST", srv.URL+"/notes", form, "text=from+the+form", sameOrigin...)
+	if res.Body.Close(); res.StatusCode != 303 {
+		t.Fatalf("form post of a note: %d", res.StatusCode)
+	}
+	if page := body(t, do(t, c, "GET", srv.URL+"/", "", "")); !strings.Contains(page, "<li>from the form</li>") {
+		t.Fatalf("the note is not on the page:\n%s", page)
+	}
+	for _, h := range [][]string{
+		{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"},
+		{"Origin", "https://blog." + strings.TrimPrefix(srv.URL, "https://"), "Sec-Fetch-Site", "same-site"},
+		{"Origin", "https://evil.example"}, // a browser without Sec-Fetch-Site
+	} {
+		res := do(t, c, "POST", srv.URL+"/notes", "application/json", `{"text":"forged"}`, h...)
+		if b := body(t, res); res.StatusCode != 403 || !strings.Contains(b, `"code":"cross_origin"`) {
+			t.Errorf("cross-origin POST /notes with the cookie (%q): %d %s", h, res.StatusCode, b)
+		}
+	}
+
+	c.Jar = nil
+	res = do(t, c, "POST", srv.URL+"/login", "application/json", `{"username":"demo","password":"gatehouse-demo"}`)
+	var login struct{ Token string }
+	if b := body(t, res); json.Unmarshal([]byte(b), &login) != nil || login.Token == "" {
+		t.Fatalf("JSON login: %s", b)
+	}
+	res = do(t, c, "POST", srv.URL+"/notes", "application/json", `{"text":"from the API"}`,
+		"Authorization", "Bearer "+login.Token, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+	if b := body(t, res); res.StatusCode != 201 || b != `{"text":"from the API"}`+"\n" {
+		t.Fatalf("JSON post with the bearer token: %d %s", res.StatusCode, b)
+	}
+	res = do(t, c, "GET", srv.URL+"/notes", "", "", "Authorization", "Bearer "+login.Token)
+	if b := body(t, res); res.StatusCode != 200 || b != `{"notes":["from the form","from the API"]}`+"\n" {
+		t.Fatalf("GET /notes: %d %s", res.StatusCode, b)
+	}
+	for _, tc := range []struct{ ctype, body, code string }{
+		{"application/json", `{"text":`, "malformed_body"},
+		{"application/json", `{"text":"  "}`, "invalid_field"},
+		{"application/json", `{"text":"` + strings.Repeat("é", 201) + `"}`, "invalid_field"},
+		{"text/plain", `{"text":"x"}`, "unsupported_media_type"},
+	} {
+		res := do(t, c, "POST", srv.URL+"/notes", tc.ctype, tc.body, "Authorization", "Bearer "+login.Token)
+		if b := body(t, res); !strings.Contains(b, `"code":"`+tc.code+`"`) {
+			t.Errorf("POST /notes %s %.20q: %d %s; want %s", tc.ctype, tc.body, res.StatusCode, b, tc.code)
+		}
 	}
 }
 
