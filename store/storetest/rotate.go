@@ -13,6 +13,7 @@ var rotateCases = []testCase{
 	{"Missing", testRotateMissing},
 	{"TagMismatch", testRotateTagMismatch},
 	{"ReuseRevokesFamily", testRotateReuse},
+	{"ReuseWithoutFamily", testRotateReuseWithoutFamily},
 	{"ReplayOfOlderLink", testRotateReplayOlder},
 	{"SpentExpires", testRotateSpentExpires},
 	{"Race", testRotateRace},
@@ -143,6 +144,35 @@ func testRotateReuse(e *env) {
 	if _, ok, err := e.s.Consume(e.ctx, first); ok || err != nil {
 		e.Fatalf("Consume of a spent record = (_, %v, %v), want a miss", ok, err)
 	}
+}
+
+// testRotateReuseWithoutFamily replays a spent record whose Family is
+// empty: it is reported as reuse, and revokes nothing, since a record
+// without a family belongs to no chain (the contract of RotateReused). In
+// particular the subject's other family-less records, its successor
+// included, are not taken for its family.
+func testRotateReuseWithoutFamily(e *env) {
+	first := e.putNew(e.device("user", "", "phone"))
+	second := newID()
+	succ := e.rotate(first, second, time.Hour).Record
+	plain := e.rec(store.KindSession, "user")
+	plainID := e.putNew(plain)
+	other := e.device("user", "", "laptop")
+	otherID := e.putNew(other)
+	chained := e.device("user", "fam", "tablet")
+	chainedID := e.putNew(chained)
+
+	rot := e.rotate(first, newID(), time.Hour)
+	if rot.Status != store.RotateReused || rot.Revoked != 0 {
+		e.Fatalf("replay of a family-less record = %v revoking %d, want RotateReused revoking 0", rot.Status, rot.Revoked)
+	}
+	if rot.Record.Subject != "user" || rot.Record.Family != "" || rot.Record.Device != "phone" {
+		e.Fatalf("replay reported record %+v, want the spent one", rot.Record)
+	}
+	e.wantHit(second, succ)
+	e.wantHit(plainID, plain)
+	e.wantHit(otherID, other)
+	e.wantHit(chainedID, chained)
 }
 
 // testRotateReplayOlder replays a link further back in a chain: the live
