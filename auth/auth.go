@@ -65,7 +65,10 @@ type Config struct {
 	// result then reports Unconfirmed. By default they get ErrUnconfirmed.
 	AllowUnconfirmed bool
 	// Mailer delivers email confirmation and password reset tokens;
-	// required only by the methods that send them.
+	// required only by the methods that send them (SendEmailConfirmation,
+	// RequestPasswordReset), which answer a *ConfigError without it. New
+	// does not require it: it cannot know which features the app uses.
+	// Password reset also needs Users to implement HashUpdater.
 	Mailer Mailer
 	// ResetMinDuration is the least time RequestPasswordReset takes, so
 	// that a request for a known address, which issues a token and mails

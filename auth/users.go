@@ -34,7 +34,9 @@ type Users interface {
 
 // HashUpdater is implemented by Users that can store an upgraded password
 // hash. When it is, a successful login whose hash was made at another cost
-// than the configured one is rehashed and saved.
+// than the configured one is rehashed and saved. Password reset needs it:
+// without it RequestPasswordReset and ConfirmPasswordReset answer a
+// *ConfigError.
 type HashUpdater interface {
 	UpdatePasswordHash(ctx context.Context, subject string, hash []byte) error
 }
