@@ -25,6 +25,9 @@ type Config struct {
 	Counters store.Counters  // lockout counters; required (usually the same store as Tokens)
 
 	// Hasher checks passwords; default password.Bcrypt{Cost: BcryptCost}.
+	// A Hasher that is also a password.HashReader lets logins to accounts
+	// whose hash it cannot read cost a full comparison (against a dummy)
+	// like any other; without it only an empty hash is recognised.
 	Hasher password.Hasher
 	// BcryptCost is the bcrypt cost of the default Hasher; default 10
 	// (bcrypt.DefaultCost, ≈ 60 ms on a 2-core machine). Logins whose hash
@@ -63,7 +66,10 @@ type Config struct {
 	// result then reports Unconfirmed. By default they get ErrUnconfirmed.
 	AllowUnconfirmed bool
 	// Mailer delivers email confirmation and password reset tokens;
-	// required only by the methods that send them.
+	// required only by the methods that send them (SendEmailConfirmation,
+	// RequestPasswordReset), which answer a *ConfigError without it. New
+	// does not require it: it cannot know which features the app uses.
+	// Password reset also needs Users to implement HashUpdater.
 	Mailer Mailer
 	// ResetMinDuration is the least time RequestPasswordReset takes, so
 	// that a request for a known address, which issues a token and mails
@@ -202,6 +208,9 @@ type Credentials struct {
 //   - an unknown user costs one hash (against a dummy) like a wrong
 //     password and answers the same ErrInvalidCredentials, unless
 //     Config.RevealUnknownUsers;
+//   - so does a known user whose PasswordHash is empty (an SSO-only or
+//     invited account) or not one the Hasher reads (see
+//     password.HashReader), whatever Config.RevealUnknownUsers says;
 //   - only when the password is right are ErrInactive and ErrUnconfirmed
 //     reported.
 //
@@ -256,8 +265,12 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	if err := attempt.locked(ctx); err != nil {
 		return User{}, err
 	}
+	// An account without a hash the hasher reads (SSO only, invited, a
+	// hash of another scheme) is compared against the dummy like an
+	// unknown user: its own hash would fail at once and show by the time.
+	checked := known && a.readable(user.PasswordHash)
 	hash := a.dummy
-	if known {
+	if checked {
 		hash = user.PasswordHash
 	}
 	var cmpErr, countErr error
@@ -274,7 +287,7 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	if countErr != nil {
 		return User{}, countErr
 	}
-	if cmpErr != nil || !known {
+	if cmpErr != nil || !checked {
 		if err := attempt.failed(ctx); err != nil {
 			return User{}, err
 		}
@@ -295,6 +308,19 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		return User{}, ErrUnconfirmed
 	}
 	return user, nil
+}
+
+// readable reports whether the hasher can check a password against hash
+// at full cost: never for an empty hash, and for a non-empty one as the
+// hasher says when it is a password.HashReader (password.Bcrypt is).
+func (a *Authenticator) readable(hash []byte) bool {
+	if len(hash) == 0 {
+		return false
+	}
+	if r, ok := a.hasher.(password.HashReader); ok {
+		return r.CanRead(hash)
+	}
+	return true
 }
 
 // maxLoginBytes bounds the identifier; seed APIs allow up to 250 characters.

@@ -141,6 +141,45 @@ func TestUnknownUserAndWrongPasswordAnswerAlike(t *testing.T) {
 	}
 }
 
+// TestAccountsWithoutAUsableHashAnswerLikeUnknownUsers: an account whose
+// PasswordHash is empty (SSO only, invited) or not a hash the hasher reads
+// costs one real comparison, against the dummy hash, and answers
+// ErrInvalidCredentials, as an unknown user and a wrong password do;
+// comparing against its own hash would fail at once and tell it apart by
+// time. With RevealUnknownUsers it is still not "unknown": the account
+// exists.
+func TestAccountsWithoutAUsableHashAnswerLikeUnknownUsers(t *testing.T) {
+	for _, reveal := range []bool{false, true} {
+		f := newFixture(t, auth.Config{RevealUnknownUsers: reveal})
+		good, _ := f.hasher.Bcrypt.Hash([]byte(rightPassword))
+		f.users.byLogin["sso_only"] = &auth.User{Subject: "350", Active: true, EmailConfirmed: true}
+		f.users.byLogin["garbage_hash"] = &auth.User{Subject: "351", PasswordHash: []byte("not a hash"), Active: true, EmailConfirmed: true}
+		f.users.byLogin["bad_salt"] = &auth.User{Subject: "352", PasswordHash: append([]byte("$2a$04$!!"), good[9:]...), Active: true, EmailConfirmed: true}
+		f.users.byLogin["argon2"] = &auth.User{Subject: "353", PasswordHash: []byte("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"), Active: true, EmailConfirmed: true}
+		for _, login := range []string{"nobody", "john_doe", "sso_only", "garbage_hash", "bad_salt", "argon2"} {
+			for _, pw := range []string{rightPassword, "wrong"} {
+				if login == "john_doe" && pw == rightPassword {
+					continue
+				}
+				compares, unread := f.hasher.Compares.Load(), f.hasher.Unread.Load()
+				_, err := f.login(login, pw)
+				compares, unread = f.hasher.Compares.Load()-compares, f.hasher.Unread.Load()-unread
+				want := auth.ErrInvalidCredentials
+				if reveal && login == "nobody" {
+					want = auth.ErrUnknownUser
+				}
+				if err != want {
+					t.Errorf("reveal %v, %s / %s: %v, want %v", reveal, login, pw, err, want)
+				}
+				if compares != 1 || unread != 0 {
+					t.Errorf("reveal %v, %s / %s: %d comparisons, %d of them against a hash bcrypt cannot read; want 1 real one",
+						reveal, login, pw, compares, unread)
+				}
+			}
+		}
+	}
+}
+
 func TestRevealUnknownUsers(t *testing.T) {
 	f := newFixture(t, auth.Config{RevealUnknownUsers: true})
 	if _, err := f.login("nobody", rightPassword); !errors.Is(err, auth.ErrUnknownUser) {

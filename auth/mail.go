@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -50,7 +49,12 @@ const MaxMessagesPerHour = 5
 // address to (tokens.Config.VerificationTTL, 24 hours by default). Redeem it
 // with ConfirmEmail. A new address should revoke older tokens first
 // (tokens.Manager.RevokeAll with store.KindVerification).
+//
+// It needs Config.Mailer: without it, it answers a *ConfigError.
 func (a *Authenticator) SendEmailConfirmation(ctx context.Context, subject, to string) error {
+	if err := a.needs("SendEmailConfirmation", true, false); err != nil {
+		return err
+	}
 	return a.send(ctx, PurposeConfirmEmail, store.KindVerification, subject, to)
 }
 
@@ -68,10 +72,9 @@ func (a *Authenticator) ConfirmEmail(ctx context.Context, token string) (subject
 	return rec.Subject, nil
 }
 
+// send issues a token of the kind and mails it; its callers have checked
+// that there is a Mailer (see needs).
 func (a *Authenticator) send(ctx context.Context, p Purpose, kind store.Kind, subject, to string) error {
-	if a.mailer == nil {
-		return errors.New("auth: Config.Mailer is not set")
-	}
 	n, err := a.counters.Hit(ctx, "mail:"+string(p)+":"+subject, time.Hour)
 	if err != nil {
 		return err

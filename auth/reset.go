@@ -36,6 +36,8 @@ const MinNewPasswordLength = 8
 // a token. A Mailer slower than that shows through, so one that talks to a
 // slow mail server should queue the message and return.
 //
+// It needs Config.Mailer and Config.Users implementing HashUpdater: without
+// them it answers a *ConfigError naming what is missing, whatever email is.
 // A missing email is a *FieldError, and so is one without an '@' (a reset
 // link goes only to the address the user typed, which is then the one on
 // the account). Errors otherwise are failures: the store (wrapping
@@ -43,6 +45,9 @@ const MinNewPasswordLength = 8
 // answering the client the same as on success keeps Mailer failures, which
 // happen only for real accounts, from revealing them.
 func (a *Authenticator) RequestPasswordReset(ctx context.Context, email string) error {
+	if err := a.needs("RequestPasswordReset", true, true); err != nil {
+		return err
+	}
 	login := NormalizeLogin(email)
 	switch {
 	case login == "":
@@ -51,11 +56,6 @@ func (a *Authenticator) RequestPasswordReset(ctx context.Context, email string) 
 		return &FieldError{Field: "email", Reason: "too long"}
 	case !strings.Contains(login, "@"):
 		return &FieldError{Field: "email", Reason: "invalid"}
-	case a.mailer == nil:
-		return errors.New("auth: Config.Mailer is not set")
-	}
-	if _, ok := a.users.(HashUpdater); !ok {
-		return errors.New("auth: password reset needs Config.Users to implement HashUpdater")
 	}
 	// Wall time, not a.now: the floor is about what a client measures.
 	defer waitUntil(ctx, time.Now().Add(a.resetMin))
@@ -117,6 +117,7 @@ type PasswordReset struct {
 
 // ConfirmPasswordReset spends a reset token and sets the new password of
 // its subject, which it returns. In order:
+//   - Config.Users must implement HashUpdater, else a *ConfigError;
 //   - the new password is checked: missing or shorter than
 //     MinNewPasswordLength characters is a *FieldError, over
 //     password.MaxBytes is password.ErrTooLong; the token is not spent;
@@ -141,6 +142,9 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	defer func() {
 		a.record(ctx, audit.TokenRedeemed, audit.TokenRejected, "reset", err, kindAttr(store.KindReset), subjectAttr(subject), clientAttr(r.Client))
 	}()
+	if err := a.needs("ConfirmPasswordReset", false, true); err != nil {
+		return "", err
+	}
 	switch {
 	case r.Password == "":
 		return "", &FieldError{Field: "password", Reason: "missing"}
@@ -149,10 +153,7 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	case utf8.RuneCountInString(r.Password) < MinNewPasswordLength:
 		return "", &FieldError{Field: "password", Reason: "too short"}
 	}
-	up, ok := a.users.(HashUpdater)
-	if !ok {
-		return "", errors.New("auth: password reset needs Config.Users to implement HashUpdater")
-	}
+	up := a.users.(HashUpdater) // checked first
 	// A cheap lookup first, so that only the holder of a live token can
 	// make the server hash.
 	if _, err := a.tokens.Validate(ctx, store.KindReset, r.Token); err != nil {

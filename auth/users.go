@@ -10,7 +10,10 @@ type User struct {
 	// Subject is the user's stable id: tokens and lockout counters belong to
 	// it, whatever identifier (username or email) the user typed.
 	Subject string
-	// PasswordHash is the bcrypt hash of the password.
+	// PasswordHash is the bcrypt hash of the password. Empty (or a hash
+	// the Hasher cannot read) for an account without a password, such as
+	// an SSO-only or invited one: its logins fail with
+	// ErrInvalidCredentials, at the cost of a wrong password.
 	PasswordHash []byte
 	// Active is false for a deactivated account. The zero User is inactive,
 	// so a forgotten field refuses logins rather than letting them in.
@@ -31,7 +34,9 @@ type Users interface {
 
 // HashUpdater is implemented by Users that can store an upgraded password
 // hash. When it is, a successful login whose hash was made at another cost
-// than the configured one is rehashed and saved.
+// than the configured one is rehashed and saved. Password reset needs it:
+// without it RequestPasswordReset and ConfirmPasswordReset answer a
+// *ConfigError.
 type HashUpdater interface {
 	UpdatePasswordHash(ctx context.Context, subject string, hash []byte) error
 }

@@ -2,6 +2,7 @@ package password
 
 import (
 	"net/http"
+	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -29,11 +30,26 @@ type Hasher interface {
 	NeedsRehash(hash []byte) bool
 }
 
+// HashReader is implemented by a [Hasher] that can tell at once, without
+// the cost of a Compare, whether a hash is one its Compare reads. A
+// Compare against a hash it cannot read (empty, cut short, of another
+// scheme) fails at once, and so faster than one against a real hash: auth
+// compares against a dummy hash instead, so that an account without a
+// usable password takes as long to refuse as a wrong password does.
+type HashReader interface {
+	// CanRead reports whether Compare checks a password against hash at
+	// the hasher's full cost (and so answers nil for the right one).
+	CanRead(hash []byte) bool
+}
+
 // Bcrypt is the default Hasher, at Cost (10, bcrypt.DefaultCost, takes
 // about 60 ms on one core of a small server).
 type Bcrypt struct{ Cost int }
 
-var _ Hasher = Bcrypt{}
+var (
+	_ Hasher     = Bcrypt{}
+	_ HashReader = Bcrypt{}
+)
 
 // Hash implements Hasher. It refuses passwords over MaxBytes with
 // ErrTooLong.
@@ -54,6 +70,30 @@ func (b Bcrypt) NeedsRehash(hash []byte) bool {
 	cost, err := bcrypt.Cost(hash)
 	return err == nil && cost != b.Cost
 }
+
+// CanRead implements HashReader: it reads hash as
+// bcrypt.CompareHashAndPassword does (the header, the cost, the salt's
+// alphabet), without hashing.
+func (b Bcrypt) CanRead(hash []byte) bool {
+	if _, err := bcrypt.Cost(hash); err != nil {
+		return false // empty, short, another prefix or version, a bad cost
+	}
+	// Cost has read "$2$NN" or "$2x$NN" and one byte more, and checked
+	// that the hash is long enough; the 22 characters of salt follow.
+	start := 6
+	if hash[2] != '$' {
+		start = 7
+	}
+	for _, c := range hash[start : start+22] {
+		if !strings.ContainsRune(bcryptAlphabet, rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// bcryptAlphabet is the base64 alphabet of bcrypt's salt and hash.
+const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // Hash returns the bcrypt hash of password at cost, for apps that create
 // users. It refuses passwords over MaxBytes with ErrTooLong.

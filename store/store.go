@@ -211,10 +211,15 @@ type Rotator interface {
 	// under next (which must carry the same Tag). The successor copies
 	// Kind, Subject, Project, Device, Family, ChainEnd, AuthTime and
 	// Assurance from old; it is issued now and expires after lifetime,
-	// but never past old's ChainEnd. The spent record is kept until its
-	// own ExpiresAt so that a replay is recognised: rotating a spent
-	// record revokes its family and reports RotateReused. Of concurrent
-	// rotations of one live record exactly one is RotateDone.
+	// but never past old's ChainEnd. The spent record is kept so that a
+	// replay is recognised: rotating a spent record revokes its family
+	// and reports RotateReused. It is kept until its ChainEnd when that
+	// is set and later than its own ExpiresAt, else until its ExpiresAt:
+	// as long as a successor in its chain can be live, so that a thief who
+	// rotated a stolen token and rotates on cannot outlast that token's
+	// expiry and have its owner's late replay answered RotateMissing.
+	// Delete counts a spent record as there while it is kept. Of
+	// concurrent rotations of one live record exactly one is RotateDone.
 	//
 	// A missing old is a Rotation with Status RotateMissing and a nil
 	// error. It returns the error of [CheckRotate] for a caller mistake

@@ -6,10 +6,13 @@ package authtest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/password"
@@ -21,11 +24,15 @@ const FastCost = 4
 
 // Hasher is bcrypt (set its Cost: FastCost keeps tests fast) counting what
 // it does, so that tests can show when a password is, or is not, checked.
-// With Block set, Compare waits on it first, to hold a hashing slot. It is
-// safe for concurrent use.
+// Compares counts every Compare; Unread counts those that bcrypt answered
+// at once because it could not read the hash (empty, garbage, another
+// scheme): they cost no time, so a path that makes one instead of a real
+// comparison is told apart by its speed. With Block set, Compare waits on
+// it first, to hold a hashing slot. It is safe for concurrent use.
 type Hasher struct {
 	password.Bcrypt
 	Compares, Hashes atomic.Int64
+	Unread           atomic.Int64
 	Block            chan struct{}
 }
 
@@ -34,13 +41,18 @@ func NewHasher() *Hasher { return &Hasher{Bcrypt: password.Bcrypt{Cost: FastCost
 
 var _ password.Hasher = (*Hasher)(nil)
 
-// Compare counts, waits on Block if set, then compares.
+// Compare counts, waits on Block if set, then compares, counting in Unread
+// a hash bcrypt cannot read.
 func (h *Hasher) Compare(hash, pw []byte) error {
 	h.Compares.Add(1)
 	if h.Block != nil {
 		<-h.Block
 	}
-	return h.Bcrypt.Compare(hash, pw)
+	err := h.Bcrypt.Compare(hash, pw)
+	if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		h.Unread.Add(1)
+	}
+	return err
 }
 
 // Hash counts, then hashes.

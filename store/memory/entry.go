@@ -32,6 +32,17 @@ type entry struct {
 	authTime   int64
 }
 
+// until is when the store forgets e: its expiry, or for a spent entry its
+// chain's end when that is later (store.Rotator's contract), so that a
+// replay after the spent token's own expiry is still recognised while the
+// chain can have live links. It reads spent: the caller holds a lock.
+func (e *entry) until() int64 {
+	if e.spent && e.chainEnd > e.expires {
+		return e.chainEnd
+	}
+	return e.expires
+}
+
 func (e *entry) project() string { return e.attrs[:e.projectEnd] }
 func (e *entry) device() string  { return e.attrs[e.projectEnd:e.deviceEnd] }
 func (e *entry) family() string  { return e.attrs[e.deviceEnd:] }

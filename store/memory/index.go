@@ -56,13 +56,13 @@ func (is *indexShard) unlink(e *entry) {
 }
 
 // lockFind locks the index shard of id's tag and returns it with the entry
-// under id, live or spent; an expired entry is dropped and not returned.
-// The caller unlocks the shard.
+// under id, live or spent; an entry past its until is dropped and not
+// returned. The caller unlocks the shard.
 func (s *Store) lockFind(id store.ID, now int64) (*indexShard, *entry) {
 	is := s.indexShard(id.Tag)
 	is.mu.Lock()
 	e := s.tokenShard(&id.Hash).find(tokenKey{id.Hash, id.Tag})
-	if e != nil && e.expires <= now {
+	if e != nil && e.until() <= now {
 		s.drop(is, e)
 		e = nil
 	}
@@ -97,14 +97,15 @@ func (s *Store) drop(is *indexShard, e *entry) {
 	s.size.Add(-1)
 }
 
-// prune drops the subject's expired entries, and its live entries that
-// match (if match is not nil), and returns how many of each it dropped.
-// The caller holds is.
+// prune drops the subject's entries past their until (expired ones, and
+// spent ones whose chain has ended), and its live entries that match (if
+// match is not nil), and returns how many of each it dropped. The caller
+// holds is.
 func (s *Store) prune(is *indexShard, sub *subject, now int64, match func(*entry) bool) (expired, matched int) {
 	for x := sub.head; x != nil; {
 		next := x.next
 		switch {
-		case x.expires <= now:
+		case x.until() <= now:
 			s.drop(is, x)
 			expired++
 		case match != nil && !x.spent && match(x):

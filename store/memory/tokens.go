@@ -92,8 +92,12 @@ func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Dura
 		return store.Rotation{Status: store.RotateMissing}, nil
 	}
 	if e.spent {
-		family := e.family()
-		_, revoked := s.prune(is, e.subj, now, func(x *entry) bool { return x.family() == family })
+		// A record without a family belongs to no chain: its reuse is
+		// reported and revokes nothing (store.RotateReused).
+		revoked := 0
+		if family := e.family(); family != "" {
+			_, revoked = s.prune(is, e.subj, now, func(x *entry) bool { return x.family() == family })
+		}
 		return store.Rotation{Status: store.RotateReused, Record: e.record(), Revoked: revoked}, nil
 	}
 

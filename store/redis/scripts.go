@@ -24,6 +24,13 @@ import (
 // Lua side (parse, encode, successor; package store/internal/record) and
 // the index helpers below.
 var prelude = record.Lua + `
+-- kept_until is when a record is forgotten: its expiry, or for a spent
+-- record its chain's end when that is later (store.Rotator's contract), so
+-- that a replay after the spent token's own expiry is still recognised.
+local function kept_until(r)
+  if r.spent and r.chainEnd > r.expires then return r.chainEnd end
+  return r.expires
+end
 local function index_of(base, subject)
   return base .. 's:' .. redis.sha1hex(subject)
 end
@@ -97,7 +104,7 @@ redis.call('DEL', KEYS[1])
 local r = parse(v)
 if not r then return 0 end
 redis.call('ZREM', index_of(ARGV[2], r.subject), ARGV[3])
-if r.expires > tonumber(ARGV[1]) then return 1 end
+if kept_until(r) > tonumber(ARGV[1]) then return 1 end
 return 0
 `)
 
@@ -109,12 +116,16 @@ return 0
 // that the very same call arriving again, as go-redis resends a command
 // whose reply was lost, gets that successor back instead of being taken
 // for a replay, which would revoke the chain of a user who did nothing
-// wrong. A replay by anyone else carries another next member.
+// wrong. A replay by anyone else carries another next member. The note
+// lives as long as old would have (a resent command comes within moments);
+// the spent record itself until kept_until, its chain's end. Its index
+// member goes at old's own expiry: nothing reaches a spent record through
+// the index.
 var rotateScript = goredis.NewScript(prelude + `
 local now = tonumber(ARGV[1])
 local v = redis.call('GET', KEYS[1])
 local r = v and parse(v)
-if not r or r.expires <= now then return {0} end
+if not r or kept_until(r) <= now then return {0} end
 local idx = index_of(ARGV[3], r.subject)
 if r.spent then
   if redis.call('GET', KEYS[3]) == ARGV[4] then
@@ -132,9 +143,8 @@ local exp = now + tonumber(ARGV[2])
 if r.chainEnd ~= 0 and r.chainEnd < exp then exp = r.chainEnd end
 local succ = encode(successor(r, now, exp))
 r.spent = true
-redis.call('SET', KEYS[1], encode(r), 'KEEPTTL')
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 then redis.call('SET', KEYS[3], ARGV[4], 'PX', ttl) end
+redis.call('SET', KEYS[1], encode(r), 'PX', string.format('%.0f', kept_until(r) - now))
+redis.call('SET', KEYS[3], ARGV[4], 'PX', string.format('%.0f', r.expires - now))
 if exp > now then
   redis.call('SET', KEYS[2], succ, 'PX', string.format('%.0f', exp - now))
   index_add(idx, ARGV[4], exp, now)

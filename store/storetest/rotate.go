@@ -13,8 +13,10 @@ var rotateCases = []testCase{
 	{"Missing", testRotateMissing},
 	{"TagMismatch", testRotateTagMismatch},
 	{"ReuseRevokesFamily", testRotateReuse},
+	{"ReuseWithoutFamily", testRotateReuseWithoutFamily},
 	{"ReplayOfOlderLink", testRotateReplayOlder},
 	{"SpentExpires", testRotateSpentExpires},
+	{"SpentKeptUntilChainEnd", testRotateSpentKeptUntilChainEnd},
 	{"Race", testRotateRace},
 }
 
@@ -145,6 +147,35 @@ func testRotateReuse(e *env) {
 	}
 }
 
+// testRotateReuseWithoutFamily replays a spent record whose Family is
+// empty: it is reported as reuse, and revokes nothing, since a record
+// without a family belongs to no chain (the contract of RotateReused). In
+// particular the subject's other family-less records, its successor
+// included, are not taken for its family.
+func testRotateReuseWithoutFamily(e *env) {
+	first := e.putNew(e.device("user", "", "phone"))
+	second := newID()
+	succ := e.rotate(first, second, time.Hour).Record
+	plain := e.rec(store.KindSession, "user")
+	plainID := e.putNew(plain)
+	other := e.device("user", "", "laptop")
+	otherID := e.putNew(other)
+	chained := e.device("user", "fam", "tablet")
+	chainedID := e.putNew(chained)
+
+	rot := e.rotate(first, newID(), time.Hour)
+	if rot.Status != store.RotateReused || rot.Revoked != 0 {
+		e.Fatalf("replay of a family-less record = %v revoking %d, want RotateReused revoking 0", rot.Status, rot.Revoked)
+	}
+	if rot.Record.Subject != "user" || rot.Record.Family != "" || rot.Record.Device != "phone" {
+		e.Fatalf("replay reported record %+v, want the spent one", rot.Record)
+	}
+	e.wantHit(second, succ)
+	e.wantHit(plainID, plain)
+	e.wantHit(otherID, other)
+	e.wantHit(chainedID, chained)
+}
+
 // testRotateReplayOlder replays a link further back in a chain: the live
 // end of the chain goes, and the spent links in between stay spent.
 func testRotateReplayOlder(e *env) {
@@ -162,7 +193,8 @@ func testRotateReplayOlder(e *env) {
 	e.wantList("user", store.Filter{}, nil)
 }
 
-// testRotateSpentExpires: a spent record is kept only until its own expiry.
+// testRotateSpentExpires: a spent record without a ChainEnd is kept only
+// until its own expiry.
 func testRotateSpentExpires(e *env) {
 	r := e.device("user", "fam", "phone")
 	r.ExpiresAt = e.clk.Now().Add(10 * time.Minute)
@@ -175,6 +207,47 @@ func testRotateSpentExpires(e *env) {
 	}
 	if _, ok, err := e.s.Get(e.ctx, next); !ok || err != nil {
 		e.Fatalf("Get of the successor = (_, %v, %v), want a hit", ok, err)
+	}
+}
+
+// testRotateSpentKeptUntilChainEnd: a spent record with a ChainEnd is kept
+// past its own expiry, until the chain's end. A thief who rotated a stolen
+// token, and rotates on, keeps the chain alive past that token's expiry;
+// when its owner presents it after that, the replay must still be
+// recognised and end the thief's chain, not be a miss that leaves it live.
+func testRotateSpentKeptUntilChainEnd(e *env) {
+	start := e.clk.Now()
+	r := e.device("user", "fam", "phone")
+	r.ExpiresAt = start.Add(10 * time.Minute)
+	r.ChainEnd = start.Add(3 * time.Hour)
+	stolen := e.putNew(r)
+	b, c := newID(), newID()
+	e.rotate(stolen, b, time.Hour) // b lives until start+1h
+	e.clk.Advance(50 * time.Minute)
+	e.rotate(b, c, time.Hour) // c lives until start+1h50m
+	e.clk.Advance(30 * time.Minute)
+
+	// start+1h20m: stolen and b are both past their own expiry.
+	rot := e.rotate(stolen, newID(), time.Hour)
+	if rot.Status != store.RotateReused || rot.Revoked != 1 {
+		e.Fatalf("replay of a spent record past its own expiry, before its chain's end = %v revoking %d; want RotateReused revoking 1 (the live end)",
+			rot.Status, rot.Revoked)
+	}
+	if rot.Record.Family != "fam" || !sameTime(rot.Record.ExpiresAt, r.ExpiresAt) {
+		e.Fatalf("replay reported record %+v, want the spent one with its own ExpiresAt %v", rot.Record, r.ExpiresAt)
+	}
+	e.wantMiss(c, "of the chain's live end after a replay")
+	if rot := e.rotate(b, newID(), time.Hour); rot.Status != store.RotateReused || rot.Revoked != 0 {
+		e.Fatalf("replay of the middle link past its own expiry = %v revoking %d, want RotateReused revoking 0", rot.Status, rot.Revoked)
+	}
+
+	// At the chain's end every link of it is forgotten.
+	e.clk.Advance(r.ChainEnd.Sub(e.clk.Now()))
+	if rot := e.rotate(stolen, newID(), time.Hour); rot.Status != store.RotateMissing || rot.Revoked != 0 {
+		e.Fatalf("replay at the chain's end = %v (revoked %d), want RotateMissing", rot.Status, rot.Revoked)
+	}
+	if ok, err := e.s.Delete(e.ctx, b); ok || err != nil {
+		e.Fatalf("Delete of a spent record at its chain's end = (%v, %v), want (false, nil)", ok, err)
 	}
 }
 
