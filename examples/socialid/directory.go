@@ -64,7 +64,7 @@ func (d *directory) FindUser(_ context.Context, login string) (auth.User, error)
 	if !ok {
 		return auth.User{}, auth.ErrUnknownUser
 	}
-	return auth.User{Subject: subjectOf(a.ID), PasswordHash: a.hash, Active: a.Active, EmailConfirmed: a.EmailConfirmed}, nil
+	return auth.User{Subject: subjectOf(a.ID), PasswordHash: a.hash, Active: a.Active, EmailConfirmed: a.EmailConfirmed, Email: a.Email}, nil
 }
 
 // UpdatePasswordHash implements auth.HashUpdater: when the configured
