@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
@@ -367,26 +368,96 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials, project string
 	return Session{User: u, Token: iss.Token, Project: project, ExpiresAt: iss.Record.ExpiresAt, Unconfirmed: !u.EmailConfirmed}, nil
 }
 
-// Logout ends one session token. An unknown or expired token is not an
-// error; a malformed one is.
+// Logout ends a session token. A session issued from a device chain
+// (by LoginDevice or ReAuthenticate) ends with its chain: the device's
+// re-authentication token and every session issued from that chain, so
+// that a device that logged out cannot sign back in without the password.
+// The subject's other sessions and devices are untouched. An unknown or
+// expired token is not an error; a malformed one is.
+//
+// To end the session only and leave its device signed in, use
+// LogoutKeepDevice.
 func (a *Authenticator) Logout(ctx context.Context, token string) error {
-	err := a.tokens.Revoke(ctx, store.KindSession, token)
-	a.record(ctx, audit.SessionRevoked, audit.TokenRejected, "logout", err, kindAttr(store.KindSession))
-	return err
+	return a.logout(ctx, token, false)
 }
 
-// LogoutEverywhere ends every session and device chain of the subject, in
-// every project, and reports how many tokens it ended.
-func (a *Authenticator) LogoutEverywhere(ctx context.Context, subject string) (ended int, err error) {
+// LogoutKeepDevice ends one session token and nothing else: when the
+// session came from a device chain, the chain lives on and the device can
+// get a new session from ReAuthenticate without the password. Prefer
+// Logout; use this where "log out" means "end this session" and the
+// device is signed out some other way (RevokeDevice, LogoutEverywhere).
+func (a *Authenticator) LogoutKeepDevice(ctx context.Context, token string) error {
+	return a.logout(ctx, token, true)
+}
+
+func (a *Authenticator) logout(ctx context.Context, token string, keepDevice bool) (err error) {
+	var rec store.Record
+	defer func() {
+		a.record(ctx, audit.SessionRevoked, audit.TokenRejected, "logout", err, kindAttr(store.KindSession),
+			subjectAttr(rec.Subject), projectAttr(rec.Project), deviceAttr(rec.Device))
+	}()
+	if !keepDevice {
+		rec, err = a.tokens.Validate(ctx, store.KindSession, token)
+		switch {
+		case errors.Is(err, tokens.ErrInvalid):
+			return nil // already logged out
+		case err != nil:
+			return err
+		case rec.Family != "":
+			// A device session: its family is the chain it came from. The
+			// filter names the family, never empty here (an empty one
+			// would match every token of the subject).
+			if _, err := a.tokens.RevokeAll(ctx, rec.Subject, store.Filter{Device: rec.Device, Family: rec.Family}); err != nil {
+				return err
+			}
+		}
+	}
+	return a.tokens.Revoke(ctx, store.KindSession, token)
+}
+
+// LogoutEverywhere ends every live token of the subject, of every kind and
+// in every project, and reports how many it ended: sessions, device
+// re-authentication chains, one-time login links, pending email
+// verifications and password reset tokens. Call it when a password
+// changes (after saving the new hash) or the user asks to be signed out
+// of every device: a reset link mailed before the change then resets
+// nothing, and no device signs back in without the new password. To keep
+// the user signed in where they changed it, log them in again afterwards
+// with the new password. Without keep it is one store call, atomic on
+// every store, like Deactivate.
+//
+// keep names kinds to leave alone, for the rare caller that must: say,
+// store.KindVerification to let a pending email confirmation still be
+// redeemed. Each kind kept is a way back in that survives "everywhere";
+// keep nothing on a password change. With keep, the other kinds are ended
+// one store call each.
+func (a *Authenticator) LogoutEverywhere(ctx context.Context, subject string, keep ...store.Kind) (ended int, err error) {
 	defer func() {
 		a.record(ctx, audit.SessionRevoked, audit.SessionRevoked, "logout_everywhere", err, subjectAttr(subject), countAttr(ended))
 	}()
-	n, err := a.tokens.RevokeAll(ctx, subject, store.Filter{Kind: store.KindSession})
-	if err != nil {
-		return n, err
+	if subject == "" {
+		return 0, errors.New("auth: LogoutEverywhere needs a subject")
 	}
-	m, err := a.tokens.RevokeAll(ctx, subject, store.Filter{Kind: store.KindDevice})
-	return n + m, err
+	for _, k := range keep {
+		if !k.Valid() {
+			return 0, fmt.Errorf("auth: LogoutEverywhere cannot keep kind %d", k)
+		}
+	}
+	if len(keep) == 0 {
+		// The zero filter matches every kind.
+		return a.tokens.RevokeAll(ctx, subject, store.Filter{})
+	}
+	for k := store.KindSession; k.Valid(); k++ {
+		if slices.Contains(keep, k) {
+			continue
+		}
+		n, err := a.tokens.RevokeAll(ctx, subject, store.Filter{Kind: k})
+		ended += n
+		if err != nil {
+			return ended, err
+		}
+	}
+	return ended, nil
 }
 
 // hashingKey is the client a hash is scheduled for: its network, or ""

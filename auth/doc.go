@@ -22,7 +22,18 @@
 //
 // Accounts stay the app's: to deactivate one, the app sets User.Active to
 // false and calls [Authenticator.Deactivate], which ends every token the
-// user holds. Messages go out through the app's [Mailer].
+// user holds. Messages go out through the app's [Mailer]; a password reset
+// goes to the address the account stores (User.Email), not the one typed.
+//
+// Logging out: [Authenticator.Logout] ends one session and, when the
+// session came from a device's re-authentication chain, that chain, so
+// the device cannot sign back in without the password
+// ([Authenticator.LogoutKeepDevice] keeps it); [Authenticator.LogoutProject]
+// ends one project's sessions; [Authenticator.LogoutEverywhere] ends every
+// token of the user, of every kind. When a password changes, save the new
+// hash and call LogoutEverywhere: no session, device, login link,
+// verification or reset link issued before the change outlives it
+// ([Authenticator.ConfirmPasswordReset] does this itself).
 //
 // With Config.Logger set, every decision is an audit event (package audit):
 // logins succeeded, failed and locked, tokens issued, redeemed, rotated and

@@ -46,6 +46,12 @@ type HandlerOptions struct {
 	// a new http.CrossOriginProtection. Requests from non-browser clients
 	// pass it.
 	CrossOrigin *http.CrossOriginProtection
+	// KeepDeviceOnLogout makes LogoutHandler end only the session it is
+	// given (Authenticator.LogoutKeepDevice). By default a session issued
+	// from a device chain (LoginDevice, ReAuthenticate) logs out with its
+	// chain (Authenticator.Logout), so that the device cannot sign back in
+	// without the password; with this set, it can.
+	KeepDeviceOnLogout bool
 }
 
 func (o HandlerOptions) withDefaults() HandlerOptions {
@@ -134,7 +140,9 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 			if err = o.Cookies.SetSession(w, r, s.Project, s.Token, s.ExpiresAt); err == nil && prev != "" && prev != s.Token {
 				// The session this browser held is replaced, so it ends
 				// (OWASP ASVS 5.0 7.2.4). Best effort: the new one stands.
-				_ = a.Logout(r.Context(), prev)
+				// A password login says nothing of a device the old
+				// session came from, so its chain stays.
+				_ = a.LogoutKeepDevice(r.Context(), prev)
 			}
 		}
 		switch {
@@ -153,9 +161,12 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 }
 
 // LogoutHandler ends the session presented as a bearer token or, with
-// Options.Cookies, as the cookie (which it clears). It answers 204, or for
-// a form post a 303 to Options.Redirect. An unknown or expired session is
-// already logged out: 204 too. No token at all is 401 missing_token.
+// Options.Cookies, as the cookie (which it clears). A session issued from a
+// device chain ends with its chain, device token included (see
+// Authenticator.Logout), unless Options.KeepDeviceOnLogout. It answers
+// 204, or for a form post a 303 to Options.Redirect. An unknown or expired
+// session is already logged out: 204 too. No token at all is 401
+// missing_token.
 func (a *Authenticator) LogoutHandler(opts HandlerOptions) http.Handler {
 	o := opts.withDefaults()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +182,11 @@ func (a *Authenticator) LogoutHandler(opts HandlerOptions) http.Handler {
 			problem.Write(w, tokens.ErrMissing)
 			return
 		}
-		if err := a.Logout(r.Context(), token); err != nil {
+		logout := a.Logout
+		if o.KeepDeviceOnLogout {
+			logout = a.LogoutKeepDevice
+		}
+		if err := logout(r.Context(), token); err != nil {
 			problem.Write(w, err)
 			return
 		}

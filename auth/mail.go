@@ -30,7 +30,7 @@ const (
 // into an email (a link to the app's confirmation page, say).
 type Message struct {
 	Purpose   Purpose
-	To        string // the email address
+	To        string // the address: the account's stored one (User.Email) for a reset
 	Subject   string // the user's subject
 	Token     string // the secret: put it in the link, never in a log
 	ExpiresAt time.Time
@@ -47,7 +47,8 @@ const MaxMessagesPerHour = 5
 
 // SendEmailConfirmation sends subject a one-time token that confirms the
 // address to (tokens.Config.VerificationTTL, 24 hours by default). Redeem it
-// with ConfirmEmail. A new address should revoke older tokens first
+// with ConfirmEmail. to is the address being confirmed, as the app stores
+// it on the account (User.Email), not as a client typed it in a request. A new address should revoke older tokens first
 // (tokens.Manager.RevokeAll with store.KindVerification).
 //
 // It needs Config.Mailer: without it, it answers a *ConfigError.

@@ -36,11 +36,15 @@ const MinNewPasswordLength = 8
 // a token. A Mailer slower than that shows through, so one that talks to a
 // slow mail server should queue the message and return.
 //
+// The mail goes to the account's stored address, User.Email, not to the
+// one typed (they differ when FindUser matches case- or
+// collation-insensitively); only when User.Email is empty does it go to
+// the typed address, normalised.
+//
 // It needs Config.Mailer and Config.Users implementing HashUpdater: without
 // them it answers a *ConfigError naming what is missing, whatever email is.
-// A missing email is a *FieldError, and so is one without an '@' (a reset
-// link goes only to the address the user typed, which is then the one on
-// the account). Errors otherwise are failures: the store (wrapping
+// A missing email is a *FieldError, and so is one without an '@'. Errors
+// otherwise are failures: the store (wrapping
 // store.ErrUnavailable), Users, or the Mailer. Report them to the operator;
 // answering the client the same as on success keeps Mailer failures, which
 // happen only for real accounts, from revealing them.
@@ -64,7 +68,11 @@ func (a *Authenticator) RequestPasswordReset(ctx context.Context, email string) 
 		return fmt.Errorf("auth: finding user: %w", err)
 	}
 	if err == nil && user.Active {
-		err := a.send(ctx, PurposeResetPassword, store.KindReset, user.Subject, login)
+		to := user.Email
+		if to == "" {
+			to = login
+		}
+		err := a.send(ctx, PurposeResetPassword, store.KindReset, user.Subject, to)
 		switch {
 		case errors.Is(err, ErrRateLimited):
 			return nil

@@ -27,7 +27,7 @@ func (u *resetExampleUsers) FindUser(_ context.Context, login string) (auth.User
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return auth.User{Subject: "u-1", PasswordHash: u.hash, Active: true, EmailConfirmed: u.verified}, nil
+	return auth.User{Subject: "u-1", PasswordHash: u.hash, Active: true, EmailConfirmed: u.verified, Email: "grace@example.com"}, nil
 }
 
 func (u *resetExampleUsers) UpdatePasswordHash(_ context.Context, subject string, hash []byte) error {

@@ -316,3 +316,47 @@ func TestPasswordResetNeedsMailerAndHashUpdater(t *testing.T) {
 		t.Error("mailer failure was swallowed")
 	}
 }
+
+// upperUsers finds users as a case-insensitive collation does: by the
+// upper case of the login, under which the dotless ı and i are one letter
+// (strings.ToUpper("ı") == "I").
+type upperUsers struct{ *users }
+
+func (u upperUsers) FindUser(ctx context.Context, login string) (auth.User, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for k, usr := range u.byLogin {
+		if strings.ToUpper(k) == strings.ToUpper(login) {
+			return *usr, nil
+		}
+	}
+	return auth.User{}, auth.ErrUnknownUser
+}
+
+// TestPasswordResetMailsTheStoredAddress: with a lookup that ignores case
+// or folds look-alikes, the address typed is not the account's; the reset
+// link must go to the stored one (issue 15, finding 11), not to the
+// look-alike's owner.
+func TestPasswordResetMailsTheStoredAddress(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	f.users.mu.Lock()
+	f.users.byLogin["john_doe@domain.com"].Email = "john_doe@domain.com"
+	f.users.mu.Unlock()
+	mail := &authtest.Outbox{}
+	a, err := auth.New(auth.Config{Users: upperUsers{f.users}, Tokens: f.tokens, Counters: f.store, Hasher: f.hasher,
+		Mailer: mail, Now: f.clock.Now, ResetMinDuration: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typed := range []string{
+		"JOHN_DOE@Domain.com",
+		"john_doe@doma\u0131n.com", // dotless ı: its upper case is I
+	} {
+		if err := a.RequestPasswordReset(ctx, typed); err != nil {
+			t.Fatal(err)
+		}
+		if m := mail.Last(t); m.To != "john_doe@domain.com" || m.Subject != "341" {
+			t.Errorf("typed %q: mail to %q for %q, want john_doe@domain.com for 341", typed, m.To, m.Subject)
+		}
+	}
+}

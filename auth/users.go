@@ -21,6 +21,16 @@ type User struct {
 	// EmailConfirmed is false until the user has confirmed an address.
 	// Unconfirmed users are refused unless Config.AllowUnconfirmed is set.
 	EmailConfirmed bool
+	// Email is the address on the account, as stored: password reset
+	// mail goes to it, never to what the user typed. Empty means the
+	// login the user typed is the address, which is safe only while
+	// FindUser matches addresses exactly (byte for byte after
+	// NormalizeLogin): a lookup that ignores case, accents or Unicode
+	// look-alikes (a database collation, say) finds the account of
+	// "jill@example.com" for "jıll@example.com" (a dotless ı) too, and the
+	// reset link would go to whoever receives the look-alike's mail. Fill
+	// it.
+	Email string
 }
 
 // Users finds accounts. The app implements it over its own user table.

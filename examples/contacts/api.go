@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/clientaddr"
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -29,6 +30,8 @@ type server struct {
 	now     func() time.Time
 	// publicURL is where the links in emails point.
 	publicURL string
+	// hasher hashes a changed password (the Authenticator's).
+	hasher password.Hasher
 }
 
 // The seed's limits, in characters.
@@ -245,6 +248,66 @@ func (s *server) confirmReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Every session has ended; the browser's cookie goes too.
+	_ = s.cookies.ClearAll(w)
+	writeJSON(w, http.StatusOK, message{"The password has been changed. Log in with the new one."})
+}
+
+type passwordChange struct {
+	Password    string `json:"password"`    // the current one, Base64
+	NewPassword string `json:"newpassword"` // Base64
+}
+
+// changePassword is POST /api/Password, for the holder of a session: it
+// checks the current password (under the login's lockout and rate limit),
+// saves the new one, then ends every token of the contact with
+// LogoutEverywhere: sessions and devices everywhere, and a reset link
+// mailed before the change, which would otherwise set the password again.
+// The contact logs in with the new password.
+func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
+	p, _ := middleware.FromContext(r.Context())
+	c, ok := s.dir.get(p.Subject)
+	if !ok {
+		s.fail(w, r, auth.ErrInvalidCredentials)
+		return
+	}
+	var req passwordChange
+	if err := decodeJSON(w, r, maxBody, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	current, err := decodePassword("password", req.Password)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	next, err := decodePassword("newpassword", req.NewPassword)
+	switch {
+	case err != nil:
+	case len(next) > password.MaxBytes:
+		err = password.ErrTooLong
+	case utf8.RuneCountInString(next) < auth.MinNewPasswordLength:
+		err = &auth.FieldError{Field: "newpassword", Reason: "too short"}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.authn.Authenticate(r.Context(), auth.Credentials{Login: c.EmailAddress, Password: current, Client: clientaddr.FromRequest(r)}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	hash, err := s.hasher.Hash([]byte(next))
+	if err == nil {
+		err = s.dir.UpdatePasswordHash(r.Context(), c.UID, hash)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.authn.LogoutEverywhere(r.Context(), c.UID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	_ = s.cookies.ClearAll(w)
 	writeJSON(w, http.StatusOK, message{"The password has been changed. Log in with the new one."})
 }

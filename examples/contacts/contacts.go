@@ -79,7 +79,7 @@ func (d *directory) FindUser(_ context.Context, login string) (auth.User, error)
 	if !ok {
 		return auth.User{}, auth.ErrUnknownUser
 	}
-	return auth.User{Subject: c.UID, PasswordHash: c.hash, Active: c.AllowLogin, EmailConfirmed: c.LoginVerified}, nil
+	return auth.User{Subject: c.UID, PasswordHash: c.hash, Active: c.AllowLogin, EmailConfirmed: c.LoginVerified, Email: c.EmailAddress}, nil
 }
 
 // UpdatePasswordHash implements auth.HashUpdater: a password reset saves

@@ -133,7 +133,8 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{authn: authn, dir: dir, cookies: cookies, limits: limits, logger: cfg.logger, now: cfg.now, publicURL: cfg.publicURL}
+	s := &server{authn: authn, dir: dir, cookies: cookies, limits: limits, logger: cfg.logger, now: cfg.now, publicURL: cfg.publicURL,
+		hasher: cfg.hasher}
 	guard, err := middleware.NewGuard(middleware.GuardConfig{
 		Tokens:  tm,
 		Cookies: cookies,
@@ -149,6 +150,7 @@ func newApp(cfg config) (http.Handler, error) {
 	mux.HandleFunc("POST /api/PasswordReset", s.limited(limit.Reset, s.requestReset))
 	mux.HandleFunc("POST /api/PasswordReset/Confirm", s.limited(limit.Reset, s.confirmReset))
 	mux.Handle("GET /api/Me", guard.Handler(http.HandlerFunc(s.me)))
+	mux.Handle("POST /api/Password", guard.Handler(http.HandlerFunc(s.changePassword)))
 	// Demo only: see outbox.ServeHTTP for why no real app has this.
 	mux.Handle("GET /outbox", cfg.outbox)
 	return withFallback(mux, s.fail), nil

@@ -683,3 +683,35 @@ func TestAnonymousRoutesAreRateLimited(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordChangeEndsEveryToken: changing the password ends every token
+// of the contact, a reset link mailed before the change included, which
+// would otherwise set the password back (issue 15, finding 4).
+func TestPasswordChangeEndsEveryToken(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		early := e.requestReset(t, grace)
+		session := e.mustLogin(t, grace, gracePassword).json["SessionToken"].(string)
+		other := e.mustLogin(t, grace, gracePassword).json["SessionToken"].(string)
+		alanSession := e.mustLogin(t, alan, alanPassword).json["SessionToken"].(string)
+		change := func(current, next string) result {
+			return e.request(t, nil, "POST", "/api/Password", jsonOf(map[string]string{"password": b64(current), "newpassword": b64(next)}), session)
+		}
+		wantError(t, "a wrong current password", change("wrong", "a brand new secret"), 401, "invalid_credentials", "")
+		wantError(t, "a short new password", change(gracePassword, "short"), 400, "invalid_field", "newpassword")
+		if res := change(gracePassword, "a brand new secret"); res.status != 200 {
+			t.Fatalf("change: %v", res)
+		}
+		wantError(t, "the reset mailed before the change", e.post(t, "/api/PasswordReset/Confirm", confirmBody(early, b64("the attacker's secret"))), 400, "invalid_token", "token")
+		for _, s := range []string{session, other} {
+			wantError(t, "a session from before the change", e.request(t, nil, "GET", "/api/Me", "", s), 401, "invalid_token", "")
+		}
+		if items, _ := e.tokens.List(t.Context(), graceUID, store.Filter{}); len(items) != 0 {
+			t.Errorf("%d tokens of grace left", len(items))
+		}
+		if res := e.request(t, nil, "GET", "/api/Me", "", alanSession); res.status != 200 {
+			t.Errorf("alan's session: %v", res)
+		}
+		wantError(t, "the old password", e.login(t, grace, gracePassword), 401, "invalid_credentials", "")
+		e.mustLogin(t, grace, "a brand new secret")
+	})
+}

@@ -186,7 +186,8 @@ type logoutData struct {
 	DeviceName string `json:",omitempty"`
 }
 
-// logout is POST /api/v1/Authentication/Logout: it ends the session and,
+// logout is POST /api/v1/Authentication/Logout: it ends the session (with
+// the device chain it came from, if any: auth.Authenticator.Logout) and,
 // given a deviceName (query, JSON or form body), that device's chain.
 func (s *server) logout(w http.ResponseWriter, r *http.Request, token string, sess store.Record) {
 	var req struct {

@@ -605,3 +605,23 @@ func TestReAuthenticateTakesTheLoginLimit(t *testing.T) {
 		wantError(t, "101st re-authentication from one address", last, http.StatusTooManyRequests, "rate_limited")
 	})
 }
+
+// TestLogoutOfADeviceSessionEndsItsChain: a device that logs out with its
+// session cannot sign back in with its re-authentication token (issue 15,
+// finding 5); the other device stays signed in.
+func TestLogoutOfADeviceSessionEndsItsChain(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		phone := e.login(t, "phone")
+		laptop := e.login(t, "laptop")
+		phone = e.mustReAuth(t, "phone", phone.device)
+		res := e.do(t, "POST", api("/Authentication/Logout", "APIToken", phone.session), "", "")
+		if res.status != 200 || res.obj["LoggedOut"] != true {
+			t.Fatalf("logout: %v", res)
+		}
+		wantError(t, "the logged-out phone's device token", e.reAuth(t, "phone", phone.device), 401, "invalid_token")
+		if m := e.me(t, laptop.session); m.status != 200 {
+			t.Fatalf("the phone's logout ended the laptop's session: %v", m)
+		}
+		e.mustReAuth(t, "laptop", laptop.device)
+	})
+}

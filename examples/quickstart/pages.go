@@ -28,7 +28,7 @@ func newDemoUsers(cost int) (*demoUsers, error) {
 	if err != nil {
 		return nil, err
 	}
-	demo := auth.User{Subject: "user-1", PasswordHash: hash, Active: true, EmailConfirmed: true}
+	demo := auth.User{Subject: "user-1", PasswordHash: hash, Active: true, EmailConfirmed: true, Email: "demo@example.com"}
 	return &demoUsers{byLogin: map[string]auth.User{"demo": demo, "demo@example.com": demo}}, nil
 }
 

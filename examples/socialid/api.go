@@ -27,6 +27,10 @@ type server struct {
 	logger  *log.Logger
 	// confirmTTL is how long a confirmation link lasts, to tell the caller.
 	confirmTTL time.Duration
+	// base is the configured public URL and the API's prefix, for the
+	// Location and the links the API answers with; never the request's
+	// Host (see config.publicURL).
+	base string
 }
 
 // maxBody bounds request bodies: the largest legitimate one is a login of
@@ -35,17 +39,6 @@ const maxBody = 16 << 10
 
 // apiPrefix is where every route of the seed lives.
 const apiPrefix = "/v1/marketing/login"
-
-// baseURL is how the client reached the server, for the Location and the
-// links the API answers with. It trusts no X-Forwarded-* header: behind a
-// proxy, configure the public URL instead.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + apiPrefix
-}
 
 // loginRequest is the seed's body: a username or an email address, and
 // the password.
@@ -102,7 +95,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	si := s.signIns.add(app, userID, field, s.now().UTC())
-	base := baseURL(r)
+	base := s.base
 	w.Header().Set("Location", base+"/sign_ins/"+strconv.FormatInt(si.ID, 10))
 	writeJSON(w, http.StatusCreated, loginResponse{
 		Connection:   base + "/connections/" + si.ConnectionID,
@@ -211,7 +204,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errNoSignIn)
 		return
 	}
-	si.Connection = baseURL(r) + "/connections/" + si.ConnectionID
+	si.Connection = s.base + "/connections/" + si.ConnectionID
 	writeJSON(w, http.StatusOK, si)
 }
 
@@ -297,8 +290,9 @@ func (s *server) sendConfirmation(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errAlreadyConfirmed)
 		return
 	}
-	// The mailer writes a link back to this server: tell it where that is.
-	ctx := withBaseURL(r.Context(), strings.TrimSuffix(baseURL(r), apiPrefix))
+	// The mailer writes a link back to this server: tell it where that is,
+	// from the configuration, not from the request.
+	ctx := withBaseURL(r.Context(), strings.TrimSuffix(s.base, apiPrefix))
 	if err := s.authn.SendEmailConfirmation(ctx, subjectOf(a.ID), a.Email); err != nil {
 		s.fail(w, r, err)
 		return

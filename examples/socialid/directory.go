@@ -64,7 +64,7 @@ func (d *directory) FindUser(_ context.Context, login string) (auth.User, error)
 	if !ok {
 		return auth.User{}, auth.ErrUnknownUser
 	}
-	return auth.User{Subject: subjectOf(a.ID), PasswordHash: a.hash, Active: a.Active, EmailConfirmed: a.EmailConfirmed}, nil
+	return auth.User{Subject: subjectOf(a.ID), PasswordHash: a.hash, Active: a.Active, EmailConfirmed: a.EmailConfirmed, Email: a.Email}, nil
 }
 
 // UpdatePasswordHash implements auth.HashUpdater: when the configured
@@ -122,7 +122,13 @@ func (d *directory) update(id int64, f func(*account)) (account, bool) {
 type outbox struct {
 	logger *log.Logger
 	mu     sync.Mutex
-	msgs   []auth.Message
+	msgs   []sentMail
+}
+
+// sentMail is a message and the link the mail carries.
+type sentMail struct {
+	auth.Message
+	Link string
 }
 
 // maxOutbox bounds what the outbox keeps.
@@ -130,23 +136,23 @@ const maxOutbox = 100
 
 // Send implements auth.Mailer.
 func (o *outbox) Send(ctx context.Context, m auth.Message) error {
+	link := baseURLFrom(ctx) + "/v1/marketing/login/users/confirm_email?token=" + m.Token
 	o.mu.Lock()
 	if len(o.msgs) == maxOutbox {
 		o.msgs = append(o.msgs[:0], o.msgs[1:]...)
 	}
-	o.msgs = append(o.msgs, m)
+	o.msgs = append(o.msgs, sentMail{Message: m, Link: link})
 	o.mu.Unlock()
 	// The demo has no mail server, so the link is logged for whoever runs
 	// it to follow. A real Mailer must not do this: the token in a log is a
 	// key to the account for anyone who reads the log. Log the recipient
 	// at most.
-	link := baseURLFrom(ctx) + "/v1/marketing/login/users/confirm_email?token=" + m.Token
 	o.logger.Printf("socialid: demo mail to %s: confirm your address at %s", m.To, link)
 	return nil
 }
 
 // last returns the latest message to the address.
-func (o *outbox) last(to string) (auth.Message, bool) {
+func (o *outbox) last(to string) (sentMail, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i := len(o.msgs) - 1; i >= 0; i-- {
@@ -154,13 +160,13 @@ func (o *outbox) last(to string) (auth.Message, bool) {
 			return o.msgs[i], true
 		}
 	}
-	return auth.Message{}, false
+	return sentMail{}, false
 }
 
 type baseURLKey struct{}
 
-// withBaseURL tells the mailer how the client reached the server, so the
-// link it writes points back to the same place.
+// withBaseURL tells the mailer where the app is reached (its configured
+// public URL), so the link it writes points there.
 func withBaseURL(ctx context.Context, base string) context.Context {
 	return context.WithValue(ctx, baseURLKey{}, base)
 }

@@ -12,6 +12,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	serveApp("127.0.0.1:8082", func(st store.Store, a net.Addr) (http.Handler, error) {
-		return newApp(config{store: st})
+		return newApp(config{store: st, publicURL: "http://" + a.String()})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`socialid example (seed 001) listening on %[1]s
 
@@ -50,6 +51,13 @@ type config struct {
 	outbox *outbox
 	// logger reports internal errors; default log.Default().
 	logger *log.Logger
+	// publicURL is where clients reach the app, for the links in emails
+	// and the Location and connection links of its answers; default
+	// http://127.0.0.1:8082. It is configured, never taken from the
+	// request's Host: an app that asks a confirmation for a user with
+	// Host: attacker.example would otherwise have the user mailed a link
+	// to attacker.example that hands over the token.
+	publicURL string
 }
 
 // The demo's login app, from the seed.
@@ -68,6 +76,9 @@ func newApp(cfg config) (http.Handler, error) {
 	}
 	if cfg.logger == nil {
 		cfg.logger = log.Default()
+	}
+	if cfg.publicURL == "" {
+		cfg.publicURL = "http://127.0.0.1:8082"
 	}
 	if cfg.outbox == nil {
 		cfg.outbox = &outbox{logger: cfg.logger}
@@ -115,7 +126,7 @@ func newApp(cfg config) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{authn: authn, limits: limits, dir: dir, now: cfg.now, logger: cfg.logger, signIns: newSignIns(),
-		confirmTTL: tm.TTL(store.KindVerification)}
+		confirmTTL: tm.TTL(store.KindVerification), base: strings.TrimSuffix(cfg.publicURL, "/") + apiPrefix}
 	apps, err := middleware.NewApps(middleware.AppsConfig{
 		Credentials: []middleware.AppCredential{demoApp},
 		Source:      middleware.FromBasicAuth(),

@@ -51,12 +51,15 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 			e.store = storefault.Wrap(sf.Open(t, clock.Now))
 			logger := log.New(e.logs, "", 0)
 			e.outbox = &outbox{logger: logger}
-			h, err := newApp(config{store: e.store, now: clock.Now, hasher: e.hasher, outbox: e.outbox, logger: logger})
+			var handler http.Handler
+			e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+			e.srv.StartTLS()
+			t.Cleanup(e.srv.Close)
+			h, err := newApp(config{store: e.store, now: clock.Now, hasher: e.hasher, outbox: e.outbox, logger: logger, publicURL: e.srv.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.srv = httptest.NewTLSServer(h)
-			t.Cleanup(e.srv.Close)
+			handler = h
 			e.base = e.srv.URL + apiPrefix
 			f(t, e)
 			if internalError.MatchString(e.logs.String()) {
@@ -575,6 +578,30 @@ func TestConfirmEmailIsRateLimited(t *testing.T) {
 			if i == 60 {
 				wantError(t, "past the limit", res, http.StatusTooManyRequests, "rate_limited")
 			}
+		}
+	})
+}
+
+// TestConfirmationLinkIgnoresHost: the link in the confirmation mail, and
+// the links of the answers, point at the configured public URL whatever
+// Host the request named (issue 15, finding 10).
+func TestConfirmationLinkIgnoresHost(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		forged := func(r *http.Request) { asApp(r); r.Host = "attacker.example" }
+		res := e.call(t, "POST", "/users/send_email_confirmation", forged, `{"email_address":"unconfirmed_user@domain.com"}`)
+		if res.status != 202 {
+			t.Fatalf("send: %v", res)
+		}
+		m, _ := e.outbox.last("unconfirmed_user@domain.com")
+		if want := e.base + "/users/confirm_email?token=" + m.Token; m.Link != want {
+			t.Errorf("mail link %q, want %q", m.Link, want)
+		}
+		if strings.Contains(e.logs.String(), "attacker.example") {
+			t.Errorf("the forged host reached the mail:\n%s", e.logs)
+		}
+		res = e.call(t, "POST", "/users/login", forged, `{"username":"john_doe","password":"`+demoPassword+`"}`)
+		if res.status != 201 || !strings.HasPrefix(res.header.Get("Location"), e.base+"/") || !strings.HasPrefix(fmt.Sprint(res.json["connection"]), e.base+"/") {
+			t.Errorf("login with a forged Host: %v, Location %q", res, res.header.Get("Location"))
 		}
 	})
 }
