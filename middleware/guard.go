@@ -65,10 +65,12 @@ type GuardConfig struct {
 	// Deny answers requests the guard refuses; default: the error's
 	// Problem as JSON (401, 403 or 503).
 	Deny func(w http.ResponseWriter, r *http.Request, err error)
-	// Logger and Metrics receive the audit event store.unavailable when
-	// the store cannot be asked (see package audit). Refusals of bad or
-	// expired tokens are not events: they are the normal traffic of
-	// every protected route. Default nil: none.
+	// Logger and Metrics receive the audit events store.unavailable when
+	// the store cannot be asked, and token.tag_mismatch when a session was
+	// issued under another tokens.Config.TagKey (see package audit; both
+	// are warnings). Refusals of bad or expired tokens are not events:
+	// they are the normal traffic of every protected route. Default nil:
+	// none.
 	Logger  *slog.Logger
 	Metrics audit.Metrics
 }
@@ -116,9 +118,14 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	}
 	rec, err := g.tokens.Validate(r.Context(), store.KindSession, token)
 	if err != nil {
-		if g.rec != nil && errors.Is(err, store.ErrUnavailable) {
+		switch {
+		case g.rec == nil:
+		case errors.Is(err, store.ErrUnavailable):
 			g.rec.Record(r.Context(), audit.StoreUnavailable, slog.String(audit.KeyOp, "validate"),
 				slog.String(audit.KeyClient, r.RemoteAddr))
+		case errors.Is(err, tokens.ErrTagMismatch):
+			g.rec.Record(r.Context(), audit.TokenTagMismatch, slog.String(audit.KeyOp, "validate"),
+				slog.String(audit.KeyKind, store.KindSession.String()), slog.String(audit.KeyClient, r.RemoteAddr))
 		}
 		return Principal{}, err
 	}

@@ -1,12 +1,15 @@
 package tokens
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -130,16 +133,50 @@ const tagAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
 // does not reveal the subject, short enough to spread over Redis Cluster's
 // 16384 slots (20 bits) without bloating the token.
 func tagFor(key []byte, subject string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(subject))
-	sum := m.Sum(nil)
+	t := newTagger(key)
+	tag := t.derive(subject)
+	return string(tag[:])
+}
+
+// A tagger derives routing tags under one key. Validation checks every
+// token's tag against its record's subject, so the HMAC runs on the hot
+// path: its states and buffers are pooled and a derivation allocates
+// nothing.
+type tagger struct {
+	pool sync.Pool // of *tagState
+}
+
+type tagState struct {
+	mac   hash.Hash // HMAC-SHA256 under the key
+	chunk [64]byte  // the subject, copied in pieces (a string is not a []byte)
+	sum   [sha256.Size]byte
+}
+
+func newTagger(key []byte) *tagger {
+	key = bytes.Clone(key)
+	t := &tagger{}
+	t.pool.New = func() any { return &tagState{mac: hmac.New(sha256.New, key)} }
+	return t
+}
+
+// derive returns the subject's tag.
+func (t *tagger) derive(subject string) [tagLen]byte {
+	st := t.pool.Get().(*tagState)
+	st.mac.Reset()
+	for s := subject; len(s) > 0; {
+		n := copy(st.chunk[:], s)
+		st.mac.Write(st.chunk[:n])
+		s = s[n:]
+	}
+	st.mac.Sum(st.sum[:0])
+	bits := uint32(st.sum[0])<<16 | uint32(st.sum[1])<<8 | uint32(st.sum[2])
+	t.pool.Put(st)
 	var tag [tagLen]byte
-	bits := uint32(sum[0])<<16 | uint32(sum[1])<<8 | uint32(sum[2])
 	for i := range tag {
 		tag[i] = tagAlphabet[bits&31]
 		bits >>= 5
 	}
-	return string(tag[:])
+	return tag
 }
 
 // generate returns a new token of the kind for the tag.
