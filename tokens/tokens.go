@@ -49,19 +49,28 @@ var (
 var invalidToken = problem.Error{Status: http.StatusUnauthorized, Code: "invalid_token",
 	Message: "the token is invalid or expired"}
 
-// DefaultTagKey keys the routing tag when [Config.TagKey] is empty. Set
-// your own key to keep outsiders from computing the tag of a known subject.
-var DefaultTagKey = []byte("gatehouse routing tag v1")
+// MinTagKeyLen is the shortest [Config.TagKey] New accepts: 32 bytes, the
+// full strength of the HMAC-SHA256 it keys (NIST SP 800-107r1 asks an HMAC
+// key of at least the security strength wanted).
+const MinTagKeyLen = 32
 
 // Config configures a [Manager]. The zero value of every field but Store
-// means its default.
+// and TagKey means its default.
 type Config struct {
 	// Store keeps the records. Required.
 	Store store.Tokens
 	// Now is the clock; default time.Now. Give the store the same clock.
 	Now func() time.Time
-	// TagKey keys the routing tag derived from the subject; default
-	// DefaultTagKey. Every instance of an app must use the same key.
+	// TagKey keys the routing tag every token carries, an HMAC-SHA256 of
+	// the subject. Required: a secret of at least MinTagKeyLen bytes
+	// (such as 32 bytes from crypto/rand, or the text of
+	// `openssl rand -base64 32`), kept with the app's other secrets. With
+	// a key an outsider knows, the tag in any token or public
+	// verification id tells which of a list of guessable user ids it
+	// belongs to. Every instance of an app must use the same key: a token
+	// issued under another key is refused with [ErrTagMismatch], because
+	// this instance could not reach it to list or revoke it. Changing the
+	// key therefore ends every token issued under the old one.
 	TagKey []byte
 
 	// Lifetimes per kind.
@@ -84,16 +93,20 @@ type Manager struct {
 	chain time.Duration
 }
 
-// New checks cfg, fills in defaults and returns a Manager.
+// New checks cfg, fills in defaults and returns a Manager. It refuses a
+// config without a Store or without a TagKey of MinTagKeyLen bytes.
 func New(cfg Config) (*Manager, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("tokens: Config.Store is nil")
 	}
-	key := cfg.TagKey
-	if len(key) == 0 {
-		key = DefaultTagKey
+	switch n := len(cfg.TagKey); {
+	case n == 0:
+		return nil, errors.New("tokens: Config.TagKey is empty: give every instance of the app " +
+			"the same secret of at least 32 bytes")
+	case n < MinTagKeyLen:
+		return nil, fmt.Errorf("tokens: Config.TagKey has %d bytes, want at least %d", n, MinTagKeyLen)
 	}
-	m := &Manager{store: cfg.Store, now: cfg.Now, tags: newTagger(key)}
+	m := &Manager{store: cfg.Store, now: cfg.Now, tags: newTagger(cfg.TagKey)}
 	if m.now == nil {
 		m.now = time.Now
 	}

@@ -3,6 +3,7 @@ package tokens_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,8 +35,37 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	if _, err := tokens.New(tokens.Config{}); err == nil {
 		t.Error("nil store accepted")
 	}
-	if _, err := tokens.New(tokens.Config{Store: memory.New(memory.Options{}), SessionTTL: -time.Second}); err == nil {
+	if _, err := tokens.New(tokens.Config{Store: memory.New(memory.Options{}), TagKey: testfix.TagKey, SessionTTL: -time.Second}); err == nil {
 		t.Error("negative lifetime accepted")
+	}
+}
+
+// TestNewRequiresSecretTagKey is finding 2 of issue 15: the routing tag's
+// key was public by default, so anyone could tell from the tag in a token
+// or a public verification id which guessable user id it belongs to. New
+// now refuses a config without a key, or with one shorter than 32 bytes.
+func TestNewRequiresSecretTagKey(t *testing.T) {
+	mem := memory.New(memory.Options{})
+	t.Cleanup(func() { mem.Close() })
+	for name, key := range map[string][]byte{
+		"none":     nil,
+		"empty":    {},
+		"31 bytes": []byte(strings.Repeat("k", tokens.MinTagKeyLen-1)),
+	} {
+		if _, err := tokens.New(tokens.Config{Store: mem, TagKey: key}); err == nil || !strings.Contains(err.Error(), "TagKey") {
+			t.Errorf("%s: New = %v, want an error naming TagKey", name, err)
+		}
+	}
+	if _, err := tokens.New(tokens.Config{Store: mem, TagKey: []byte(strings.Repeat("k", tokens.MinTagKeyLen))}); err != nil {
+		t.Fatalf("a 32-byte key: %v", err)
+	}
+	// The key is the caller's: changing the slice afterwards changes nothing.
+	key := []byte(strings.Repeat("x", 32))
+	m2, _ := tokens.New(tokens.Config{Store: mem, TagKey: key})
+	before := m2.Tag("u1")
+	key[0] = 'y'
+	if m2.Tag("u1") != before {
+		t.Error("the Manager kept the caller's slice: its tags changed with it")
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
@@ -68,7 +70,7 @@ func TestCoalesceBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm, err := tokens.New(tokens.Config{Store: st})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +155,7 @@ func BenchmarkCoalesce(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			tm, _ := tokens.New(tokens.Config{Store: st})
+			tm, _ := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey})
 			iss, err := tm.Issue(context.Background(), store.KindSession, tokens.Claims{Subject: "341"})
 			if err != nil {
 				b.Fatal(err)
