@@ -51,7 +51,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 			e.store = storefault.Wrap(sf.Open(t, clock.Now))
 			logger := log.New(e.logs, "", 0)
 			e.outbox = &outbox{logger: logger}
-			h, err := newApp(config{store: e.store, now: clock.Now, hasher: e.hasher, outbox: e.outbox, logger: logger})
+			h, err := newApp(config{tagKey: extest.TagKey, store: e.store, now: clock.Now, hasher: e.hasher, outbox: e.outbox, logger: logger})
 			if err != nil {
 				t.Fatal(err)
 			}
