@@ -266,7 +266,7 @@ func (m *Manager) lookup(ctx context.Context, kind store.Kind, token string,
 // a foreign key fail loudly instead of leaving the subject's tokens out of
 // every List and RevokeAll.
 func (m *Manager) tagged(tag, subject string) bool {
-	want := m.tags.derive(subject)
+	want := m.tags.tag(subject)
 	return string(want[:]) == tag
 }
 
@@ -336,6 +336,6 @@ func (m *Manager) Unissued(kind store.Kind, subject string) (string, error) {
 
 // Tag returns the routing tag of the subject's tokens.
 func (m *Manager) Tag(subject string) string {
-	tag := m.tags.derive(subject)
+	tag := m.tags.tag(subject)
 	return string(tag[:])
 }
