@@ -29,6 +29,7 @@ const (
 	TokenRejected    Event = "token.rejected"       // a one-time or device token was refused
 	TokenRotated     Event = "token.rotated"        // a device token was exchanged for its successor
 	TokenReused      Event = "token.reused"         // a spent device token came back: its chain was revoked
+	TokenTagMismatch Event = "token.tag_mismatch"   // a token issued under another tokens.Config.TagKey: instances disagree on the key
 	SessionRevoked   Event = "session.revoked"      // sessions ended: logout, deactivation, reset
 	StoreUnavailable Event = "store.unavailable"    // the store failed; the request failed closed
 	RateLimited      Event = "request.rate_limited" // a request refused by a rate limit (package limit)
@@ -78,8 +79,8 @@ func New(log *slog.Logger, m Metrics) *Recorder {
 }
 
 // Record logs e with attrs and counts it. Refusals that point at an attack
-// or an outage (locked, reused, store unavailable, duplicate cookie) are
-// warnings; the rest are info.
+// or an outage (locked, reused, store unavailable, duplicate cookie) or a
+// misconfiguration (tag mismatch) are warnings; the rest are info.
 func (r *Recorder) Record(ctx context.Context, e Event, attrs ...slog.Attr) {
 	if r == nil {
 		return
@@ -92,7 +93,7 @@ func (r *Recorder) Record(ctx context.Context, e Event, attrs ...slog.Attr) {
 	}
 	level := slog.LevelInfo
 	switch e {
-	case LoginLocked, TokenReused, StoreUnavailable, CookieDuplicate:
+	case LoginLocked, TokenReused, TokenTagMismatch, StoreUnavailable, CookieDuplicate:
 		level = slog.LevelWarn
 	}
 	if !r.log.Enabled(ctx, level) {

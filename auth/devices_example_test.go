@@ -12,6 +12,10 @@ import (
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
+// tagKey stands for the app's tokens.Config.TagKey: a secret of at least
+// 32 bytes from its configuration, the same on every instance.
+var tagKey = []byte("example routing-tag key; load yours from secrets")
+
 // deviceExampleUsers is an app's user table with a single account.
 type deviceExampleUsers struct{ hash []byte }
 
@@ -29,7 +33,7 @@ func ExampleAuthenticator_ReAuthenticate() {
 	ctx := context.Background()
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 	hasher := password.Bcrypt{Cost: 10}
 	hash, _ := hasher.Hash([]byte("correct horse battery staple"))
 	a, err := auth.New(auth.Config{Users: deviceExampleUsers{hash}, Tokens: tm, Counters: st, Hasher: hasher})

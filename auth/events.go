@@ -10,11 +10,12 @@ import (
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 // record reports the outcome of one decision: ok when err is nil, else
 // the event the error stands for (a locked account, a reused device
-// token, a failing store) or failed, with the error's stable code as the
+// token, a token under another TagKey, a failing store) or failed, with the error's stable code as the
 // reason. attrs whose value is empty are left out.
 func (a *Authenticator) record(ctx context.Context, ok, failed audit.Event, op string, err error, attrs ...slog.Attr) {
 	if a.rec == nil {
@@ -36,6 +37,9 @@ func (a *Authenticator) record(ctx context.Context, ok, failed audit.Event, op s
 		return // the limiter recorded request.rate_limited
 	case errors.Is(err, store.ErrUnavailable):
 		a.rec.Record(ctx, audit.StoreUnavailable, append(kept, slog.String(audit.KeyOp, op))...)
+		return
+	case errors.Is(err, tokens.ErrTagMismatch):
+		a.rec.Record(ctx, audit.TokenTagMismatch, append(kept, slog.String(audit.KeyOp, op))...)
 		return
 	case errors.As(err, &locked):
 		a.rec.Record(ctx, audit.LoginLocked, append(kept, slog.Time("until", locked.Until))...)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/password"
@@ -115,7 +117,7 @@ func FuzzLoginHandler(f *testing.F) {
 func TestFullStoreAnswers503(t *testing.T) {
 	mem := memory.New(memory.Options{MaxRecords: 4})
 	t.Cleanup(func() { mem.Close() })
-	tm, _ := tokens.New(tokens.Config{Store: mem})
+	tm, _ := tokens.New(tokens.Config{Store: mem, TagKey: testfix.TagKey})
 	fx := newFixture(t, auth.Config{})
 	a, err := auth.New(auth.Config{Users: fx.users, Tokens: tm, Counters: mem, Hasher: fx.hasher})
 	if err != nil {

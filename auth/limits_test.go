@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/clientaddr"
@@ -89,7 +91,7 @@ func TestFullStoreIsNoOracle(t *testing.T) {
 	f := newFixture(t, auth.Config{})
 	mem := memory.New(memory.Options{MaxRecords: 10})
 	t.Cleanup(func() { mem.Close() })
-	tm, err := tokens.New(tokens.Config{Store: mem})
+	tm, err := tokens.New(tokens.Config{Store: mem, TagKey: testfix.TagKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func ExampleAuthenticator_IssueVerification() {
 	ctx := context.Background()
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 	hasher := password.Bcrypt{Cost: 10}
 	hash, _ := hasher.Hash([]byte("hopper-secret"))
 	users := &resetExampleUsers{hash: hash}
@@ -79,7 +79,7 @@ func ExampleAuthenticator_ConfirmPasswordReset() {
 	ctx := context.Background()
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 	hasher := password.Bcrypt{Cost: 10}
 	hash, _ := hasher.Hash([]byte("hopper-secret"))
 	mail := &lastMail{}

@@ -148,7 +148,7 @@ func whoPrincipal(r *http.Request) string {
 // guardOn issues a session on st and returns the guard's middleware and a
 // request carrying the session as a bearer header, or as the cookie.
 func guardOn(tb testing.TB, st store.Tokens, cookie bool) (func(http.Handler) http.Handler, *http.Request) {
-	m := must(tokens.New(tokens.Config{Store: st}))
+	m := must(tokens.New(tokens.Config{Store: st, TagKey: tagKey}))
 	iss := must(m.Issue(context.Background(), store.KindSession, tokens.Claims{Subject: subject, Project: "100909072"}))
 	cfg := middleware.GuardConfig{Tokens: m}
 	req := httptest.NewRequest("GET", "/", nil)

@@ -54,7 +54,7 @@ const demoPassword = "gatehouse-demo"
 func quickstart(tb testing.TB, guarded bool, maxHashes int) (http.Handler, string) {
 	st := memory.New(memory.Options{})
 	tb.Cleanup(func() { st.Close() })
-	tm := must(tokens.New(tokens.Config{Store: st}))
+	tm := must(tokens.New(tokens.Config{Store: st, TagKey: tagKey}))
 	// The demo user, and one account per login of the flood: the lockout
 	// counts an attempt once it holds a hashing slot, so one account
 	// logging in 200 times at once would rightly lock itself.

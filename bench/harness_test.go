@@ -131,6 +131,9 @@ func verify(tb testing.TB, mw func(http.Handler) http.Handler, req *http.Request
 // subject is the user every credential is for.
 const subject = "341"
 
+// tagKey is the tokens.Config.TagKey of every gatehouse contender.
+var tagKey = []byte("gatehouse bench routing-tag key, 32+ bytes")
+
 // roundTrips counts the commands and pipelines a go-redis client sends:
 // each is one network round trip (n), a pipeline of k commands counting
 // once in n and k times in cmds. The handshake of a new pooled connection

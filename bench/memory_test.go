@@ -39,7 +39,7 @@ func bytesPerToken(b *testing.B, perSubject int) float64 {
 	before := heap()
 	st := memory.New(memory.Options{MaxRecords: liveTokens + 1000, SweepInterval: -1})
 	defer st.Close()
-	m := must(tokens.New(tokens.Config{Store: st}))
+	m := must(tokens.New(tokens.Config{Store: st, TagKey: tagKey}))
 	for i := range liveTokens {
 		c := tokens.Claims{Subject: strconv.Itoa(1_000_000 + i/perSubject), Project: "100909072"}
 		if _, err := m.Issue(ctx, store.KindSession, c); err != nil {
@@ -76,7 +76,7 @@ func BenchmarkRedisMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	st := must(redisstore.New(c, redisstore.Options{}))
-	m := must(tokens.New(tokens.Config{Store: st}))
+	m := must(tokens.New(tokens.Config{Store: st, TagKey: tagKey}))
 	used := func() float64 {
 		info := c.Info(ctx, "memory").Val()
 		for _, line := range strings.Split(info, "\r\n") {

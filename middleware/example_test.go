@@ -13,12 +13,16 @@ import (
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
+// tagKey stands for the app's tokens.Config.TagKey: a secret of at least
+// 32 bytes from its configuration, the same on every instance.
+var tagKey = []byte("example routing-tag key; load yours from secrets")
+
 // A guard in front of a handler: a request with a valid session reaches it
 // with the principal in its context; one without is answered 401 as JSON.
 func ExampleGuard_Handler() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm})
 	if err != nil {
 		panic(err)
@@ -51,7 +55,7 @@ func ExampleGuard_Handler() {
 func ExampleGuardConfig_project() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 	guard, _ := middleware.NewGuard(middleware.GuardConfig{
 		Tokens:  tm,
 		Project: func(r *http.Request) string { return r.PathValue("project") },
@@ -80,7 +84,7 @@ func ExampleGuardConfig_project() {
 func ExampleGuard_Check() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 	guard, _ := middleware.NewGuard(middleware.GuardConfig{Tokens: tm})
 
 	r := httptest.NewRequest("GET", "/", nil)
@@ -95,7 +99,7 @@ func ExampleGuard_Check() {
 func ExampleCookies() {
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 	cookies, err := middleware.NewCookies(middleware.CookieConfig{
 		HashKey: []byte("an example key of 32 bytes or more, from your secrets"),
 	})

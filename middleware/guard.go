@@ -91,10 +91,11 @@ type GuardConfig struct {
 	// Only for apps that check the origin of such requests themselves.
 	AllowCrossOriginCookies bool
 	// Logger and Metrics receive the audit events store.unavailable when
-	// the store cannot be asked, and cookie.duplicate when a request
-	// carries two session cookies of the name, one of which may have been
-	// planted by a sibling subdomain: it is then answered as one without a
-	// session (see package audit). Refusals of bad or expired tokens are
+	// the store cannot be asked, token.tag_mismatch when a session was
+	// issued under another tokens.Config.TagKey, and cookie.duplicate when
+	// a request carries two session cookies of the name, one of which may
+	// have been planted by a sibling subdomain: it is then answered as one
+	// without a session (see package audit). Refusals of bad or expired tokens are
 	// not events: they are the normal traffic of every protected route.
 	// Default nil: none.
 	Logger  *slog.Logger
@@ -168,9 +169,14 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	}
 	rec, err := g.tokens.Validate(r.Context(), store.KindSession, token)
 	if err != nil {
-		if g.rec != nil && errors.Is(err, store.ErrUnavailable) {
+		switch {
+		case g.rec == nil:
+		case errors.Is(err, store.ErrUnavailable):
 			g.rec.Record(r.Context(), audit.StoreUnavailable, slog.String(audit.KeyOp, "validate"),
 				slog.String(audit.KeyClient, r.RemoteAddr))
+		case errors.Is(err, tokens.ErrTagMismatch):
+			g.rec.Record(r.Context(), audit.TokenTagMismatch, slog.String(audit.KeyOp, "validate"),
+				slog.String(audit.KeyKind, store.KindSession.String()), slog.String(audit.KeyClient, r.RemoteAddr))
 		}
 		return Principal{}, err
 	}

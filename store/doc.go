@@ -10,7 +10,11 @@
 // is atomic; every record expires.
 //
 // Implementations: package memory (one process, the default) and package
-// redis (go-redis v9, standalone, Sentinel or Cluster).
+// redis (go-redis v9, standalone, Sentinel or Cluster). Both are io.Closers:
+// close a store when the app is done with it (memory stops its sweeper;
+// redis waits for the lookups in flight and leaves the go-redis client,
+// which the app made and closes itself, open). [Store] does not require
+// Close, so that a wrapper or a store that holds nothing need not have one.
 //
 // Stores never see a token, only its [ID]: the hash and a short routing tag
 // shared by all of one subject's tokens.

@@ -14,5 +14,13 @@
 // rotated on every use and a replay of a spent one revokes its chain
 // ([ErrReused]), after RFC 9700 §4.14.2.
 //
+// The routing tag is an HMAC-SHA256 of the subject under [Config.TagKey], a
+// secret the app gives (at least [MinTagKeyLen] bytes) and every instance
+// shares: it keeps one subject's records together (one Redis Cluster slot)
+// without naming the subject. A token whose tag is not its record's
+// subject's under this key was issued by an instance with another key and
+// is refused with [ErrTagMismatch], since this instance could not reach it
+// to list or revoke it.
+//
 // Tokens are secrets: hand them to the client and never log them.
 package tokens

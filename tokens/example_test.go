@@ -11,6 +11,10 @@ import (
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
+// tagKey stands for the app's tokens.Config.TagKey: a secret of at least
+// 32 bytes from its configuration, the same on every instance.
+var tagKey = []byte("example routing-tag key; load yours from secrets")
+
 // clock is a fake clock for the examples: it reads a fixed instant and
 // moves only when told to, so the output never depends on the time of day.
 type clock struct{ t time.Time }
@@ -27,7 +31,7 @@ func Example() {
 	c := newClock()
 	st := memory.New(memory.Options{Now: c.Now})
 	defer st.Close()
-	tm, err := tokens.New(tokens.Config{Store: st, Now: c.Now, SessionTTL: 8 * time.Hour})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: tagKey, Now: c.Now, SessionTTL: 8 * time.Hour})
 	if err != nil {
 		panic(err)
 	}
@@ -57,7 +61,7 @@ func ExampleManager_Validate() {
 	ctx := context.Background()
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 
 	login, _ := tm.Issue(ctx, store.KindLogin, tokens.Claims{Subject: "u-1"})
 	for _, tok := range []string{"", "not-a-token", login.Token} {
@@ -75,7 +79,7 @@ func ExampleManager_Consume() {
 	ctx := context.Background()
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 
 	iss, _ := tm.Issue(ctx, store.KindLogin, tokens.Claims{Subject: "u-1", Project: "blog"})
 	rec, err := tm.Consume(ctx, store.KindLogin, iss.Token)
@@ -94,7 +98,7 @@ func ExampleManager_Rotate() {
 	c := newClock()
 	st := memory.New(memory.Options{Now: c.Now})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st, Now: c.Now, DeviceTTL: 7 * 24 * time.Hour, DeviceChainTTL: 30 * 24 * time.Hour})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey, Now: c.Now, DeviceTTL: 7 * 24 * time.Hour, DeviceChainTTL: 30 * 24 * time.Hour})
 
 	first, _ := tm.Issue(ctx, store.KindDevice, tokens.Claims{Subject: "u-1", Device: "phone"})
 	fmt.Println("chain ends", first.Record.ChainEnd.Format(time.DateOnly))
@@ -122,7 +126,7 @@ func ExampleManager_RevokeAll() {
 	ctx := context.Background()
 	st := memory.New(memory.Options{})
 	defer st.Close()
-	tm, _ := tokens.New(tokens.Config{Store: st})
+	tm, _ := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 
 	for _, project := range []string{"blog", "blog", "shop"} {
 		tm.Issue(ctx, store.KindSession, tokens.Claims{Subject: "u-1", Project: project})

@@ -1,12 +1,17 @@
 package tokens
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"hash"
+	"hash/maphash"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -130,16 +135,75 @@ const tagAlphabet = "abcdefghijklmnopqrstuvwxyz234567"
 // does not reveal the subject, short enough to spread over Redis Cluster's
 // 16384 slots (20 bits) without bloating the token.
 func tagFor(key []byte, subject string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(subject))
-	sum := m.Sum(nil)
+	tag := newTagger(key).derive(subject)
+	return string(tag[:])
+}
+
+// A tagger derives routing tags under one key. Validation checks every
+// token's tag against its record's subject, so the derivation runs on the
+// hot path: recent subjects' tags are remembered in a small direct-mapped
+// cache (a hit is a hash and a compare, ~20 ns, where the HMAC is ~200 ns),
+// and the HMAC states and buffers are pooled, so that a derivation
+// allocates nothing but the cache entry of a new subject.
+type tagger struct {
+	pool  sync.Pool // of *tagState
+	seed  maphash.Seed
+	cache [tagCacheSlots]atomic.Pointer[tagEntry]
+}
+
+// tagCacheSlots bounds the cache: 4096 subjects' entries, a few hundred
+// KiB at most, whatever the traffic.
+const tagCacheSlots = 4096
+
+type tagEntry struct {
+	subject string
+	tag     [tagLen]byte
+}
+
+type tagState struct {
+	mac   hash.Hash // HMAC-SHA256 under the key
+	chunk [64]byte  // the subject, copied in pieces (a string is not a []byte)
+	sum   [sha256.Size]byte
+}
+
+func newTagger(key []byte) *tagger {
+	key = bytes.Clone(key)
+	t := &tagger{seed: maphash.MakeSeed()}
+	t.pool.New = func() any { return &tagState{mac: hmac.New(sha256.New, key)} }
+	return t
+}
+
+// tag returns the subject's tag, from the cache when it is there.
+func (t *tagger) tag(subject string) [tagLen]byte {
+	slot := &t.cache[maphash.String(t.seed, subject)%tagCacheSlots]
+	if e := slot.Load(); e != nil && e.subject == subject {
+		return e.tag
+	}
+	tag := t.derive(subject)
+	// A clone, so that the entry does not keep alive the buffer a store
+	// decoded the subject from.
+	slot.Store(&tagEntry{subject: strings.Clone(subject), tag: tag})
+	return tag
+}
+
+// derive returns the subject's tag.
+func (t *tagger) derive(subject string) [tagLen]byte {
+	st := t.pool.Get().(*tagState)
+	st.mac.Reset()
+	for s := subject; len(s) > 0; {
+		n := copy(st.chunk[:], s)
+		st.mac.Write(st.chunk[:n])
+		s = s[n:]
+	}
+	st.mac.Sum(st.sum[:0])
+	bits := uint32(st.sum[0])<<16 | uint32(st.sum[1])<<8 | uint32(st.sum[2])
+	t.pool.Put(st)
 	var tag [tagLen]byte
-	bits := uint32(sum[0])<<16 | uint32(sum[1])<<8 | uint32(sum[2])
 	for i := range tag {
 		tag[i] = tagAlphabet[bits&31]
 		bits >>= 5
 	}
-	return string(tag[:])
+	return tag
 }
 
 // generate returns a new token of the kind for the tag.

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -149,6 +150,22 @@ func BenchmarkParse(b *testing.B) {
 	for b.Loop() {
 		if _, err := parse(store.KindSession, tok); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestTagCacheAgreesWithTheHMAC: the cache of recent subjects' tags
+// answers exactly what the HMAC does, over more subjects than it has
+// slots (so entries collide and are replaced), on first and second asks.
+func TestTagCacheAgreesWithTheHMAC(t *testing.T) {
+	key := []byte(strings.Repeat("k", 32))
+	tg := newTagger(key)
+	for round := range 2 {
+		for i := range 3 * tagCacheSlots {
+			s := fmt.Sprintf("subject-%d", i)
+			if got, want := tg.tag(s), tg.derive(s); got != want {
+				t.Fatalf("round %d: tag(%q) = %s from the cache, %s from the HMAC", round, s, got[:], want[:])
+			}
 		}
 	}
 }

@@ -31,6 +31,17 @@ var (
 	// again (401 token_reused). Its whole chain has been revoked.
 	ErrReused = problem.New("tokens: reused token; its chain is revoked", problem.Error{
 		Status: http.StatusUnauthorized, Code: "token_reused", Message: "the token was already used; sign in again"})
+	// ErrTagMismatch: the token opened a record, but its routing tag is not
+	// the record's subject's tag under this Manager's [Config.TagKey]. An
+	// instance with another key issued it: instances of one app must share
+	// one key, or this one cannot reach the subject's tokens to list or
+	// revoke them ("log out everywhere" would end nothing). It is a
+	// misconfiguration (or a key change), not the client's doing, so the
+	// client gets 401 invalid_token and the operator an audit event,
+	// token.tag_mismatch, from packages auth and middleware. It is not
+	// [ErrInvalid]: errors.Is tells them apart.
+	ErrTagMismatch = problem.New("tokens: the token's routing tag is not its subject's under this TagKey; "+
+		"every instance of an app must share Config.TagKey", invalidToken)
 )
 
 // invalidToken is one answer for every token that opens nothing, so that a
@@ -38,19 +49,28 @@ var (
 var invalidToken = problem.Error{Status: http.StatusUnauthorized, Code: "invalid_token",
 	Message: "the token is invalid or expired"}
 
-// DefaultTagKey keys the routing tag when [Config.TagKey] is empty. Set
-// your own key to keep outsiders from computing the tag of a known subject.
-var DefaultTagKey = []byte("gatehouse routing tag v1")
+// MinTagKeyLen is the shortest [Config.TagKey] New accepts: 32 bytes, the
+// full strength of the HMAC-SHA256 it keys (NIST SP 800-107r1 asks an HMAC
+// key of at least the security strength wanted).
+const MinTagKeyLen = 32
 
 // Config configures a [Manager]. The zero value of every field but Store
-// means its default.
+// and TagKey means its default.
 type Config struct {
 	// Store keeps the records. Required.
 	Store store.Tokens
 	// Now is the clock; default time.Now. Give the store the same clock.
 	Now func() time.Time
-	// TagKey keys the routing tag derived from the subject; default
-	// DefaultTagKey. Every instance of an app must use the same key.
+	// TagKey keys the routing tag every token carries, an HMAC-SHA256 of
+	// the subject. Required: a secret of at least MinTagKeyLen bytes
+	// (such as 32 bytes from crypto/rand, or the text of
+	// `openssl rand -base64 32`), kept with the app's other secrets. With
+	// a key an outsider knows, the tag in any token or public
+	// verification id tells which of a list of guessable user ids it
+	// belongs to. Every instance of an app must use the same key: a token
+	// issued under another key is refused with [ErrTagMismatch], because
+	// this instance could not reach it to list or revoke it. Changing the
+	// key therefore ends every token issued under the old one.
 	TagKey []byte
 
 	// Lifetimes per kind.
@@ -66,24 +86,29 @@ type Config struct {
 // Manager issues, validates, consumes, rotates and revokes tokens on top of
 // a store. It is safe for concurrent use.
 type Manager struct {
-	store  store.Tokens
-	now    func() time.Time
-	tagKey []byte
-	ttl    [store.KindAppCredential + 1]time.Duration
-	chain  time.Duration
+	store store.Tokens
+	now   func() time.Time
+	tags  *tagger
+	ttl   [store.KindAppCredential + 1]time.Duration
+	chain time.Duration
 }
 
-// New checks cfg, fills in defaults and returns a Manager.
+// New checks cfg, fills in defaults and returns a Manager. It refuses a
+// config without a Store or without a TagKey of MinTagKeyLen bytes.
 func New(cfg Config) (*Manager, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("tokens: Config.Store is nil")
 	}
-	m := &Manager{store: cfg.Store, now: cfg.Now, tagKey: cfg.TagKey}
+	switch n := len(cfg.TagKey); {
+	case n == 0:
+		return nil, errors.New("tokens: Config.TagKey is empty: give every instance of the app " +
+			"the same secret of at least 32 bytes")
+	case n < MinTagKeyLen:
+		return nil, fmt.Errorf("tokens: Config.TagKey has %d bytes, want at least %d", n, MinTagKeyLen)
+	}
+	m := &Manager{store: cfg.Store, now: cfg.Now, tags: newTagger(cfg.TagKey)}
 	if m.now == nil {
 		m.now = time.Now
-	}
-	if len(m.tagKey) == 0 {
-		m.tagKey = DefaultTagKey
 	}
 	for _, d := range []struct {
 		kind store.Kind
@@ -199,20 +224,24 @@ func (m *Manager) Issue(ctx context.Context, kind store.Kind, c Claims) (Issued,
 
 // Validate returns the record of a live token of the kind, without
 // changing it: the hot path of every authenticated request. Garbage is
-// rejected before any store I/O.
+// rejected before any store I/O. A token issued under another TagKey is
+// [ErrTagMismatch].
 func (m *Manager) Validate(ctx context.Context, kind store.Kind, token string) (store.Record, error) {
-	return lookup(ctx, kind, token, m.store.Get)
+	return m.lookup(ctx, kind, token, m.store.Get)
 }
 
 // Consume returns the record of a live one-time token of the kind and
-// deletes it: of concurrent calls for one token exactly one succeeds.
+// deletes it: of concurrent calls for one token exactly one succeeds. A
+// token issued under another TagKey is [ErrTagMismatch], and spent all
+// the same.
 func (m *Manager) Consume(ctx context.Context, kind store.Kind, token string) (store.Record, error) {
-	return lookup(ctx, kind, token, m.store.Consume)
+	return m.lookup(ctx, kind, token, m.store.Consume)
 }
 
 // lookup parses the token and reads its record with op (Get or Consume): a
-// miss, or a record of another kind, is ErrInvalid.
-func lookup(ctx context.Context, kind store.Kind, token string,
+// miss, or a record of another kind, is ErrInvalid; a record whose
+// subject's tag is not the token's is ErrTagMismatch.
+func (m *Manager) lookup(ctx context.Context, kind store.Kind, token string,
 	op func(context.Context, store.ID) (store.Record, bool, error)) (store.Record, error) {
 	id, err := parse(kind, token)
 	if err != nil {
@@ -225,13 +254,27 @@ func lookup(ctx context.Context, kind store.Kind, token string,
 	if !ok || rec.Kind != kind {
 		return store.Record{}, ErrInvalid
 	}
+	if !m.tagged(id.Tag, rec.Subject) {
+		return store.Record{}, ErrTagMismatch
+	}
 	return rec, nil
+}
+
+// tagged reports whether tag is the subject's under this Manager's key.
+// The store keeps a record under the tag its token carries, so the tag
+// alone would let any key validate it; this check, one HMAC, is what makes
+// a foreign key fail loudly instead of leaving the subject's tokens out of
+// every List and RevokeAll.
+func (m *Manager) tagged(tag, subject string) bool {
+	want := m.tags.tag(subject)
+	return string(want[:]) == tag
 }
 
 // Rotate spends a live device token and returns its successor, which keeps
 // the chain (family) and its absolute end. Presenting a spent token
 // revokes the whole chain and returns [ErrReused]; the subject's other
-// devices are untouched.
+// devices are untouched. A token issued under another TagKey is
+// [ErrTagMismatch]: it is spent and its successor removed.
 func (m *Manager) Rotate(ctx context.Context, token string) (Issued, error) {
 	old, err := parse(store.KindDevice, token)
 	if err != nil {
@@ -241,12 +284,18 @@ func (m *Manager) Rotate(ctx context.Context, token string) (Issued, error) {
 	if err != nil {
 		return Issued{}, err
 	}
-	r, err := m.store.Rotate(ctx, old, store.ID{Tag: old.Tag, Hash: hashToken(next)}, m.ttl[store.KindDevice])
+	nextID := store.ID{Tag: old.Tag, Hash: hashToken(next)}
+	r, err := m.store.Rotate(ctx, old, nextID, m.ttl[store.KindDevice])
 	if err != nil {
 		return Issued{}, err
 	}
 	switch r.Status {
 	case store.RotateDone:
+		if !m.tagged(old.Tag, r.Record.Subject) {
+			// Best effort: nobody holds the successor.
+			_, _ = m.store.Delete(ctx, nextID)
+			return Issued{}, ErrTagMismatch
+		}
 		return Issued{Token: next, Record: r.Record}, nil
 	case store.RotateReused:
 		return Issued{Record: r.Record}, ErrReused
@@ -286,4 +335,7 @@ func (m *Manager) Unissued(kind store.Kind, subject string) (string, error) {
 }
 
 // Tag returns the routing tag of the subject's tokens.
-func (m *Manager) Tag(subject string) string { return tagFor(m.tagKey, subject) }
+func (m *Manager) Tag(subject string) string {
+	tag := m.tags.tag(subject)
+	return string(tag[:])
+}

@@ -3,6 +3,7 @@ package tokens_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -33,8 +35,37 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	if _, err := tokens.New(tokens.Config{}); err == nil {
 		t.Error("nil store accepted")
 	}
-	if _, err := tokens.New(tokens.Config{Store: memory.New(memory.Options{}), SessionTTL: -time.Second}); err == nil {
+	if _, err := tokens.New(tokens.Config{Store: memory.New(memory.Options{}), TagKey: testfix.TagKey, SessionTTL: -time.Second}); err == nil {
 		t.Error("negative lifetime accepted")
+	}
+}
+
+// TestNewRequiresSecretTagKey is finding 2 of issue 15: the routing tag's
+// key was public by default, so anyone could tell from the tag in a token
+// or a public verification id which guessable user id it belongs to. New
+// now refuses a config without a key, or with one shorter than 32 bytes.
+func TestNewRequiresSecretTagKey(t *testing.T) {
+	mem := memory.New(memory.Options{})
+	t.Cleanup(func() { mem.Close() })
+	for name, key := range map[string][]byte{
+		"none":     nil,
+		"empty":    {},
+		"31 bytes": []byte(strings.Repeat("k", tokens.MinTagKeyLen-1)),
+	} {
+		if _, err := tokens.New(tokens.Config{Store: mem, TagKey: key}); err == nil || !strings.Contains(err.Error(), "TagKey") {
+			t.Errorf("%s: New = %v, want an error naming TagKey", name, err)
+		}
+	}
+	if _, err := tokens.New(tokens.Config{Store: mem, TagKey: []byte(strings.Repeat("k", tokens.MinTagKeyLen))}); err != nil {
+		t.Fatalf("a 32-byte key: %v", err)
+	}
+	// The key is the caller's: changing the slice afterwards changes nothing.
+	key := []byte(strings.Repeat("x", 32))
+	m2, _ := tokens.New(tokens.Config{Store: mem, TagKey: key})
+	before := m2.Tag("u1")
+	key[0] = 'y'
+	if m2.Tag("u1") != before {
+		t.Error("the Manager kept the caller's slice: its tags changed with it")
 	}
 }
 
@@ -250,5 +281,65 @@ func BenchmarkValidate(b *testing.B) {
 		if _, err := f.m.Validate(ctx, store.KindSession, iss.Token); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestForeignTagKeyIsRefusedLoudly is finding 1 of issue 15: two instances
+// of one app on one store, with different TagKeys. The routing tag is read
+// from the token, so the store finds the record whichever key is set; but
+// the instance with the other key derives another tag for the subject and
+// would find none of its tokens to list or revoke. Validate, Consume and
+// Rotate must refuse such a token with ErrTagMismatch (401 invalid_token,
+// told apart from ErrInvalid by errors.Is), never accept it silently.
+func TestForeignTagKeyIsRefusedLoudly(t *testing.T) {
+	mem := memory.New(memory.Options{})
+	t.Cleanup(func() { mem.Close() })
+	newManager := func(key string) *tokens.Manager {
+		m, err := tokens.New(tokens.Config{Store: mem, TagKey: []byte(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := newManager("instance A's tag key, 32 bytes long")
+	b := newManager("instance B's tag key, 32 bytes long")
+	subject := "u1"
+	if a.Tag(subject) == b.Tag(subject) {
+		t.Fatalf("both keys give %s the tag %q: pick other keys", subject, a.Tag(subject))
+	}
+	refused := func(op string, err error) {
+		t.Helper()
+		if !errors.Is(err, tokens.ErrTagMismatch) || errors.Is(err, tokens.ErrInvalid) {
+			t.Errorf("%s under the other key: %v, want ErrTagMismatch (and not ErrInvalid)", op, err)
+		}
+		if p := problem.Of(err); p.Status != 401 || p.Code != "invalid_token" {
+			t.Errorf("%s under the other key answers %d %s, want 401 invalid_token", op, p.Status, p.Code)
+		}
+	}
+
+	sess, err := a.Issue(ctx, store.KindSession, tokens.Claims{Subject: subject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.Validate(ctx, store.KindSession, sess.Token)
+	refused("Validate", err)
+	if _, err := a.Validate(ctx, store.KindSession, sess.Token); err != nil {
+		t.Fatalf("Validate by the issuing instance: %v", err)
+	}
+
+	link, _ := a.Issue(ctx, store.KindLogin, tokens.Claims{Subject: subject})
+	_, err = b.Consume(ctx, store.KindLogin, link.Token)
+	refused("Consume", err)
+
+	dev, _ := a.Issue(ctx, store.KindDevice, tokens.Claims{Subject: subject, Device: "phone"})
+	_, err = b.Validate(ctx, store.KindDevice, dev.Token)
+	refused("Validate(device)", err)
+	next, err := b.Rotate(ctx, dev.Token)
+	refused("Rotate", err)
+	if next.Token != "" {
+		t.Error("Rotate under the other key handed out a successor")
+	}
+	if items, err := a.List(ctx, subject, store.Filter{Kind: store.KindDevice}); err != nil || len(items) != 0 {
+		t.Errorf("after a refused rotation the subject holds device tokens %v (%v); want none", items, err)
 	}
 }

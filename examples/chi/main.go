@@ -3,13 +3,18 @@
 // Nothing in gatehouse is tied to net/http's ServeMux: the guard is a
 // func(http.Handler) http.Handler, which is what chi's Use takes.
 //
-//	go run . [-addr 127.0.0.1:8080] [-redis redis://127.0.0.1:6379]
+//	go run . [-addr 127.0.0.1:8080] [-redis redis://127.0.0.1:6379] [-tag-key ...]
+//
+// -tag-key (default $GATEHOUSE_TAG_KEY) is tokens.Config.TagKey: a secret
+// of 32 or more bytes that every instance shares. Without it, a server on
+// loopback runs on a random key of its own and any other refuses to start.
 //
 // The demo user is demo / gatehouse-demo.
 package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -37,6 +42,9 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	redisSpec := flag.String("redis", "", "keep tokens in Redis instead of memory: host:port or redis://host:port[/db] (one server), "+
 		"host:port,host:port,... or cluster://host:port (Cluster seeds), or sentinel://master@host:port[,host:port...]")
+	tagKey := flag.String("tag-key", os.Getenv("GATEHOUSE_TAG_KEY"), "the routing-tag key (tokens.Config.TagKey): a secret of 32 or more bytes, "+
+		"the same on every instance, such as the output of `openssl rand -base64 32`; default $GATEHOUSE_TAG_KEY, "+
+		"and a random key for this run when the server listens on loopback only")
 	flag.Parse()
 
 	st, closeStore, err := openStore(*redisSpec)
@@ -44,11 +52,15 @@ func main() {
 		log.Fatal(err)
 	}
 	defer closeStore()
-	router, err := newRouter(config{store: st})
+	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", *addr)
+	key, err := routingTagKey(*tagKey, ln.Addr())
+	if err != nil {
+		log.Fatal(err)
+	}
+	router, err := newRouter(config{store: st, tagKey: key})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,7 +77,7 @@ func main() {
 Ctrl-C stops it.
 `, url)
 
-	srv := &http.Server{Handler: router, ReadHeaderTimeout: 5 * time.Second}
+	srv := newHTTPServer(router)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -77,6 +89,38 @@ Ctrl-C stops it.
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
+}
+
+// newHTTPServer returns the server for h with limits on what one
+// connection may hold (docs/settings.md): without them a client that sends
+// its body slowly, or keeps a connection open and idle, holds a file
+// descriptor and a goroutine for as long as it likes.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,  // request line and headers
+		ReadTimeout:       10 * time.Second, // the whole request, body included
+		WriteTimeout:      30 * time.Second, // from the end of the headers to the end of the answer
+		IdleTimeout:       60 * time.Second, // a keep-alive connection between requests
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// routingTagKey returns the key of -tag-key or GATEHOUSE_TAG_KEY. Without
+// one, a server that listens on loopback only (a demo on this machine)
+// gets a random key for this run, with a warning; any other refuses to
+// start, because instances that share a store must share the key.
+func routingTagKey(key string, a net.Addr) ([]byte, error) {
+	if key != "" {
+		return []byte(key), nil
+	}
+	if tcp, ok := a.(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		return nil, errors.New("set -tag-key or GATEHOUSE_TAG_KEY: a secret of 32 or more bytes " +
+			"(openssl rand -base64 32), the same on every instance of the app")
+	}
+	log.Print("warning: no -tag-key or GATEHOUSE_TAG_KEY: using a random routing-tag key for this run. " +
+		"Every instance that shares a store must share one key: set it before running more than one.")
+	return []byte(rand.Text() + rand.Text()), nil // 52 characters, 260 random bits
 }
 
 // openStore returns the store spec names (memory when spec is empty) and a
@@ -107,6 +151,7 @@ func openStore(spec string) (store.Store, func(), error) {
 
 type config struct {
 	store      store.Store // required
+	tagKey     []byte      // tokens.Config.TagKey; required
 	bcryptCost int         // 0: the library default
 }
 
@@ -114,7 +159,7 @@ type config struct {
 // routes (logout reads the token itself); everything in the group behind
 // guard.Handler needs a session.
 func newRouter(cfg config) (http.Handler, error) {
-	tm, err := tokens.New(tokens.Config{Store: cfg.store})
+	tm, err := tokens.New(tokens.Config{Store: cfg.store, TagKey: cfg.tagKey})
 	if err != nil {
 		return nil, err
 	}

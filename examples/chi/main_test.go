@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/store/memory"
 )
@@ -16,7 +18,7 @@ func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	st := memory.New(memory.Options{})
 	t.Cleanup(func() { st.Close() })
-	h, err := newRouter(config{store: st, bcryptCost: 10})
+	h, err := newRouter(config{store: st, tagKey: []byte("chi example's test routing-tag key"), bcryptCost: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,5 +124,38 @@ func TestOpenStore(t *testing.T) {
 		if _, _, err := openStore(spec); err == nil {
 			t.Errorf("openStore(%q) opened", spec)
 		}
+	}
+}
+
+// TestServerLimits is finding 8 of issue 15 for this example: the server
+// sets every limit on what a connection may hold, not only
+// ReadHeaderTimeout (the main module's examples show each limit at work,
+// in examples/internal/extest).
+func TestServerLimits(t *testing.T) {
+	srv := newHTTPServer(nil)
+	for name, d := range map[string]time.Duration{
+		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
+		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout,
+	} {
+		if d <= 0 || d > 2*time.Minute {
+			t.Errorf("%s = %v, want a limit of at most 2 minutes", name, d)
+		}
+	}
+	if n := srv.MaxHeaderBytes; n <= 0 || n > 64<<10 {
+		t.Errorf("MaxHeaderBytes = %d, want a limit of at most 64 KiB", n)
+	}
+}
+
+// TestRoutingTagKey: the key comes from -tag-key or GATEHOUSE_TAG_KEY;
+// without one only a loopback server starts, on a random key.
+func TestRoutingTagKey(t *testing.T) {
+	public := &net.TCPAddr{IP: net.IPv4zero, Port: 8080}
+	if _, err := routingTagKey("", public); err == nil {
+		t.Error("no key off loopback: accepted")
+	}
+	k1, err1 := routingTagKey("", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	k2, err2 := routingTagKey("", &net.TCPAddr{IP: net.IPv6loopback})
+	if err1 != nil || err2 != nil || len(k1) < 32 || string(k1) == string(k2) {
+		t.Errorf("no key on loopback: %q, %q (%v, %v); want two random keys", k1, k2, err1, err2)
 	}
 }

@@ -85,7 +85,7 @@ func FuzzAPI(f *testing.F) {
 		ob := &outbox{logger: logger}
 		// No reset floor: it is a 10 ms wall-clock wait per reset request,
 		// which only slows the fuzzer down (the floor has tests of its own).
-		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, outbox: ob, logger: logger, cookieKey: make([]byte, 32),
+		h, err := newApp(config{tagKey: extest.TagKey, store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, outbox: ob, logger: logger, cookieKey: make([]byte, 32),
 			resetMin: -1})
 		if err != nil {
 			t.Fatal(err)

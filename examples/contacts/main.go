@@ -30,8 +30,8 @@ import (
 )
 
 func main() {
-	serveApp("127.0.0.1:8084", func(st store.Store, a net.Addr) (http.Handler, error) {
-		return newApp(config{store: st, publicURL: "http://" + a.String()})
+	serveApp("127.0.0.1:8084", func(st store.Store, tagKey []byte, a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st, tagKey: tagKey, publicURL: "http://" + a.String()})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`contacts example (seed 003) listening on %[1]s
 
@@ -46,6 +46,10 @@ func main() {
 type config struct {
 	store store.Store
 	now   func() time.Time // default time.Now; give the store the same clock
+	// tagKey is tokens.Config.TagKey, the routing-tag key: required, a
+	// secret of 32 or more bytes that every instance shares (serve.go reads
+	// it from -tag-key or GATEHOUSE_TAG_KEY).
+	tagKey []byte
 	// hasher checks passwords and hashes the demo contacts' at start-up;
 	// default bcrypt at cost 10. Tests inject a cheap one.
 	hasher password.Hasher
@@ -97,7 +101,7 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	tm, err := tokens.New(tokens.Config{Store: cfg.store, Now: cfg.now})
+	tm, err := tokens.New(tokens.Config{Store: cfg.store, Now: cfg.now, TagKey: cfg.tagKey})
 	if err != nil {
 		return nil, err
 	}

@@ -70,13 +70,13 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 			e.srv.Config.ErrorLog = logger // TLS handshakes cut short when the test ends
 			e.srv.StartTLS()
 			t.Cleanup(e.srv.Close)
-			h, err := newApp(config{store: e.store, now: clock.Now, hasher: password.Bcrypt{Cost: 4},
+			h, err := newApp(config{tagKey: extest.TagKey, store: e.store, now: clock.Now, hasher: password.Bcrypt{Cost: 4},
 				outbox: e.outbox, logger: logger, publicURL: e.srv.URL})
 			if err != nil {
 				t.Fatal(err)
 			}
 			handler = h
-			if e.tokens, err = tokens.New(tokens.Config{Store: e.store, Now: clock.Now}); err != nil {
+			if e.tokens, err = tokens.New(tokens.Config{Store: e.store, TagKey: extest.TagKey, Now: clock.Now}); err != nil {
 				t.Fatal(err)
 			}
 			f(t, e)

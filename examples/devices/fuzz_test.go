@@ -86,7 +86,7 @@ func FuzzAPI(f *testing.F) {
 		mem := memory.New(memory.Options{Now: clock.Now, SweepInterval: -1})
 		defer mem.Close()
 		logs := &extest.Buffer{}
-		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, logger: log.New(logs, "", 0)})
+		h, err := newApp(config{tagKey: extest.TagKey, store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, logger: log.New(logs, "", 0)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,8 +24,8 @@ import (
 )
 
 func main() {
-	serveApp("127.0.0.1:8083", func(st store.Store, a net.Addr) (http.Handler, error) {
-		return newApp(config{store: st})
+	serveApp("127.0.0.1:8083", func(st store.Store, tagKey []byte, a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st, tagKey: tagKey})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`devices example (seed 002) listening on %[1]s
 
@@ -42,6 +42,10 @@ func main() {
 type config struct {
 	store store.Store
 	now   func() time.Time // default time.Now; give the store the same clock
+	// tagKey is tokens.Config.TagKey, the routing-tag key: required, a
+	// secret of 32 or more bytes that every instance shares (serve.go reads
+	// it from -tag-key or GATEHOUSE_TAG_KEY).
+	tagKey []byte
 	// hasher checks passwords and hashes the demo user's at start-up;
 	// default bcrypt at cost 10. Tests inject a cheap one.
 	hasher password.Hasher
@@ -73,6 +77,7 @@ func newApp(cfg config) (http.Handler, error) {
 	tm, err := tokens.New(tokens.Config{
 		Store:          cfg.store,
 		Now:            cfg.now,
+		TagKey:         cfg.tagKey,
 		DeviceTTL:      30 * 24 * time.Hour,
 		DeviceChainTTL: 90 * 24 * time.Hour,
 	})

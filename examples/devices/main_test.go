@@ -48,7 +48,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 		t.Run(sf.Name, func(t *testing.T) {
 			clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 			e := &env{clock: clock, store: sf.Open(t, clock.Now), logs: &extest.Buffer{}}
-			h, err := newApp(config{store: e.store, now: clock.Now, hasher: password.Bcrypt{Cost: 4}, logger: log.New(e.logs, "", 0)})
+			h, err := newApp(config{tagKey: extest.TagKey, store: e.store, now: clock.Now, hasher: password.Bcrypt{Cost: 4}, logger: log.New(e.logs, "", 0)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,7 +175,7 @@ func wantError(t *testing.T, what string, res result, status int, code string) {
 // from the store: the API lists a device once however many chains it has.
 func (e *env) deviceTokens(t *testing.T, device string) int {
 	t.Helper()
-	tm, err := tokens.New(tokens.Config{Store: e.store, Now: e.clock.Now})
+	tm, err := tokens.New(tokens.Config{Store: e.store, TagKey: extest.TagKey, Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
+
 	"github.com/gatehouse-go/gatehouse/examples/internal/exfuzz"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/store/memory"
@@ -65,7 +67,7 @@ func FuzzAPI(f *testing.F) {
 	clock := fakeclock.New(start)
 	mem := memory.New(memory.Options{Now: clock.Now, SweepInterval: -1})
 	f.Cleanup(func() { mem.Close() })
-	h, err := newApp(config{store: mem, now: clock.Now})
+	h, err := newApp(config{tagKey: extest.TagKey, store: mem, now: clock.Now})
 	if err != nil {
 		f.Fatal(err)
 	}

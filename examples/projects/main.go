@@ -22,8 +22,8 @@ import (
 )
 
 func main() {
-	serveApp("127.0.0.1:8081", func(st store.Store, a net.Addr) (http.Handler, error) {
-		return newApp(config{store: st, secureCookies: !loopback(a)})
+	serveApp("127.0.0.1:8081", func(st store.Store, tagKey []byte, a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st, tagKey: tagKey, secureCookies: !loopback(a)})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`projects example (seed 000) listening on %[1]s
 
@@ -42,6 +42,10 @@ type config struct {
 	store         store.Store
 	now           func() time.Time // default time.Now
 	secureCookies bool
+	// tagKey is tokens.Config.TagKey, the routing-tag key: required, a
+	// secret of 32 or more bytes that every instance shares (serve.go reads
+	// it from -tag-key or GATEHOUSE_TAG_KEY).
+	tagKey []byte
 }
 
 // The demo's app credentials, from the seed.
@@ -52,7 +56,7 @@ var demoApp = middleware.AppCredential{
 }
 
 func newApp(cfg config) (http.Handler, error) {
-	tm, err := tokens.New(tokens.Config{Store: cfg.store, Now: cfg.now})
+	tm, err := tokens.New(tokens.Config{Store: cfg.store, Now: cfg.now, TagKey: cfg.tagKey})
 	if err != nil {
 		return nil, err
 	}

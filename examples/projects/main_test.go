@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
+
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
@@ -37,7 +39,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, clock *fakeclock.Clock, st store.Store) *env {
 	t.Helper()
-	h, err := newApp(config{store: st, now: clock.Now, secureCookies: true})
+	h, err := newApp(config{tagKey: extest.TagKey, store: st, now: clock.Now, secureCookies: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ const evilHost = "evil.example"
 
 func TestBrowserChromium(t *testing.T) {
 	browser := newBrowser(t)
-	a, err := newApp(appConfig{secureCookies: true, bcryptCost: 10})
+	a, err := newApp(appConfig{tagKey: extest.TagKey, secureCookies: true, bcryptCost: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

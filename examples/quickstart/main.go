@@ -20,9 +20,9 @@ import (
 )
 
 func main() {
-	serveApp("127.0.0.1:8080", func(st store.Store, a net.Addr) (http.Handler, error) {
+	serveApp("127.0.0.1:8080", func(st store.Store, tagKey []byte, a net.Addr) (http.Handler, error) {
 		// Every login, logout and refusal is logged as an audit event.
-		return newApp(appConfig{store: st, secureCookies: !loopback(a), logger: slog.Default()})
+		return newApp(appConfig{store: st, tagKey: tagKey, secureCookies: !loopback(a), logger: slog.Default()})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`gatehouse quickstart listening on %[1]s
 
@@ -41,7 +41,11 @@ Tokens: %[2]s. Ctrl-C stops it.
 }
 
 type appConfig struct {
-	store         store.Store  // nil: a memory store of the app's own
+	store store.Store // nil: a memory store of the app's own
+	// tagKey is tokens.Config.TagKey, the routing-tag key: required, a
+	// secret of 32 or more bytes that every instance shares (serve.go reads
+	// it from -tag-key or GATEHOUSE_TAG_KEY).
+	tagKey        []byte
 	logger        *slog.Logger // audit events; nil: none
 	secureCookies bool
 	bcryptCost    int // 0: the library default
@@ -66,7 +70,7 @@ func newApp(cfg appConfig) (*app, error) {
 		own = memory.New(memory.Options{})
 		st = own
 	}
-	tm, err := tokens.New(tokens.Config{Store: st})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: cfg.tagKey})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
+
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -41,7 +43,7 @@ func eachStore(t *testing.T, f func(t *testing.T, srv *httptest.Server, c *http.
 // newServerOn is newServer with the store st (nil: the app's own).
 func newServerOn(t *testing.T, st store.Store) (*httptest.Server, *http.Client) {
 	t.Helper()
-	a, err := newApp(appConfig{store: st, secureCookies: true, bcryptCost: 10})
+	a, err := newApp(appConfig{tagKey: extest.TagKey, store: st, secureCookies: true, bcryptCost: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

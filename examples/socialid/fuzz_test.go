@@ -86,7 +86,7 @@ func FuzzAPI(f *testing.F) {
 		logs := &extest.Buffer{}
 		logger := log.New(logs, "", 0)
 		ob := &outbox{logger: logger}
-		h, err := newApp(config{store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, outbox: ob, logger: logger})
+		h, err := newApp(config{tagKey: extest.TagKey, store: mem, now: clock.Now, hasher: exfuzz.Hasher{}, outbox: ob, logger: logger})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,8 +24,8 @@ import (
 )
 
 func main() {
-	serveApp("127.0.0.1:8082", func(st store.Store, a net.Addr) (http.Handler, error) {
-		return newApp(config{store: st, publicURL: "http://" + a.String()})
+	serveApp("127.0.0.1:8082", func(st store.Store, tagKey []byte, a net.Addr) (http.Handler, error) {
+		return newApp(config{store: st, tagKey: tagKey, publicURL: "http://" + a.String()})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`socialid example (seed 001) listening on %[1]s
 
@@ -43,6 +43,10 @@ func main() {
 type config struct {
 	store store.Store
 	now   func() time.Time // default time.Now; give the store the same clock
+	// tagKey is tokens.Config.TagKey, the routing-tag key: required, a
+	// secret of 32 or more bytes that every instance shares (serve.go reads
+	// it from -tag-key or GATEHOUSE_TAG_KEY).
+	tagKey []byte
 	// hasher checks passwords and hashes the demo users' at start-up;
 	// default bcrypt at cost 10. Tests inject a cheap, counting one.
 	hasher password.Hasher
@@ -91,7 +95,7 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	tm, err := tokens.New(tokens.Config{Store: cfg.store, Now: cfg.now})
+	tm, err := tokens.New(tokens.Config{Store: cfg.store, Now: cfg.now, TagKey: cfg.tagKey})
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func eachStore(t *testing.T, f func(t *testing.T, e *env)) {
 			e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 			e.srv.StartTLS()
 			t.Cleanup(e.srv.Close)
-			h, err := newApp(config{store: e.store, now: clock.Now, hasher: e.hasher, outbox: e.outbox, logger: logger, publicURL: e.srv.URL})
+			h, err := newApp(config{tagKey: extest.TagKey, store: e.store, now: clock.Now, hasher: e.hasher, outbox: e.outbox, logger: logger, publicURL: e.srv.URL})
 			if err != nil {
 				t.Fatal(err)
 			}

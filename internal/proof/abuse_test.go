@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
@@ -37,7 +39,7 @@ func clientFrom(ip string) *http.Client {
 // 2-core machine has by default.
 func loginApp(t *testing.T, st store.Store, cfg auth.Config) (*httptest.Server, *authtest.Hasher) {
 	t.Helper()
-	tm, err := tokens.New(tokens.Config{Store: st})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey})
 	if err != nil {
 		t.Fatal(err)
 	}

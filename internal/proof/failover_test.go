@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
@@ -79,7 +81,7 @@ func TestRow09ClusterFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm, err := tokens.New(tokens.Config{Store: st})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -39,7 +41,7 @@ func TestRow10MemoryFlood(t *testing.T) {
 	start := heap()
 	clock := fakeclock.New(time.Now())
 	st := memory.New(memory.Options{MaxRecords: n, SweepInterval: 10 * time.Millisecond, Now: clock.Now})
-	tm, err := tokens.New(tokens.Config{Store: st, Now: clock.Now, LoginTTL: time.Minute})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey, Now: clock.Now, LoginTTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

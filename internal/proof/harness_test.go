@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -42,7 +44,7 @@ type app struct {
 
 func newApp(t testing.TB, st store.Store, cost int) *app {
 	t.Helper()
-	tm, err := tokens.New(tokens.Config{Store: st})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey})
 	if err != nil {
 		t.Fatal(err)
 	}

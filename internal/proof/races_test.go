@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
@@ -47,7 +49,7 @@ func newLib(t testing.TB, open func(t *testing.T, now func() time.Time) store.St
 	t.Helper()
 	clock := fakeclock.New(time.Now().Truncate(time.Millisecond))
 	st := open(t.(*testing.T), clock.Now)
-	tm, err := tokens.New(tokens.Config{Store: st, Now: clock.Now})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
@@ -59,7 +61,7 @@ func TestRow12NoRawTokenStored(t *testing.T) {
 	for _, sf := range teststores.All() {
 		t.Run(sf.Name, func(t *testing.T) {
 			sp := &spy{Store: sf.Open(t, time.Now)}
-			tm, err := tokens.New(tokens.Config{Store: sp})
+			tm, err := tokens.New(tokens.Config{Store: sp, TagKey: testfix.TagKey})
 			if err != nil {
 				t.Fatal(err)
 			}

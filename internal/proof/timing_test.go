@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
@@ -91,7 +93,7 @@ func TestRow06Timing(t *testing.T) {
 	clock := fakeclock.New(time.Now())
 	st := memory.New(memory.Options{Now: clock.Now})
 	defer st.Close()
-	tm, err := tokens.New(tokens.Config{Store: st, Now: clock.Now})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ type coalescer struct {
 	maxBatch   int
 
 	mu      sync.Mutex
+	landed  sync.Cond // on mu: signalled when the last flight lands
 	queue   []*lookup
 	flights int
 }
@@ -38,7 +39,19 @@ type lookup struct {
 var lookups = sync.Pool{New: func() any { return &lookup{done: make(chan struct{}, 1)} }}
 
 func newCoalescer(c goredis.UniversalClient, flights, batch int) *coalescer {
-	return &coalescer{c: c, maxFlights: flights, maxBatch: batch}
+	co := &coalescer{c: c, maxFlights: flights, maxBatch: batch}
+	co.landed.L = &co.mu
+	return co
+}
+
+// wait returns when no flight is in the air: every lookup queued before
+// the call has been answered and no relay goroutine is left.
+func (co *coalescer) wait() {
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	for co.flights > 0 {
+		co.landed.Wait()
+	}
 }
 
 // get returns the value under key, goredis.Nil when there is none.
@@ -105,6 +118,9 @@ func (co *coalescer) next() []*lookup {
 	defer co.mu.Unlock()
 	if len(co.queue) == 0 {
 		co.flights--
+		if co.flights == 0 {
+			co.landed.Broadcast()
+		}
 		return nil
 	}
 	return co.take()

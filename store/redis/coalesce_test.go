@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
@@ -68,7 +70,7 @@ func TestCoalesceBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm, err := tokens.New(tokens.Config{Store: st})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +155,7 @@ func BenchmarkCoalesce(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			tm, _ := tokens.New(tokens.Config{Store: st})
+			tm, _ := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey})
 			iss, err := tm.Issue(context.Background(), store.KindSession, tokens.Claims{Subject: "341"})
 			if err != nil {
 				b.Fatal(err)
@@ -186,3 +188,38 @@ func BenchmarkCoalesce(b *testing.B) {
 }
 
 func sortDurations(d []time.Duration) { slices.Sort(d) }
+
+// TestCloseLeavesTheClientOpen: Close, with lookups still in flight, waits
+// for them, and does not close the client the store was given (the caller
+// owns it and may share it); the store still answers afterwards.
+func TestCloseLeavesTheClientOpen(t *testing.T) {
+	srv := redistest.Standalone(t)
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer c.Close()
+	st, err := redis.New(c, redis.Options{Prefix: "cl", Coalesce: true, CoalesceFlights: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if _, _, err := st.Get(ctx, store.ID{Tag: "abcd"}); err != nil {
+				t.Errorf("Get before Close: %v", err)
+			}
+		})
+	}
+	if err := st.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	wg.Wait()
+	if err := st.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("the client after Close: %v; Close must leave it to its owner", err)
+	}
+	if _, ok, err := st.Get(ctx, store.ID{Tag: "abcd"}); ok || err != nil {
+		t.Fatalf("Get after Close = (_, %v, %v), want a miss", ok, err)
+	}
+}

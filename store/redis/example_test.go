@@ -12,6 +12,10 @@ import (
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
+// tagKey stands for the app's tokens.Config.TagKey: a secret of at least
+// 32 bytes from its configuration, the same on every instance.
+var tagKey = []byte("example routing-tag key; load yours from secrets")
+
 // One constructor for a single server, a Cluster and Sentinel: build the
 // go-redis client for your set-up and hand it to New. This example needs a
 // Redis server, so it is compiled but not run.
@@ -36,7 +40,7 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	tm, err := tokens.New(tokens.Config{Store: st})
+	tm, err := tokens.New(tokens.Config{Store: st, TagKey: tagKey})
 	if err != nil {
 		panic(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -73,10 +74,14 @@ type Store struct {
 	co      *coalescer
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store = (*Store)(nil)
+	_ io.Closer   = (*Store)(nil)
+)
 
 // New returns a store on c: a *redis.Client, a *redis.ClusterClient or a
-// Sentinel failover client. It sends nothing to Redis: a server that is
+// Sentinel failover client. The caller keeps c and closes it after the
+// store ([Store.Close] does not). It sends nothing to Redis: a server that is
 // down shows up as store.ErrUnavailable from the first call.
 func New(c goredis.UniversalClient, opts Options) (*Store, error) {
 	if c == nil {
@@ -117,6 +122,20 @@ func New(c goredis.UniversalClient, opts Options) (*Store, error) {
 		s.co = newCoalescer(c, flights, 128)
 	}
 	return s, nil
+}
+
+// Close waits for the lookups in flight (with Options.Coalesce, the
+// pipelines and the goroutines that send them) to be answered, and returns
+// nil. It does not close the client: the store does not own it. Whoever
+// made the client (redis.NewClient, goredis.NewClient, ...) closes it,
+// after the store, since several stores or other code may share one
+// client. The store still answers after Close, as the memory store does,
+// for as long as its client is open. Close may be called more than once.
+func (s *Store) Close() error {
+	if s.co != nil {
+		s.co.wait()
+	}
+	return nil
 }
 
 // unavailable wraps every failure of Redis (refused connection, timeout,

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
@@ -149,7 +151,7 @@ func managerOn(t testing.TB, c goredis.UniversalClient) *tokens.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := tokens.New(tokens.Config{Store: s})
+	m, err := tokens.New(tokens.Config{Store: s, TagKey: testfix.TagKey})
 	if err != nil {
 		t.Fatal(err)
 	}

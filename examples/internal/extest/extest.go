@@ -13,6 +13,11 @@ import (
 	"testing"
 )
 
+// TagKey is the examples' tests' tokens.Config.TagKey (the apps take
+// theirs from -tag-key or GATEHOUSE_TAG_KEY): one fixed key, so that a
+// test's own token manager on an app's store agrees with the app's.
+var TagKey = []byte("gatehouse examples' test routing-tag key")
+
 // Buffer collects what is written to it, from any goroutine; String can
 // be read while writes go on (an app's log while requests still log, a
 // browser's output).
