@@ -158,7 +158,7 @@ func TestCrossOriginFormIsRefused(t *testing.T) {
 // a laptop) the cookie cannot be Secure, so it cannot be a __Host- one
 // either; over HTTPS it is (TestBrowserFlow).
 func TestCookieNameOverHTTP(t *testing.T) {
-	a, err := newApp(appConfig{bcryptCost: 10})
+	a, err := newApp(appConfig{tagKey: extest.TagKey, bcryptCost: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
