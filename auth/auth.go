@@ -159,8 +159,8 @@ func New(cfg Config) (*Authenticator, error) {
 		if cost == 0 {
 			cost = 10
 		}
-		if cost < 10 || cost > 31 {
-			return nil, fmt.Errorf("auth: BcryptCost %d is outside 10..31", cost)
+		if cost < password.MinCost || cost > 31 {
+			return nil, fmt.Errorf("auth: BcryptCost %d is outside %d..31", cost, password.MinCost)
 		}
 		a.hasher = password.Bcrypt{Cost: cost}
 	} else if cfg.BcryptCost != 0 {
@@ -458,6 +458,27 @@ func (a *Authenticator) LogoutEverywhere(ctx context.Context, subject string, ke
 		}
 	}
 	return ended, nil
+}
+
+// HashPassword hashes a new password with the Authenticator's Hasher, in
+// its turn for a hashing slot like a login (password.ErrBusy when none
+// comes), so that sign-ups and password changes cannot take the cores
+// that logins need. client is who asked (clientaddr.FromRequest), for the
+// turns; the zero Prefix when the app hashes for itself. A password over
+// password.MaxBytes is password.ErrTooLong; an empty one a *FieldError.
+func (a *Authenticator) HashPassword(ctx context.Context, pw string, client netip.Prefix) ([]byte, error) {
+	switch {
+	case pw == "":
+		return nil, &FieldError{Field: "password", Reason: "missing"}
+	case len(pw) > password.MaxBytes:
+		return nil, password.ErrTooLong
+	}
+	var hash []byte
+	var err error
+	if runErr := a.hashing.Run(ctx, hashingKey(client), false, func() { hash, err = a.hasher.Hash([]byte(pw)) }); runErr != nil {
+		return nil, runErr
+	}
+	return hash, err
 }
 
 // hashingKey is the client a hash is scheduled for: its network, or ""

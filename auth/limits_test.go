@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/password"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
@@ -158,5 +159,35 @@ func TestLoginHandlerBehindAProxy(t *testing.T) {
 	}
 	if f.hasher.Compares.Load() != compares {
 		t.Fatal("a password was checked for a request whose client is unknown")
+	}
+}
+
+// TestHashPasswordTakesItsTurn: an app hashing a new password through the
+// Authenticator waits for a hashing slot like a login, and is answered
+// busy when none comes, so sign-ups cannot take the cores logins need.
+func TestHashPasswordTakesItsTurn(t *testing.T) {
+	f := newFixture(t, auth.Config{MaxConcurrentHashes: 1, HashWait: 20 * time.Millisecond})
+	f.hasher.Block = make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		_, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword, Client: netip.MustParsePrefix("192.0.2.1/32")}, "")
+		held <- err
+	}()
+	for f.hasher.Compares.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := f.a.HashPassword(ctx, "a new password", netip.MustParsePrefix("192.0.2.2/32")); !errors.Is(err, password.ErrBusy) {
+		t.Fatalf("HashPassword with the slot taken: %v, want password.ErrBusy", err)
+	}
+	close(f.hasher.Block)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	h, err := f.a.HashPassword(ctx, "a new password", netip.Prefix{})
+	if err != nil || f.hasher.Bcrypt.Compare(h, []byte("a new password")) != nil {
+		t.Fatalf("HashPassword: %v", err)
+	}
+	if _, err := f.a.HashPassword(ctx, strings.Repeat("x", 73), netip.Prefix{}); !errors.Is(err, password.ErrTooLong) {
+		t.Fatalf("73 bytes: %v", err)
 	}
 }

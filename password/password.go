@@ -1,6 +1,7 @@
 package password
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -95,8 +96,19 @@ func (b Bcrypt) CanRead(hash []byte) bool {
 // bcryptAlphabet is the base64 alphabet of bcrypt's salt and hash.
 const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-// Hash returns the bcrypt hash of password at cost, for apps that create
-// users. It refuses passwords over MaxBytes with ErrTooLong.
+// MinCost is the lowest bcrypt cost Hash (and auth's Config.BcryptCost)
+// accepts. Tests that need speed use a Hasher of their own, such as
+// auth/authtest.NewHasher.
+const MinCost = 10
+
+// Hash returns the bcrypt hash of password at cost (MinCost to 31), for
+// tools that import or seed users. It refuses passwords over MaxBytes with
+// ErrTooLong. It runs at once, outside any Scheduler: a server hashing a
+// password a request sent should call auth.Authenticator.HashPassword,
+// which waits its turn for a hashing slot.
 func Hash(password string, cost int) ([]byte, error) {
+	if cost < MinCost || cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("password: bcrypt cost %d is outside %d..%d", cost, MinCost, bcrypt.MaxCost)
+	}
 	return Bcrypt{Cost: cost}.Hash([]byte(password))
 }

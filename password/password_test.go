@@ -51,3 +51,15 @@ func TestBcryptCanRead(t *testing.T) {
 		}
 	}
 }
+
+func TestHashRefusesLowCosts(t *testing.T) {
+	for _, cost := range []int{0, 4, 9, 32} {
+		if _, err := password.Hash("correct horse", cost); err == nil {
+			t.Errorf("Hash at cost %d accepted", cost)
+		}
+	}
+	h, err := password.Hash("correct horse", password.MinCost)
+	if err != nil || (password.Bcrypt{Cost: password.MinCost}).Compare(h, []byte("correct horse")) != nil {
+		t.Fatalf("Hash at MinCost: %v", err)
+	}
+}

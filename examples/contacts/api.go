@@ -30,8 +30,6 @@ type server struct {
 	now     func() time.Time
 	// publicURL is where the links in emails point.
 	publicURL string
-	// hasher hashes a changed password (the Authenticator's).
-	hasher password.Hasher
 }
 
 // The seed's limits, in characters.
@@ -296,7 +294,8 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	hash, err := s.hasher.Hash([]byte(next))
+	// In its turn for a hashing slot, like a login.
+	hash, err := s.authn.HashPassword(r.Context(), next, clientaddr.FromRequest(r))
 	if err == nil {
 		err = s.dir.UpdatePasswordHash(r.Context(), c.UID, hash)
 	}

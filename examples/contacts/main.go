@@ -137,8 +137,7 @@ func newApp(cfg config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{authn: authn, dir: dir, cookies: cookies, limits: limits, logger: cfg.logger, now: cfg.now, publicURL: cfg.publicURL,
-		hasher: cfg.hasher}
+	s := &server{authn: authn, dir: dir, cookies: cookies, limits: limits, logger: cfg.logger, now: cfg.now, publicURL: cfg.publicURL}
 	guard, err := middleware.NewGuard(middleware.GuardConfig{
 		Tokens:  tm,
 		Cookies: cookies,
