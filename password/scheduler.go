@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,7 +41,9 @@ type SchedulerConfig struct {
 //
 //   - checks wait in one queue per client, and the queues take turns
 //     (round robin), so a client with one login waiting goes next after at
-//     most one check of every other waiting client;
+//     most one check of every other waiting client; a client that joins
+//     the line goes ahead of those holding a slot (they just had their
+//     turn);
 //   - a client holds at most its share of the slots (Slots divided by the
 //     clients running or waiting, at least one) while others wait;
 //   - a client has at most MaxQueuePerClient checks waiting, and the queue
@@ -150,7 +153,7 @@ func (s *Scheduler) acquire(ctx context.Context, key string, first bool) (*clien
 	}
 	w := &waiter{ready: make(chan struct{})}
 	if len(c.queued[class]) == 0 {
-		s.turns[class] = append(s.turns[class], c)
+		s.takeTurn(class, c)
 	}
 	c.queued[class] = append(c.queued[class], w)
 	s.waiting++
@@ -227,6 +230,23 @@ func (s *Scheduler) dispatch() {
 		w.granted = true
 		close(w.ready)
 	}
+}
+
+// takeTurn puts a client that had nothing waiting in class into its line:
+// ahead of the clients that hold a slot now, which have just had their
+// turn, and behind those still waiting for one. So a login arriving beside
+// a flood waits for the check in the slot and then runs, where joining at
+// the back would also let the flooder's next check go first. Called with
+// s.mu held.
+func (s *Scheduler) takeTurn(class int, c *client) {
+	line := s.turns[class]
+	for i, t := range line {
+		if t.running > 0 {
+			s.turns[class] = slices.Insert(line, i, c)
+			return
+		}
+	}
+	s.turns[class] = append(line, c)
 }
 
 // nextTurn takes off the turn list of class the first client running fewer
