@@ -77,13 +77,21 @@ type Problemer interface {
 // Problem is p. Match it with errors.Is, as any sentinel.
 func New(text string, p Error) error { return &sentinel{text: text, p: p} }
 
+// NewWrapping is New for a sentinel that is a kind of another: errors.Is
+// matches both, and Of gives p (the outer one).
+func NewWrapping(text string, p Error, wraps error) error {
+	return &sentinel{text: text, p: p, wraps: wraps}
+}
+
 type sentinel struct {
-	text string
-	p    Error
+	text  string
+	p     Error
+	wraps error
 }
 
 func (s *sentinel) Error() string  { return s.text }
 func (s *sentinel) Problem() Error { return s.p }
+func (s *sentinel) Unwrap() error  { return s.wraps }
 
 // Internal is the problem of an error that has none: 500, with nothing of
 // the error in the message.

@@ -135,3 +135,12 @@ func TestAppErrorsNeverPanic(t *testing.T) {
 		}
 	}
 }
+
+func TestNewWrapping(t *testing.T) {
+	inner := problem.New("pkg: inner", problem.Error{Status: 503, Code: "inner"})
+	outer := problem.NewWrapping("pkg: outer", problem.Error{Status: 503, Code: "outer"}, inner)
+	err := fmt.Errorf("op: %w", outer)
+	if !errors.Is(err, outer) || !errors.Is(err, inner) || problem.Of(err).Code != "outer" || outer.Error() != "pkg: outer" {
+		t.Fatalf("NewWrapping: Is outer %v, Is inner %v, code %q", errors.Is(err, outer), errors.Is(err, inner), problem.Of(err).Code)
+	}
+}

@@ -21,18 +21,9 @@ var ErrUnavailable = problem.New("store: unavailable", problem.Error{
 // ErrFull is returned when a store has reached its configured capacity and
 // cannot take a new record (503 store_full). It wraps [ErrUnavailable], so
 // code that fails closed on an unavailable store fails closed here too.
-var ErrFull error = fullError{}
-
-type fullError struct{}
-
-func (fullError) Error() string { return "store: full" }
-func (fullError) Unwrap() error { return ErrUnavailable }
-
-// Problem implements problem.Problemer.
-func (fullError) Problem() problem.Error {
-	return problem.Error{Status: http.StatusServiceUnavailable, Code: "store_full",
-		Message: "the token store is full; try again later"}
-}
+var ErrFull = problem.NewWrapping("store: full", problem.Error{
+	Status: http.StatusServiceUnavailable, Code: "store_full",
+	Message: "the token store is full; try again later"}, ErrUnavailable)
 
 // Kind says what a token is for. The zero Kind matches any kind in a [Filter].
 type Kind uint8
