@@ -168,12 +168,12 @@ func (s *server) validation(w http.ResponseWriter, r *http.Request) {
 	}
 	uid, err := s.authn.RedeemVerification(r.Context(), req.ValidationID, req.ValidationVal)
 	if err != nil {
-		s.fail(w, r, tokenError(err, errInvalidValidation))
+		s.fail(w, r, err) // a bad pair: gatehouse's one answer for a link, 401 invalid_token
 		return
 	}
 	c, ok := s.dir.verify(uid)
 	if !ok {
-		s.fail(w, r, errInvalidValidation)
+		s.fail(w, r, tokens.ErrInvalid) // the contact is gone: the pair opens nothing
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{ ResponseMessage profile }{profileOf(c)})
@@ -242,7 +242,7 @@ func (s *server) confirmReset(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err = s.authn.ConfirmPasswordReset(r.Context(), auth.PasswordReset{Token: req.Token, Password: password, Client: clientaddr.FromRequest(r)})
 	if err != nil {
-		s.fail(w, r, tokenError(err, errInvalidResetToken))
+		s.fail(w, r, err)
 		return
 	}
 	// Every session has ended; the browser's cookie goes too.
@@ -360,22 +360,6 @@ func missing(field string) error {
 
 func tooLong(field string, max int) error {
 	return &problem.Error{Status: http.StatusBadRequest, Code: "too_long", Message: "field \"" + field + "\" is longer than " + strconv.Itoa(max) + " characters", Field: field}
-}
-
-var (
-	errInvalidValidation = &problem.Error{Status: http.StatusBadRequest, Code: "invalid_validation", Message: "the validation is invalid, expired or already used", Field: "ValidationVal"}
-	errInvalidResetToken = &problem.Error{Status: http.StatusBadRequest, Code: "invalid_token", Message: "the reset token is invalid, expired or already used", Field: "token"}
-)
-
-// tokenError replaces a bad-token error (which gatehouse answers 401) with
-// bad: here the token is a field of the request, not a login.
-func tokenError(err, bad error) error {
-	for _, e := range []error{tokens.ErrMissing, tokens.ErrMalformed, tokens.ErrWrongKind, tokens.ErrInvalid} {
-		if errors.Is(err, e) {
-			return bad
-		}
-	}
-	return err
 }
 
 // fail answers the request with err as JSON {"code", "message", "field"?,

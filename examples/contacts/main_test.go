@@ -320,18 +320,24 @@ func TestValidation(t *testing.T) {
 		for _, tc := range []struct{ name, body, code, field string }{
 			{"no id", jsonOf(map[string]string{"ValidationVal": val}), "missing_field", "ValidationID"},
 			{"no value", jsonOf(map[string]string{"ValidationID": id}), "missing_field", "ValidationVal"},
-			{"another login's value", validationBody(id, val2), "invalid_validation", "ValidationVal"},
-			{"halves swapped", validationBody(val, id), "invalid_validation", "ValidationVal"},
-			{"garbage", validationBody("x", "y"), "invalid_validation", "ValidationVal"},
+			{"another login's value", validationBody(id, val2), "invalid_token", ""},
+			{"halves swapped", validationBody(val, id), "invalid_token", ""},
+			{"garbage", validationBody("x", "y"), "invalid_token", ""},
 		} {
-			wantError(t, tc.name, e.post(t, "/api/Validation", tc.body), 400, tc.code, tc.field)
+			// A bad link is gatehouse's one answer, 401 invalid_token;
+			// a request missing a field is the client's mistake, 400.
+			status := 400
+			if tc.code == "invalid_token" {
+				status = 401
+			}
+			wantError(t, tc.name, e.post(t, "/api/Validation", tc.body), status, tc.code, tc.field)
 		}
 		// None of that spent the pair.
 		res := e.post(t, "/api/Validation", validationBody(id, val))
 		if res.status != 200 || res.msg()["LoginVerified"] != true || res.msg()["uid"] != "a7d94b20-8e61-4c3f-b2a5-0e9f8d7c6b5a" {
 			t.Fatalf("validation: %v", res)
 		}
-		wantError(t, "the same pair again", e.post(t, "/api/Validation", validationBody(id, val)), 400, "invalid_validation", "ValidationVal")
+		wantError(t, "the same pair again", e.post(t, "/api/Validation", validationBody(id, val)), 401, "invalid_token", "")
 		m := e.mustLogin(t, alan, alanPassword).msg()
 		if m["LoginVerified"] != true || m["ValidationID"] != nil || m["ValidationVal"] != nil {
 			t.Fatalf("login after validation: %v", m)
@@ -374,8 +380,8 @@ func TestValidationIsSingleUseUnderRace(t *testing.T) {
 		}
 		// One address gets 60 validations at once (limit.Verify): the rest
 		// are 429 before they reach the token.
-		if count[200] != 1 || count[400] != 59 || count[429] != n-60 {
-			t.Fatalf("statuses %v; want one 200, 59 400 and %d 429", count, n-60)
+		if count[200] != 1 || count[401] != 59 || count[429] != n-60 {
+			t.Fatalf("statuses %v; want one 200, 59 401 and %d 429", count, n-60)
 		}
 	})
 }
@@ -386,7 +392,7 @@ func TestValidationExpires(t *testing.T) {
 		e.clock.Advance(24*time.Hour - time.Second)
 		fresh := validationBody(validation(t, e.mustLogin(t, alan, alanPassword)))
 		e.clock.Advance(time.Second)
-		wantError(t, "after 24 hours", e.post(t, "/api/Validation", old), 400, "invalid_validation", "ValidationVal")
+		wantError(t, "after 24 hours", e.post(t, "/api/Validation", old), 401, "invalid_token", "")
 		if res := e.post(t, "/api/Validation", fresh); res.status != 200 {
 			t.Fatalf("a pair 1 second old: %v", res)
 		}
@@ -452,7 +458,7 @@ func TestPasswordReset(t *testing.T) {
 		if res.status != 200 || res.json["ResponseMessage"] == "" {
 			t.Fatalf("confirm: %v", res)
 		}
-		wantError(t, "confirm again", e.post(t, "/api/PasswordReset/Confirm", confirmBody(tok, b64("yet another secret"))), 400, "invalid_token", "token")
+		wantError(t, "confirm again", e.post(t, "/api/PasswordReset/Confirm", confirmBody(tok, b64("yet another secret"))), 401, "invalid_token", "")
 
 		// Every session and device chain of grace ended; alan's did not.
 		wantError(t, "the browser's session", e.request(t, browser, "GET", "/api/Me", "", ""), 401, "missing_token", "")
@@ -532,7 +538,7 @@ func TestPasswordResetExpires(t *testing.T) {
 		e.clock.Advance(time.Hour - time.Second)
 		fresh := e.requestReset(t, grace)
 		e.clock.Advance(time.Second)
-		wantError(t, "after an hour", e.post(t, "/api/PasswordReset/Confirm", confirmBody(old, b64("a brand new secret"))), 400, "invalid_token", "token")
+		wantError(t, "after an hour", e.post(t, "/api/PasswordReset/Confirm", confirmBody(old, b64("a brand new secret"))), 401, "invalid_token", "")
 		if res := e.post(t, "/api/PasswordReset/Confirm", confirmBody(fresh, b64("a brand new secret"))); res.status != 200 {
 			t.Fatalf("a token 1 second old: %v", res)
 		}
@@ -554,8 +560,8 @@ func TestPasswordResetErrors(t *testing.T) {
 			{"request, not an address", "/api/PasswordReset", resetBody("grace"), 400, "invalid_field", "emailaddress"},
 			{"request, malformed JSON", "/api/PasswordReset", `{"emailaddress":`, 400, "malformed_body", ""},
 			{"confirm, no token", "/api/PasswordReset/Confirm", confirmBody("", b64("a brand new secret")), 400, "missing_field", "token"},
-			{"confirm, garbage token", "/api/PasswordReset/Confirm", confirmBody("garbage", b64("a brand new secret")), 400, "invalid_token", "token"},
-			{"confirm, a session token", "/api/PasswordReset/Confirm", confirmBody(session, b64("a brand new secret")), 400, "invalid_token", "token"},
+			{"confirm, garbage token", "/api/PasswordReset/Confirm", confirmBody("garbage", b64("a brand new secret")), 401, "invalid_token", ""},
+			{"confirm, a session token", "/api/PasswordReset/Confirm", confirmBody(session, b64("a brand new secret")), 401, "invalid_token", ""},
 			{"confirm, no password", "/api/PasswordReset/Confirm", confirmBody(tok, ""), 400, "missing_field", "password"},
 			{"confirm, password not Base64", "/api/PasswordReset/Confirm", confirmBody(tok, "a brand new secret"), 400, "invalid_base64", "password"},
 			{"confirm, password of 151 characters", "/api/PasswordReset/Confirm", confirmBody(tok, strings.Repeat("A", 151)), 400, "too_long", "password"},
@@ -701,7 +707,7 @@ func TestPasswordChangeEndsEveryToken(t *testing.T) {
 		if res := change(gracePassword, "a brand new secret"); res.status != 200 {
 			t.Fatalf("change: %v", res)
 		}
-		wantError(t, "the reset mailed before the change", e.post(t, "/api/PasswordReset/Confirm", confirmBody(early, b64("the attacker's secret"))), 400, "invalid_token", "token")
+		wantError(t, "the reset mailed before the change", e.post(t, "/api/PasswordReset/Confirm", confirmBody(early, b64("the attacker's secret"))), 401, "invalid_token", "")
 		for _, s := range []string{session, other} {
 			wantError(t, "a session from before the change", e.request(t, nil, "GET", "/api/Me", "", s), 401, "invalid_token", "")
 		}
