@@ -334,9 +334,8 @@ func (a *Authenticator) upgradeHash(ctx context.Context, u User, pw string, clie
 	if !ok || !a.hasher.NeedsRehash(u.PasswordHash) {
 		return
 	}
-	var hash []byte
-	var err error
-	if a.hashing.Run(ctx, hashingKey(client), false, func() { hash, err = a.hasher.Hash([]byte(pw)) }) != nil || err != nil {
+	hash, err := a.hashInTurn(ctx, client, pw)
+	if err != nil {
 		return
 	}
 	_ = up.UpdatePasswordHash(ctx, u.Subject, hash)
@@ -473,12 +472,22 @@ func (a *Authenticator) HashPassword(ctx context.Context, pw string, client neti
 	case len(pw) > password.MaxBytes:
 		return nil, password.ErrTooLong
 	}
+	return a.hashInTurn(ctx, client, pw)
+}
+
+// hashInTurn hashes pw with the Hasher in the client's turn for a slot. A
+// slot that does not come is the scheduler's error as it is (ErrBusy); a
+// Hasher failure is wrapped.
+func (a *Authenticator) hashInTurn(ctx context.Context, client netip.Prefix, pw string) ([]byte, error) {
 	var hash []byte
-	var err error
-	if runErr := a.hashing.Run(ctx, hashingKey(client), false, func() { hash, err = a.hasher.Hash([]byte(pw)) }); runErr != nil {
-		return nil, runErr
+	var hashErr error
+	if err := a.hashing.Run(ctx, hashingKey(client), false, func() { hash, hashErr = a.hasher.Hash([]byte(pw)) }); err != nil {
+		return nil, err
 	}
-	return hash, err
+	if hashErr != nil {
+		return nil, fmt.Errorf("auth: hashing the new password: %w", hashErr)
+	}
+	return hash, nil
 }
 
 // hashingKey is the client a hash is scheduled for: its network, or ""

@@ -167,13 +167,9 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	if _, err := a.tokens.Validate(ctx, store.KindReset, r.Token); err != nil {
 		return "", err
 	}
-	var hash []byte
-	var hashErr error
-	if err := a.hashing.Run(ctx, hashingKey(r.Client), false, func() { hash, hashErr = a.hasher.Hash([]byte(r.Password)) }); err != nil {
+	hash, err := a.hashInTurn(ctx, r.Client, r.Password)
+	if err != nil {
 		return "", err
-	}
-	if hashErr != nil {
-		return "", fmt.Errorf("auth: hashing the new password: %w", hashErr)
 	}
 	rec, err := a.tokens.Consume(ctx, store.KindReset, r.Token)
 	if err != nil {
