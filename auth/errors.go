@@ -51,10 +51,7 @@ func (e *LockedError) Error() string {
 // rounded up: when within a second the lock was set is nothing a client
 // needs, and a retry at Until finds the lock over.
 func (e *LockedError) Problem() problem.Error {
-	until := e.Until.UTC()
-	if t := until.Truncate(time.Second); !t.Equal(until) {
-		until = t.Add(time.Second)
-	}
+	until := problem.UntilSecond(e.Until)
 	return problem.Error{Status: http.StatusForbidden, Code: "locked",
 		Message: "too many failed attempts; the account is locked", Until: until}
 }

@@ -111,10 +111,7 @@ func (e *Error) Is(target error) bool { return target == ErrLimited }
 // Problem implements problem.Problemer: 429 rate_limited, with Until
 // rounded up to the second so that a retry at Until is allowed.
 func (e *Error) Problem() problem.Error {
-	until := e.Until.UTC()
-	if t := until.Truncate(time.Second); !t.Equal(until) {
-		until = t.Add(time.Second)
-	}
+	until := problem.UntilSecond(e.Until)
 	return problem.Error{Status: http.StatusTooManyRequests, Code: "rate_limited",
 		Message: "too many requests; try again later", Until: until, RetryAfter: e.RetryAfter}
 }

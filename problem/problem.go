@@ -137,6 +137,18 @@ func Write(w http.ResponseWriter, err error) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
+// UntilSecond returns t in UTC rounded up to the whole second, the
+// precision Error.Until is given in: when within a second a refusal began
+// is nothing a client needs, and rounding up never invites a retry before
+// the refusal is over.
+func UntilSecond(t time.Time) time.Time {
+	t = t.UTC()
+	if s := t.Truncate(time.Second); !s.Equal(t) {
+		return s.Add(time.Second)
+	}
+	return t
+}
+
 // RetryAfter returns the whole seconds from now until until, rounded up,
 // and at least 1: the value of a Retry-After header.
 func RetryAfter(until, now time.Time) int64 { return wholeSeconds(until.Sub(now)) }
