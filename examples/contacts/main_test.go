@@ -721,3 +721,22 @@ func TestPasswordChangeEndsEveryToken(t *testing.T) {
 		e.mustLogin(t, grace, "a brand new secret")
 	})
 }
+
+// TestPasswordChangeRefusesCrossSite: POST /api/Password takes the session
+// cookie, so a page of another site must not be able to make the browser
+// send it: the guard refuses a cross-site unsafe request that carries the
+// cookie (403 cross_origin) before the handler, and the password stays.
+func TestPasswordChangeRefusesCrossSite(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *env) {
+		b := e.browser()
+		if res := e.request(t, b, "POST", "/api/Login", loginBody(grace, b64(gracePassword)), ""); res.status != 200 {
+			t.Fatalf("login: %v", res)
+		}
+		body := jsonOf(map[string]string{"password": b64(gracePassword), "newpassword": b64("the attacker's secret")})
+		req := extest.Request(t, "POST", e.srv.URL+"/api/Password", extest.JSONType(body), body)
+		req.Header.Set("Origin", "https://evil.example")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		wantError(t, "a cross-site password change with the cookie", e.do(t, b, req), 403, "cross_origin", "")
+		e.mustLogin(t, grace, gracePassword)
+	})
+}
