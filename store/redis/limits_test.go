@@ -31,8 +31,11 @@ func TestTakeRoundsIntervalsUp(t *testing.T) {
 		iv    time.Duration
 		retry time.Duration
 	}{{"a", 1500 * time.Microsecond, 2 * time.Millisecond}, {"b", 300 * time.Microsecond, time.Millisecond}} {
-		r := store.Rate{Interval: tc.iv, Burst: 1}
-		if d, err := st.Take(ctx, tc.key, r, 1); err != nil || !d.Allowed {
+		// The whole burst at once, so that the key lives for seconds of
+		// Redis's own clock (its TTL runs on real time, not on the
+		// store's fixed one) and the next take surely sees it.
+		r := store.Rate{Interval: tc.iv, Burst: 10000}
+		if d, err := st.Take(ctx, tc.key, r, 10000); err != nil || !d.Allowed {
 			t.Fatalf("%v: first take %+v, %v", tc.iv, d, err)
 		}
 		if d, err := st.Take(ctx, tc.key, r, 1); err != nil || d.Allowed || d.RetryAfter != tc.retry {
