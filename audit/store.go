@@ -101,3 +101,24 @@ func (t *timed) Take(ctx context.Context, key string, r store.Rate, n int) (stor
 	t.done("take", start, err)
 	return d, err
 }
+
+func (t *timed) CountAttempt(ctx context.Context, a store.Attempt) (store.AttemptResult, error) {
+	start := time.Now()
+	r, err := t.s.CountAttempt(ctx, a)
+	t.done("count_attempt", start, err)
+	return r, err
+}
+
+func (t *timed) ForgiveAttempt(ctx context.Context, a store.Attempt, r store.AttemptResult) error {
+	start := time.Now()
+	err := t.s.ForgiveAttempt(ctx, a, r)
+	t.done("forgive_attempt", start, err)
+	return err
+}
+
+func (t *timed) ClearAttempts(ctx context.Context, group string) error {
+	start := time.Now()
+	err := t.s.ClearAttempts(ctx, group)
+	t.done("clear_attempts", start, err)
+	return err
+}

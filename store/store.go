@@ -261,11 +261,13 @@ type Counters interface {
 	Reset(ctx context.Context, key string) error
 }
 
-// Store is everything gatehouse keeps: tokens, counters and rate limits.
+// Store is everything gatehouse keeps: tokens, counters, rate limits and
+// login attempts.
 type Store interface {
 	Tokens
 	Counters
 	Limits
+	Attempts
 }
 
 // ValidRoutingTag reports whether tag has the syntax the contract gives

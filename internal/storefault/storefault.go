@@ -115,3 +115,24 @@ func (s *Store) Take(ctx context.Context, key string, r store.Rate, n int) (stor
 	}
 	return s.Store.Take(ctx, key, r, n)
 }
+
+func (s *Store) CountAttempt(ctx context.Context, a store.Attempt) (store.AttemptResult, error) {
+	if err := s.fail(); err != nil {
+		return store.AttemptResult{}, err
+	}
+	return s.Store.CountAttempt(ctx, a)
+}
+
+func (s *Store) ForgiveAttempt(ctx context.Context, a store.Attempt, r store.AttemptResult) error {
+	if err := s.fail(); err != nil {
+		return err
+	}
+	return s.Store.ForgiveAttempt(ctx, a, r)
+}
+
+func (s *Store) ClearAttempts(ctx context.Context, group string) error {
+	if err := s.fail(); err != nil {
+		return err
+	}
+	return s.Store.ClearAttempts(ctx, group)
+}

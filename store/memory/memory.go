@@ -82,6 +82,7 @@ func New(opts Options) *Store {
 	for i := range s.counters {
 		s.counters[i].m = make(map[string]counter)
 		s.counters[i].limits = make(map[string]int64)
+		s.counters[i].attempts = make(map[string]map[string]counter)
 	}
 	every := opts.SweepInterval
 	if every == 0 {

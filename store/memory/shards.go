@@ -22,7 +22,10 @@ type counterShard struct {
 	mu     sync.RWMutex
 	m      map[string]counter
 	limits map[string]int64 // rate limits: the theoretical arrival time (GCRA)
-	_      [24]byte
+	// attempts are login attempt counters by group, then by key: a group
+	// lives in one shard, so that one lock covers an attempt's counters.
+	attempts map[string]map[string]counter
+	_        [16]byte
 }
 
 type tokenKey struct {

@@ -31,6 +31,18 @@ func (s *Store) Sweep() int {
 				n++
 			}
 		}
+		for g, group := range cs.attempts {
+			for k, c := range group {
+				if c.resetAt <= now {
+					delete(group, k)
+					s.size.Add(-1)
+					n++
+				}
+			}
+			if len(group) == 0 {
+				delete(cs.attempts, g)
+			}
+		}
 		for k, tat := range cs.limits {
 			if tat <= now {
 				delete(cs.limits, k)

@@ -21,7 +21,7 @@ import (
 // TestKeysAreDocumented: every shape of key the store writes is a row of
 // the key table in docs/redis.md, and every row there is a key the store
 // writes. It does one of each operation that leaves a key (a session, a
-// rotated device token, a counter, a rate limit), reads the keys back,
+// rotated device token, a counter, a rate limit, a login attempt), reads the keys back,
 // and writes each as its shape: the prefix as "myapp", the routing tag as
 // "{tag}", hashes as <sha256 hex>, <sha1 hex> or <base64url sha256>.
 func TestKeysAreDocumented(t *testing.T) {
@@ -53,6 +53,10 @@ func TestKeysAreDocumented(t *testing.T) {
 	if _, err := st.Take(ctx, "login:192.0.2.1", store.PerPeriod(10, time.Minute), 1); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.CountAttempt(ctx, store.Attempt{Group: "s:u1", Name: "n:jill", NameClient: "n:jill|192.0.2.1",
+		Account: "s:u1", AccountClient: "s:u1|192.0.2.1", PerClient: 4, Total: 10, Window: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
 
 	keys, err := c.Keys(ctx, "keysdoc:*").Result()
 	if err != nil {
@@ -60,6 +64,7 @@ func TestKeysAreDocumented(t *testing.T) {
 	}
 	shape := func(key string) string {
 		s := "myapp" + strings.TrimPrefix(key, "keysdoc")
+		s = regexp.MustCompile(`\{[0-9A-Za-z_-]{43}\}`).ReplaceAllString(s, "{<base64url sha256>}")
 		s = regexp.MustCompile(`\{[0-9a-z]+\}`).ReplaceAllString(s, "{tag}")
 		s = regexp.MustCompile(`:[0-9a-f]{64}$`).ReplaceAllString(s, ":<sha256 hex>")
 		s = regexp.MustCompile(`:[0-9a-f]{40}$`).ReplaceAllString(s, ":<sha1 hex>")

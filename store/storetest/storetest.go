@@ -52,6 +52,7 @@ var groups = []group{
 	{"Keys", keyCases},
 	{"Counters", counterCases},
 	{"Limits", limitCases},
+	{"Attempts", attemptCases},
 	{"Context", contextCases},
 }
 
