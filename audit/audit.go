@@ -24,6 +24,7 @@ const (
 	LoginSucceeded   Event = "login.succeeded"      // a password login passed
 	LoginFailed      Event = "login.failed"         // wrong password, unknown, inactive or unconfirmed user
 	LoginLocked      Event = "login.locked"         // refused because the account is locked
+	LoginHeld        Event = "login.held"           // the account is held for this client: answered as a wrong password, not checked
 	TokenIssued      Event = "token.issued"         // a one-time, device or session token was issued
 	TokenRedeemed    Event = "token.redeemed"       // a one-time token was spent
 	TokenRejected    Event = "token.rejected"       // a one-time or device token was refused

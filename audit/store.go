@@ -109,9 +109,9 @@ func (t *timed) CountAttempt(ctx context.Context, a store.Attempt) (store.Attemp
 	return r, err
 }
 
-func (t *timed) ForgiveAttempt(ctx context.Context, a store.Attempt, r store.AttemptResult) error {
+func (t *timed) ForgiveAttempt(ctx context.Context, a store.Attempt) error {
 	start := time.Now()
-	err := t.s.ForgiveAttempt(ctx, a, r)
+	err := t.s.ForgiveAttempt(ctx, a)
 	t.done("forgive_attempt", start, err)
 	return err
 }

@@ -21,9 +21,12 @@ import (
 // Config configures an [Authenticator]. Users, Tokens and Counters are
 // required; every other zero field means its documented default.
 type Config struct {
-	Users    Users           // the app's accounts; required
-	Tokens   *tokens.Manager // issues sessions; required
-	Counters store.Counters  // lockout counters; required (usually the same store as Tokens)
+	Users  Users           // the app's accounts; required
+	Tokens *tokens.Manager // issues sessions; required
+	// Counters keeps the lockout and mail counters; required, and it must
+	// also be a store.Attempts (both of gatehouse's stores are: usually
+	// it is the same store as Tokens).
+	Counters store.Counters
 
 	// Hasher checks passwords; default password.Bcrypt{Cost: BcryptCost}.
 	// A Hasher that is also a password.HashReader lets logins to accounts
@@ -99,18 +102,21 @@ type Authenticator struct {
 	users    Users
 	tokens   *tokens.Manager
 	counters store.Counters
+	attempts store.Attempts
 	hasher   password.Hasher
 	hashing  *password.Scheduler
 	limiter  *limit.Limiter
 	lockout  Lockout
 	dummy    []byte // a hash to compare against when the user is unknown
-	reveal   bool
-	allowUnc bool
-	members  Memberships
-	mailer   Mailer
-	rec      *audit.Recorder
-	resetMin time.Duration
-	now      func() time.Time
+	// deviceKey signs known-device proofs (see knowndevice.go).
+	deviceKey []byte
+	reveal    bool
+	allowUnc  bool
+	members   Memberships
+	mailer    Mailer
+	rec       *audit.Recorder
+	resetMin  time.Duration
+	now       func() time.Time
 }
 
 // New checks cfg, fills in defaults, and returns an Authenticator. It
@@ -135,6 +141,12 @@ func New(cfg Config) (*Authenticator, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	att, ok := cfg.Counters.(store.Attempts)
+	if !ok {
+		return nil, errors.New("auth: Config.Counters does not count login attempts (store.Attempts); both of gatehouse's stores do")
+	}
+	a.attempts = att
+	a.deviceKey = cfg.Tokens.DeriveKey("auth: known-device proofs")
 	if a.resetMin == 0 {
 		a.resetMin = 10 * time.Millisecond
 	}
@@ -199,6 +211,11 @@ type Credentials struct {
 	// the HTTP handlers fill it with clientaddr.FromRequest or
 	// HandlerOptions.Client.
 	Client netip.Prefix
+	// KnownDevice is the proof of an earlier login on this account that
+	// the client kept (Session.KnownDevice; the login handlers keep it in
+	// a cookie): with a live one, failures from other clients do not lock
+	// this client out. Anything else is ignored.
+	KnownDevice string
 }
 
 // Authenticate checks the credentials and returns the user. In order:
@@ -251,47 +268,43 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	if err != nil && !errors.Is(err, ErrUnknownUser) {
 		return User{}, fmt.Errorf("auth: finding user: %w", err)
 	}
-	// Counters belong to the account, so username and email count together;
-	// an unknown login counts under its own name and locks the same way, so
-	// locking does not tell which accounts exist.
-	account := "n:" + login
 	if known {
-		account = "s:" + user.Subject
 		*subject = user.Subject
 	}
-	// A locked account is answered at once, without waiting for a hashing
-	// slot. The attempt is counted only once it has a slot, so that logins
-	// turned away busy in a flood never count toward anyone's lockout.
-	attempt := a.lockout.newAttempt(a.counters, account, c.Client)
-	if err := attempt.locked(ctx); err != nil {
+	// The locks are checked and the attempt counted in one store call,
+	// before the login queues for a hashing slot: no number of concurrent
+	// guesses gets more checks than the limits, a locked name is answered
+	// at once, and a slow store holds no slot. A login then shed busy has
+	// counted against its own client (at most PerClient toward the
+	// account's limit, like any other try of that client).
+	knownDevice := known && a.provesKnownDevice(c.KnownDevice, user.Subject, a.now())
+	attempt := a.lockout.newAttempt(a.attempts, login, user.Subject, c.Client, knownDevice)
+	held, err := attempt.count(ctx)
+	if err != nil {
 		return User{}, err
 	}
 	// An account without a hash the hasher reads (SSO only, invited, a
-	// hash of another scheme) is compared against the dummy like an
-	// unknown user: its own hash would fail at once and show by the time.
-	checked := known && a.readable(user.PasswordHash)
+	// hash of another scheme), or held for this client, is compared
+	// against the dummy like an unknown user: skipping the hash would
+	// show by the time.
+	checked := known && !held && a.readable(user.PasswordHash)
 	hash := a.dummy
 	if checked {
 		hash = user.PasswordHash
 	}
-	var cmpErr, countErr error
-	if err := a.hashing.Run(ctx, hashingKey(c.Client), false, func() {
-		if countErr = attempt.begin(ctx); countErr != nil {
-			return
-		}
+	var cmpErr error
+	// A client with a known device goes first in the queue.
+	if err := a.hashing.Run(ctx, hashingKey(c.Client), knownDevice, func() {
 		start := time.Now()
 		cmpErr = a.hasher.Compare(hash, []byte(c.Password))
 		a.rec.ObserveHash(time.Since(start))
 	}); err != nil {
 		return User{}, err
 	}
-	if countErr != nil {
-		return User{}, countErr
+	if held {
+		a.rec.Record(ctx, audit.LoginHeld, subjectAttr(user.Subject), clientAttr(c.Client))
 	}
 	if cmpErr != nil || !checked {
-		if err := attempt.failed(ctx); err != nil {
-			return User{}, err
-		}
 		if !known && a.reveal {
 			return User{}, ErrUnknownUser
 		}
@@ -349,6 +362,11 @@ type Session struct {
 	Project     string
 	ExpiresAt   time.Time
 	Unconfirmed bool // the user logged in with Config.AllowUnconfirmed and is not confirmed
+	// KnownDevice is a fresh proof of this password login, for the client
+	// to keep and present as Credentials.KnownDevice next time (the login
+	// handlers keep it in a cookie); empty for sessions that did not come
+	// from a password. It lasts KnownDeviceTTL. It is not a credential.
+	KnownDevice string
 }
 
 // Login authenticates the credentials and issues a new session token for
@@ -364,7 +382,8 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials, project string
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{User: u, Token: iss.Token, Project: project, ExpiresAt: iss.Record.ExpiresAt, Unconfirmed: !u.EmailConfirmed}, nil
+	return Session{User: u, Token: iss.Token, Project: project, ExpiresAt: iss.Record.ExpiresAt,
+		Unconfirmed: !u.EmailConfirmed, KnownDevice: a.knownDeviceProof(u.Subject, a.now())}, nil
 }
 
 // Logout ends a session token. A session issued from a device chain

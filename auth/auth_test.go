@@ -212,8 +212,14 @@ func TestStatusIsReportedOnlyForTheRightPassword(t *testing.T) {
 	}
 }
 
+// from logs in to john_doe's account through login from client.
+func (f *fixture) from(client, login, pw string) error {
+	_, err := f.a.Login(ctx, auth.Credentials{Login: login, Password: pw, Client: netip.MustParsePrefix(client + "/32")}, "")
+	return err
+}
+
 func TestLockoutBoundaryAndUnlock(t *testing.T) {
-	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute}})
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 6, MaxFailuresPerClient: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute}})
 	for i := 1; i <= 5; i++ {
 		if _, err := f.login("john_doe", "wrong"); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Fatalf("failure %d: %v, want ErrInvalidCredentials", i, err)
@@ -241,7 +247,7 @@ func TestLockoutBoundaryAndUnlock(t *testing.T) {
 }
 
 func TestLockedAnswersRightAndWrongPasswordAlike(t *testing.T) {
-	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 3}})
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 4, MaxFailuresPerClient: 3}})
 	for range 3 {
 		f.login("john_doe", "wrong")
 	}
@@ -256,37 +262,76 @@ func TestLockedAnswersRightAndWrongPasswordAlike(t *testing.T) {
 	}
 }
 
-func TestUsernameAndEmailShareTheCount(t *testing.T) {
-	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 4}})
-	for _, login := range []string{"john_doe", " JOHN_DOE@domain.com ", "john_doe@DOMAIN.com", "john_doe"} {
-		if _, err := f.login(login, "wrong"); !errors.Is(err, auth.ErrInvalidCredentials) {
-			t.Fatalf("%q: %v", login, err)
-		}
+// TestSwitchingNamesBuysNoChecks is attack 3 of issue 14: a client that
+// has used up its attempts through the username gets, through the email
+// address of the same account, the answers any other name would give
+// (invalid_credentials, then locked at the same count), but its password
+// is no longer checked, not even the right one.
+func TestSwitchingNamesBuysNoChecks(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 10, MaxFailuresPerClient: 4}})
+	for range 4 {
+		f.from("192.0.2.1", "john_doe", "wrong")
 	}
 	var locked *auth.LockedError
-	if _, err := f.login("john_doe@domain.com", rightPassword); !errors.As(err, &locked) {
-		t.Fatalf("after 4 failures across identifiers: %v, want locked", err)
+	if err := f.from("192.0.2.1", "john_doe", "wrong"); !errors.As(err, &locked) {
+		t.Fatalf("5th through the username: %v, want locked", err)
+	}
+	// The email address of the account, and a name of nobody, answer alike.
+	for _, login := range []string{"john_doe@domain.com", "nobody@domain.com"} {
+		for i := range 4 {
+			checks := f.hasher.Compares.Load()
+			pw := "wrong"
+			if i == 0 {
+				pw = rightPassword
+			}
+			if err := f.from("192.0.2.1", login, pw); !errors.Is(err, auth.ErrInvalidCredentials) {
+				t.Fatalf("%s, attempt %d: %v, want ErrInvalidCredentials as for any name", login, i+1, err)
+			}
+			if n := f.hasher.Compares.Load() - checks; n != 1 {
+				t.Fatalf("%s, attempt %d: %d compares, want 1 (a dummy one when held)", login, i+1, n)
+			}
+		}
+		if err := f.from("192.0.2.1", login, "wrong"); !errors.As(err, &locked) {
+			t.Fatalf("%s, 5th: %v, want locked as for any name", login, err)
+		}
+	}
+	if n := f.hasher.Unread.Load(); n != 0 {
+		t.Fatalf("%d compares against hashes bcrypt cannot read", n)
 	}
 }
 
-func TestPerClientLimit(t *testing.T) {
-	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 10, MaxFailuresPerClient: 3}})
-	attacker := auth.Credentials{Login: "john_doe", Password: "wrong", Client: netip.MustParsePrefix("198.51.100.7/32")}
-	for range 3 {
-		f.a.Authenticate(ctx, attacker)
+// TestOneClientCannotLockOthersOut is attack 4 of issue 14: however many
+// times one client fails, the owner logs in from another client; the
+// account-wide lock takes failures from more than one client.
+func TestOneClientCannotLockOthersOut(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 5}})
+	for range 20 {
+		f.from("192.0.2.66", "john_doe", "wrong")
 	}
+	if err := f.from("203.0.113.9", "john_doe", rightPassword); err != nil {
+		t.Fatalf("owner after one client's flood of failures: %v, want logged in", err)
+	}
+	f.from("192.0.2.67", "john_doe", "wrong") // a second client: 5 in all
 	var locked *auth.LockedError
-	if _, err := f.a.Authenticate(ctx, attacker); !errors.As(err, &locked) {
-		t.Fatalf("client past its limit: %v, want locked", err)
+	if err := f.from("203.0.113.10", "john_doe", rightPassword); !errors.As(err, &locked) {
+		t.Fatalf("after failures from two clients: %v, want locked", err)
 	}
-	owner := auth.Credentials{Login: "john_doe", Password: rightPassword, Client: netip.MustParsePrefix("203.0.113.9/32")}
-	if _, err := f.a.Authenticate(ctx, owner); err != nil {
-		t.Fatalf("another client is locked out too: %v", err)
+}
+
+// TestNewRefusesOneClientLockingAll: a per-client limit at or above the
+// account limit would let one client lock the account for everyone.
+func TestNewRefusesOneClientLockingAll(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	for _, l := range []auth.Lockout{{MaxFailures: 5, MaxFailuresPerClient: 5}, {MaxFailures: 3, MaxFailuresPerClient: 7}, {MaxFailures: 1}} {
+		_, err := auth.New(auth.Config{Users: f.users, Tokens: f.tokens, Counters: f.store, Hasher: f.hasher, Lockout: l})
+		if err == nil {
+			t.Errorf("New accepted %+v", l)
+		}
 	}
 }
 
 func TestUnknownLoginsLockLikeKnownOnes(t *testing.T) {
-	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 3}})
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 4, MaxFailuresPerClient: 3}})
 	for range 3 {
 		f.login("nobody", "wrong")
 	}
@@ -296,41 +341,119 @@ func TestUnknownLoginsLockLikeKnownOnes(t *testing.T) {
 	}
 }
 
-func TestSuccessResetsTheCount(t *testing.T) {
-	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 3}})
-	for round := range 3 {
-		for range 2 {
-			f.login("john_doe", "wrong")
+// TestSuccessEndsOnlyItsOwnClientsCount is attack 6 of issue 14: the
+// owner's logins between an attacker's guesses do not give the attacker
+// new guesses. Before, each success reset the account's count: 90 wrong
+// guesses went by without a lock.
+func TestSuccessEndsOnlyItsOwnClientsCount(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 10, MaxFailuresPerClient: 5}})
+	guesses := 0
+	for round := range 30 {
+		for i := range 3 {
+			if err := f.from(fmt.Sprintf("198.51.100.%d", round*3+i), "john_doe", "wrong"); errors.Is(err, auth.ErrInvalidCredentials) {
+				guesses++
+			}
 		}
-		if _, err := f.login("john_doe", rightPassword); err != nil {
+		f.from("203.0.113.9", "john_doe", rightPassword)
+	}
+	if guesses != 10 {
+		t.Fatalf("%d wrong guesses checked between the owner's logins, want 10 (the account limit)", guesses)
+	}
+	// The owner's own failures end with its success.
+	g := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 10, MaxFailuresPerClient: 3}})
+	for round := range 5 {
+		for range 2 {
+			g.login("john_doe", "wrong")
+		}
+		if _, err := g.login("john_doe", rightPassword); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
 	}
 }
 
+// TestKnownDeviceIsNotLockedOut: a client that logged in to the account
+// before keeps logging in while other clients have locked the name and
+// held the account; its own failures still lock it; a proof for another
+// account, an expired or a forged one, proves nothing.
+func TestKnownDeviceIsNotLockedOut(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 4, MaxFailuresPerClient: 2}})
+	owner := netip.MustParsePrefix("203.0.113.9/32")
+	s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword, Client: owner}, "")
+	if err != nil || !strings.HasPrefix(s.KnownDevice, "kd1.") {
+		t.Fatalf("login: %+v, %v; want a known-device proof", s, err)
+	}
+	f.users.byLogin["jane"] = &auth.User{Subject: "344", PasswordHash: f.users.byLogin["john_doe"].PasswordHash, Active: true, EmailConfirmed: true}
+	jane, err := f.a.Login(ctx, auth.Credentials{Login: "jane", Password: rightPassword, Client: owner}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		f.from(fmt.Sprint("198.51.100.", i/2), "john_doe", "wrong")
+	}
+	var locked *auth.LockedError
+	if err := f.from("192.0.2.200", "john_doe", rightPassword); !errors.As(err, &locked) {
+		t.Fatalf("a new client after 4 failures from two: %v, want locked", err)
+	}
+	login := func(proof, pw string) error {
+		_, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: pw, Client: owner, KnownDevice: proof}, "")
+		return err
+	}
+	for name, proof := range map[string]string{
+		"none":                "",
+		"forged":              "kd1." + strings.Repeat("A", 32),
+		"junk":                "kd1.!!",
+		"of another account":  jane.KnownDevice,
+		"one character wrong": s.KnownDevice[:len(s.KnownDevice)-1] + string(s.KnownDevice[len(s.KnownDevice)-1]^1),
+	} {
+		if err := login(proof, rightPassword); !errors.As(err, &locked) {
+			t.Errorf("%s proof: %v, want locked", name, err)
+		}
+	}
+	if err := login(s.KnownDevice, rightPassword); err != nil {
+		t.Fatalf("known device: %v, want logged in", err)
+	}
+	// Its own failures still count against it.
+	for range 2 {
+		login(s.KnownDevice, "wrong")
+	}
+	if err := login(s.KnownDevice, rightPassword); !errors.As(err, &locked) {
+		t.Fatalf("known device past its own limit: %v, want locked", err)
+	}
+	// A proof lasts KnownDeviceTTL.
+	f.clock.Advance(auth.KnownDeviceTTL)
+	for i := range 4 {
+		f.from(fmt.Sprint("198.51.100.", 10+i/2), "john_doe", "wrong")
+	}
+	if err := login(s.KnownDevice, rightPassword); !errors.As(err, &locked) {
+		t.Fatalf("a proof %v old: %v, want locked", auth.KnownDeviceTTL, err)
+	}
+}
+
 func TestConcurrentWrongPasswordsAreBounded(t *testing.T) {
 	// The lockout's own bound: without rate limits, which would refuse
-	// most of these before the lockout saw them.
+	// most of these before the lockout saw them. 200 clients at once,
+	// through three names of one account: no more checks of the real
+	// hash than the account limit.
 	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 5}, MaxConcurrentHashes: 200, HashWait: time.Minute, NoRateLimits: true})
 	start := make(chan struct{})
 	var wg sync.WaitGroup
+	f.hasher.Watch = f.users.byLogin["john_doe"].PasswordHash
 	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
 			login := []string{"john_doe", "john_doe@domain.com", " JOHN_DOE@Domain.COM"}[i%3]
-			_, err := f.login(login, "wrong")
+			client := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i / 250), byte(i % 250)}), 32)
+			_, err := f.a.Login(ctx, auth.Credentials{Login: login, Password: "wrong", Client: client}, "")
 			var locked *auth.LockedError
 			if !errors.Is(err, auth.ErrInvalidCredentials) && !errors.As(err, &locked) {
 				t.Errorf("unexpected %v", err)
 			}
-		}()
+		})
 	}
 	close(start)
 	wg.Wait()
-	if n := f.hasher.Compares.Load(); n > 5 {
-		t.Fatalf("%d password compares for 200 concurrent wrong passwords with a limit of 5", n)
+	if n := f.hasher.WatchCompares.Load(); n > 5 {
+		t.Fatalf("%d checks of the real hash for 200 concurrent wrong passwords with a limit of 5", n)
 	}
 }
 
@@ -429,29 +552,31 @@ func TestLogoutEverywhere(t *testing.T) {
 	}
 }
 
-// TestBusyLoginsDoNotCount: logins turned away busy in a flood never ran a
-// comparison, so they must not count toward the lockout; otherwise a flood
-// locks out the user whose right password was never checked.
-func TestBusyLoginsDoNotCount(t *testing.T) {
+// TestBusyLoginsCountOnlyForTheirClient: logins turned away busy were
+// counted before they queued, so a flood that is shed busy locks out its
+// own client, never the owner on another, whose right password was never
+// checked.
+func TestBusyLoginsCountOnlyForTheirClient(t *testing.T) {
 	f := newFixture(t, auth.Config{MaxConcurrentHashes: 1, HashWait: 5 * time.Millisecond,
-		Lockout: auth.Lockout{MaxFailures: 3, MaxFailuresPerClient: 3}})
+		Lockout: auth.Lockout{MaxFailures: 5, MaxFailuresPerClient: 2}})
 	f.hasher.Block = make(chan struct{})
 	first := make(chan error)
-	go func() { _, err := f.login("john_doe", "wrong"); first <- err }()
+	go func() { first <- f.from("192.0.2.9", "john_doe", "wrong") }()
 	for f.hasher.Compares.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
+	var locked *auth.LockedError
 	for i := range 10 {
-		if _, err := f.login("john_doe", "wrong"); !errors.Is(err, password.ErrBusy) {
-			t.Fatalf("login %d while the slot is taken: %v, want ErrBusy", i, err)
+		if err := f.from("192.0.2.1", "john_doe", "wrong"); !errors.Is(err, password.ErrBusy) && !errors.As(err, &locked) {
+			t.Fatalf("login %d while the slot is taken: %v, want ErrBusy or locked", i, err)
 		}
 	}
 	close(f.hasher.Block)
 	if err := <-first; !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("first login: %v", err)
 	}
-	if _, err := f.login("john_doe", rightPassword); err != nil {
-		t.Fatalf("after 1 failure and 10 busy refusals the right password gets %v", err)
+	if err := f.from("203.0.113.9", "john_doe", rightPassword); err != nil {
+		t.Fatalf("after 1 failure and 10 busy refusals from another client the right password gets %v", err)
 	}
 }
 

@@ -91,7 +91,7 @@ func TestAuditEvents(t *testing.T) {
 	met := &countingMetrics{counts: map[audit.Event]int{}}
 	box := &authtest.Outbox{}
 	f := newFixture(t, auth.Config{Logger: log.logger(), Metrics: met, Mailer: box,
-		Lockout: auth.Lockout{MaxFailures: 2, MaxFailuresPerClient: 2}})
+		Lockout: auth.Lockout{MaxFailures: 3, MaxFailuresPerClient: 2}})
 	cred := func(login, pw string) auth.Credentials {
 		return auth.Credentials{Login: login, Password: pw, Client: netip.MustParsePrefix("192.0.2.7/32")}
 	}

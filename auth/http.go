@@ -111,8 +111,11 @@ type loginResponse struct {
 }
 
 // LoginHandler logs users in. A JSON body {"login" (or "username" or
-// "email"), "password"}, is answered 200 with {"token", "expires_at"}; a form body (with Options.Cookies) sets the session cookie
-// and redirects (303) to Options.Redirect. Errors are answered with their
+// "email"), "password"}, is answered 200 with {"token", "expires_at"}; a
+// form body (with Options.Cookies) sets the session cookie and redirects
+// (303) to Options.Redirect. Either way a successful login sets the
+// known-device cookie (see SetKnownDeviceCookie), and a login presenting
+// it is not locked out by other clients' failures. Errors are answered with their
 // Problem as JSON, or for forms by a redirect carrying ?error=<code>.
 func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 	o := opts.withDefaults()
@@ -133,7 +136,8 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 		}
 		var s Session
 		if err == nil {
-			s, err = a.Login(r.Context(), Credentials{Login: req.identifier(), Password: req.Password, Client: client}, o.Project(r))
+			s, err = a.Login(r.Context(), Credentials{Login: req.identifier(), Password: req.Password, Client: client,
+				KnownDevice: KnownDeviceFromRequest(r)}, o.Project(r))
 		}
 		if err == nil && browser {
 			prev := o.Cookies.SessionToken(r, s.Project)
@@ -144,6 +148,9 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 				// session came from, so its chain stays.
 				_ = a.LogoutKeepDevice(r.Context(), prev)
 			}
+		}
+		if err == nil {
+			SetKnownDeviceCookie(w, s.KnownDevice)
 		}
 		switch {
 		case err != nil && browser:

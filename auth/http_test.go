@@ -98,7 +98,7 @@ func FuzzLoginHandler(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1])
 	}
-	fx := newFixture(f, auth.Config{Lockout: auth.Lockout{MaxFailures: 100, MaxFailuresPerClient: 100}})
+	fx := newFixture(f, auth.Config{Lockout: auth.Lockout{MaxFailures: 100, MaxFailuresPerClient: 99}})
 	h := fx.a.LoginHandler(auth.HandlerOptions{})
 	f.Fuzz(func(t *testing.T, ctype, body string) {
 		w := post(h, ctype, body)

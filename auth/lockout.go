@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -11,24 +12,43 @@ import (
 )
 
 // Lockout sets how failed logins lock an account. Zero fields mean the
-// defaults. MaxFailures may not exceed 100, the most NIST SP 800-63B
-// §5.2.2 allows in a row. Counts start over with each Window, so the
-// defaults let one account be guessed about 40 times an hour (960 a day)
-// in all, and 20 an hour from one address: see docs/settings.md for
-// stricter settings (a longer Window and Duration).
+// defaults.
+//
+// Attempts are counted through the name the client typed and on the
+// account it found, each per client and for all clients (see
+// store.Attempt):
+//   - a client that reaches MaxFailuresPerClient through a name is locked
+//     out of that name (403 locked) for Duration;
+//   - a name tried MaxFailures times in all is locked for every client,
+//     but a known device (one that logged in to the account before);
+//   - past either limit on the account itself, through any of its names,
+//     a client's attempts are held: answered as a wrong password, after
+//     the same hashing time, without checking the password. So switching
+//     from the username to the email address buys no more guesses, and
+//     the answer does not tell that both name one account.
+//
+// One client's failures count at most MaxFailuresPerClient toward the
+// all-clients limit, which New keeps above it: one client alone can never
+// lock an account for the others. A right password ends only its own
+// client's counts, never the failures others built.
+//
+// MaxFailures may not exceed 100, the most NIST SP 800-63B §5.2.2 allows
+// in a row. Counts start over with each Window, so the defaults let one
+// account be guessed about 40 times an hour (960 a day) in all, and 20 an
+// hour from one address: see docs/settings.md for stricter settings.
 type Lockout struct {
-	// MaxFailures is how many failed logins within Window lock the account
-	// from every client; default 10.
+	// MaxFailures is how many failed logins within Window, from at least
+	// two clients, lock a name (and hold the account) for every client
+	// but known devices; default 10, at least 2.
 	MaxFailures int
-	// MaxFailuresPerClient is how many failed logins within Window lock the
-	// account from one client address; default 5. Keep it at or below
-	// MaxFailures: it stops one client early without letting it lock the
-	// account for everybody.
+	// MaxFailuresPerClient is how many failed logins within Window lock a
+	// name, and hold the account, for one client; default
+	// min(5, MaxFailures-1). It must be below MaxFailures.
 	MaxFailuresPerClient int
 	// Window is how long failures are counted; default 15 minutes.
 	Window time.Duration
-	// Duration is how long a lock lasts from the failure that set it;
-	// default 15 minutes.
+	// Duration is the least time a lock lasts from the failure that set
+	// it; default 15 minutes.
 	Duration time.Duration
 }
 
@@ -40,7 +60,7 @@ func (l Lockout) withDefaults() (Lockout, error) {
 		l.MaxFailures = 10
 	}
 	if l.MaxFailuresPerClient == 0 {
-		l.MaxFailuresPerClient = min(5, l.MaxFailures)
+		l.MaxFailuresPerClient = min(5, l.MaxFailures-1)
 	}
 	if l.Window == 0 {
 		l.Window = 15 * time.Minute
@@ -48,126 +68,68 @@ func (l Lockout) withDefaults() (Lockout, error) {
 	if l.Duration == 0 {
 		l.Duration = 15 * time.Minute
 	}
-	if l.MaxFailures > 100 {
+	switch {
+	case l.MaxFailures > 100:
 		return l, errors.New("auth: Lockout.MaxFailures over 100 (NIST SP 800-63B §5.2.2)")
+	case l.MaxFailures < 2:
+		return l, errors.New("auth: Lockout.MaxFailures below 2: one client could lock an account for everyone")
+	case l.MaxFailuresPerClient >= l.MaxFailures:
+		return l, fmt.Errorf("auth: Lockout.MaxFailuresPerClient %d is not below MaxFailures %d: one client could lock an account for everyone",
+			l.MaxFailuresPerClient, l.MaxFailures)
+	case l.Window > store.MaxRateSpan || l.Duration > store.MaxRateSpan:
+		return l, fmt.Errorf("auth: Lockout.Window or Duration over %v", store.MaxRateSpan)
 	}
 	return l, nil
 }
 
-// attempt is one login attempt counted against the lockout limits.
-//
-// It is counted before the password is checked, not after, so that a burst
-// of concurrent guesses cannot all be checked before the first failure is
-// recorded: with a limit of 5, at most 5 of 200 concurrent attempts reach
-// the hash. A right password clears the count.
+// attempt is one login attempt, counted against the lockout limits in
+// one store call before the password is checked, so that a burst of
+// concurrent guesses cannot all be checked before the first is counted:
+// with a limit of 10, at most 10 of 200 concurrent attempts reach the
+// hash.
 type attempt struct {
-	l        *Lockout
-	counters store.Counters
-	keys     [2]counterKeys // the account, then (account, client)
-	n        [2]int64
+	store store.Attempts
+	spec  store.Attempt
+	res   store.AttemptResult
 }
 
-type counterKeys struct {
-	fails, lock string
-	max         int64
+// newAttempt names the counters of a login through login (normalised)
+// from client, on the account of subject ("" when no account was found).
+func (l *Lockout) newAttempt(st store.Attempts, login, subject string, client netip.Prefix, knownDevice bool) *attempt {
+	c := "\x00" + clientaddr.Key(client)
+	spec := store.Attempt{
+		Group: "n:" + login, Name: "n:" + login, NameClient: "n:" + login + c,
+		PerClient: l.MaxFailuresPerClient, Total: l.MaxFailures,
+		Window: l.Window, LockFor: l.Duration, KnownDevice: knownDevice,
+	}
+	if subject != "" {
+		spec.Group = accountGroup(subject)
+		spec.Account, spec.AccountClient = "s:"+subject, "s:"+subject+c
+	}
+	return &attempt{store: st, spec: spec}
 }
 
-// newAttempt names the counters of a login on the account from the client.
-func (l *Lockout) newAttempt(c store.Counters, account string, client netip.Prefix) *attempt {
-	a := &attempt{l: l, counters: c}
-	a.keys[0] = counterKeys{"fail:" + account, "lock:" + account, int64(l.MaxFailures)}
-	perClient := account + "\x00" + clientaddr.Key(client)
-	a.keys[1] = counterKeys{"failc:" + perClient, "lockc:" + perClient, int64(l.MaxFailuresPerClient)}
-	return a
+// accountGroup is where every attempt counter of the subject's account
+// lives, whatever name was typed: ClearAttempts ends them all at once.
+func accountGroup(subject string) string { return "s:" + subject }
+
+// count checks the locks and counts the attempt: a *LockedError when the
+// name is locked for this client (nothing counted, no hash to follow).
+// held then reports that the account is held for this client: the
+// password must not be checked.
+func (a *attempt) count(ctx context.Context) (held bool, err error) {
+	a.res, err = a.store.CountAttempt(ctx, a.spec)
+	switch {
+	case err != nil:
+		return false, err
+	case a.res.Locked:
+		return false, &LockedError{Until: a.res.Until}
+	}
+	return a.res.Held, nil
 }
 
-// locked returns a *LockedError when the account, or the account from
-// this client, is locked. It only reads.
-func (a *attempt) locked(ctx context.Context) error {
-	var until time.Time
-	for _, k := range a.keys {
-		lock, err := a.counters.Peek(ctx, k.lock)
-		if err != nil {
-			return err
-		}
-		if lock.N > 0 && lock.ResetAt.After(until) {
-			until = lock.ResetAt
-		}
-	}
-	if !until.IsZero() {
-		return &LockedError{Until: until}
-	}
-	return nil
-}
-
-// begin counts the attempt, or returns a *LockedError (with no hashing to
-// follow) when either limit is reached. Counting before the password is
-// checked is what bounds concurrent guesses: the attempt past the limit
-// is refused however many are in flight.
-func (a *attempt) begin(ctx context.Context) error {
-	if err := a.locked(ctx); err != nil {
-		return err
-	}
-	var until time.Time
-	for i, k := range a.keys {
-		n, err := a.counters.Hit(ctx, k.fails, a.l.Window)
-		if err != nil {
-			return err
-		}
-		a.n[i] = n.N
-	}
-	// Attempts past a limit arrive while earlier ones are still being
-	// checked: they set the lock (idempotent, its window is fixed by the
-	// first hit) and report it, so every one of them reports the same Until.
-	for i, k := range a.keys {
-		if a.n[i] > k.max {
-			lock, err := a.counters.Hit(ctx, k.lock, a.l.Duration)
-			if err != nil {
-				return err
-			}
-			if lock.ResetAt.After(until) {
-				until = lock.ResetAt
-			}
-		}
-	}
-	if !until.IsZero() {
-		return &LockedError{Until: until}
-	}
-	return nil
-}
-
-// failed records that the password was wrong: the failure that reaches a
-// limit sets the lock.
-func (a *attempt) failed(ctx context.Context) error {
-	for i, k := range a.keys {
-		if a.n[i] >= k.max {
-			if _, err := a.counters.Hit(ctx, k.lock, a.l.Duration); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// succeeded clears the failure counts of the account and the client.
+// succeeded ends this client's counts, taking them back off the
+// all-clients counts; what other clients counted stays.
 func (a *attempt) succeeded(ctx context.Context) error {
-	for _, k := range a.keys {
-		if err := a.counters.Reset(ctx, k.fails); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// clear deletes the failure counts and the locks of the account and of the
-// account from the client: a password reset starts the user afresh.
-func (a *attempt) clear(ctx context.Context) error {
-	for _, k := range a.keys {
-		for _, key := range []string{k.fails, k.lock} {
-			if err := a.counters.Reset(ctx, key); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return a.store.ForgiveAttempt(ctx, a.spec)
 }

@@ -138,10 +138,10 @@ type PasswordReset struct {
 //   - every live token of the subject is ended, like Deactivate does:
 //     sessions in every project, device chains, login links, pending
 //     verifications and other reset tokens;
-//   - the lockout counters of the account, and of the account from
-//     Client, are cleared, so a user who locked themselves out can log
-//     in with the new password at once. Counters of other clients run out
-//     on their own.
+//   - every lockout counter of the account is cleared (of each of its
+//     names, from every client), so a user who locked themselves out can
+//     log in with the new password at once. The attempts an attacker
+//     spent on the old password are spent on a password that is gone.
 //
 // A store failure wraps store.ErrUnavailable. If it happens after the token
 // is spent, the password may be set while some tokens live on: call
@@ -182,7 +182,7 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	if _, err := a.tokens.RevokeAll(ctx, subject, store.Filter{}); err != nil {
 		return subject, fmt.Errorf("auth: ending the tokens of %q: %w", subject, err)
 	}
-	if err := a.lockout.newAttempt(a.counters, "s:"+subject, r.Client).clear(ctx); err != nil {
+	if err := a.attempts.ClearAttempts(ctx, accountGroup(subject)); err != nil {
 		return subject, fmt.Errorf("auth: clearing the lockout of %q: %w", subject, err)
 	}
 	return subject, nil

@@ -69,8 +69,8 @@ type AttemptResult struct {
 	// not, and the caller must not check the password: it answers as for
 	// a wrong one.
 	Held bool
-	// NameCounted and AccountCounted record what this attempt added to the
-	// all-clients counts, for [Attempts.ForgiveAttempt].
+	// NameCounted and AccountCounted say which pairs this attempt was
+	// counted in.
 	NameCounted, AccountCounted bool
 }
 
@@ -88,11 +88,11 @@ type Attempts interface {
 	// account is held likewise by AccountClient and Account.
 	CountAttempt(ctx context.Context, a Attempt) (AttemptResult, error)
 
-	// ForgiveAttempt is told that the attempt counted as r had the right
-	// password: it deletes the client's own counters (NameClient and
-	// AccountClient) and takes this attempt back off the all-clients
-	// counts it was added to. What other clients counted stays.
-	ForgiveAttempt(ctx context.Context, a Attempt, r AttemptResult) error
+	// ForgiveAttempt is told that the client of a proved the password: it
+	// takes the client's own counts (NameClient and AccountClient) back
+	// off the all-clients counts (Name and Account, never below zero)
+	// and deletes them. What other clients counted stays.
+	ForgiveAttempt(ctx context.Context, a Attempt) error
 
 	// ClearAttempts deletes every counter of the group: a password reset
 	// starts the account afresh, whatever names were tried.

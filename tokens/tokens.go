@@ -1,9 +1,13 @@
 package tokens
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"time"
 
@@ -89,8 +93,10 @@ type Manager struct {
 	store store.Tokens
 	now   func() time.Time
 	tags  *tagger
-	ttl   [store.KindAppCredential + 1]time.Duration
-	chain time.Duration
+	// derive is the HMAC-SHA256 of DeriveKey, under Config.TagKey.
+	derive func() hash.Hash
+	ttl    [store.KindAppCredential + 1]time.Duration
+	chain  time.Duration
 }
 
 // New checks cfg, fills in defaults and returns a Manager. It refuses a
@@ -106,7 +112,9 @@ func New(cfg Config) (*Manager, error) {
 	case n < MinTagKeyLen:
 		return nil, fmt.Errorf("tokens: Config.TagKey has %d bytes, want at least %d", n, MinTagKeyLen)
 	}
-	m := &Manager{store: cfg.Store, now: cfg.Now, tags: newTagger(cfg.TagKey)}
+	key := bytes.Clone(cfg.TagKey)
+	m := &Manager{store: cfg.Store, now: cfg.Now, tags: newTagger(key),
+		derive: func() hash.Hash { return hmac.New(sha256.New, key) }}
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -332,6 +340,17 @@ func (m *Manager) List(ctx context.Context, subject string, f store.Filter) ([]s
 // there is a real token, such as a password reset for an unknown address.
 func (m *Manager) Unissued(kind store.Kind, subject string) (string, error) {
 	return generate(kind, m.Tag(subject))
+}
+
+// DeriveKey returns a 32-byte key for purpose, derived from
+// Config.TagKey (HMAC-SHA256 of "gatehouse derived key: " and purpose):
+// every instance that shares the TagKey derives the same key, and no
+// purpose's key tells anything of the TagKey or of another purpose's.
+// Package auth signs its known-device proofs with one.
+func (m *Manager) DeriveKey(purpose string) []byte {
+	mac := m.derive()
+	mac.Write([]byte("gatehouse derived key: " + purpose))
+	return mac.Sum(nil)
 }
 
 // Tag returns the routing tag of the subject's tokens.

@@ -5,6 +5,7 @@
 package authtest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -28,12 +29,17 @@ const FastCost = 4
 // at once because it could not read the hash (empty, garbage, another
 // scheme): they cost no time, so a path that makes one instead of a real
 // comparison is told apart by its speed. With Block set, Compare waits on
-// it first, to hold a hashing slot. It is safe for concurrent use.
+// it first, to hold a hashing slot. With Watch set (before the Hasher is
+// used), WatchCompares counts the compares against that one hash: checks
+// of one account's real password, not of a dummy. It is safe for
+// concurrent use.
 type Hasher struct {
 	password.Bcrypt
 	Compares, Hashes atomic.Int64
 	Unread           atomic.Int64
 	Block            chan struct{}
+	Watch            []byte
+	WatchCompares    atomic.Int64
 }
 
 // NewHasher returns a Hasher at FastCost.
@@ -45,6 +51,9 @@ var _ password.Hasher = (*Hasher)(nil)
 // a hash bcrypt cannot read.
 func (h *Hasher) Compare(hash, pw []byte) error {
 	h.Compares.Add(1)
+	if h.Watch != nil && bytes.Equal(hash, h.Watch) {
+		h.WatchCompares.Add(1)
+	}
 	if h.Block != nil {
 		<-h.Block
 	}

@@ -103,11 +103,15 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	sess, err := s.authn.Login(r.Context(), auth.Credentials{Login: req.EmailAddress, Password: password, Client: clientaddr.FromRequest(r)}, "")
+	// The known-device cookie (set on every login) keeps this browser
+	// logging in while other clients' failures lock the address.
+	sess, err := s.authn.Login(r.Context(), auth.Credentials{Login: req.EmailAddress, Password: password, Client: clientaddr.FromRequest(r),
+		KnownDevice: auth.KnownDeviceFromRequest(r)}, "")
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	auth.SetKnownDeviceCookie(w, sess.KnownDevice)
 	c, ok := s.dir.get(sess.User.Subject)
 	if !ok {
 		s.fail(w, r, errors.New("contacts: logged-in contact is gone"))

@@ -82,7 +82,10 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.failLogin(w, r, err)
 		return
 	}
-	creds := auth.Credentials{Login: req.UserName, Password: req.Password, Client: clientaddr.FromRequest(r)}
+	// The known-device cookie (set on every login) keeps this client
+	// logging in while other clients' failures lock the name.
+	creds := auth.Credentials{Login: req.UserName, Password: req.Password, Client: clientaddr.FromRequest(r),
+		KnownDevice: auth.KnownDeviceFromRequest(r)}
 	var out loginData
 	var subject string
 	if req.GenerateReAuthenticationToken {
@@ -92,12 +95,14 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		subject, out.SessionToken, out.ReAuthenticationToken = ds.User.Subject, ds.Token, ds.DeviceToken
+		auth.SetKnownDeviceCookie(w, ds.KnownDevice)
 	} else {
 		sess, err := s.authn.Login(r.Context(), creds, "")
 		if err != nil {
 			s.failLogin(w, r, err)
 			return
 		}
+		auth.SetKnownDeviceCookie(w, sess.KnownDevice)
 		subject, out.SessionToken = sess.User.Subject, sess.Token
 	}
 	s.answerLogin(w, r, subject, out)

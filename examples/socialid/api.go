@@ -80,7 +80,10 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	app, _ := middleware.AppFromContext(r.Context())
 	// The session belongs to the login app that created it: the app id is
 	// its project.
-	sess, err := s.authn.Login(r.Context(), auth.Credentials{Login: login, Password: req.Password, Client: clientaddr.FromRequest(r)}, app)
+	// The known-device cookie (set on every login) keeps this client
+	// logging in while other clients' failures lock the name.
+	sess, err := s.authn.Login(r.Context(), auth.Credentials{Login: login, Password: req.Password, Client: clientaddr.FromRequest(r),
+		KnownDevice: auth.KnownDeviceFromRequest(r)}, app)
 	var fe *auth.FieldError
 	if errors.As(err, &fe) && fe.Field == "login" {
 		err = &auth.FieldError{Field: field, Reason: fe.Reason} // name the field the client sent
@@ -89,6 +92,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	auth.SetKnownDeviceCookie(w, sess.KnownDevice)
 	userID, err := strconv.ParseInt(sess.User.Subject, 10, 64)
 	if err != nil {
 		s.fail(w, r, err)

@@ -70,9 +70,12 @@ var demoApp = middleware.AppCredential{
 	Secret: "e8b9ca24f1b590af67e6271297d6e1f7226625d61c5b5daa1b2f215464e292cf",
 }
 
-// lockout is this example's policy: 5 failures in 15 minutes lock the
-// account for 15 minutes.
-var lockout = auth.Lockout{MaxFailures: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute}
+// lockout is this example's policy: 5 failures in 15 minutes from one
+// client lock the account for that client for 15 minutes; 6 in all, from
+// at least two clients, lock it for every client but the owner's known
+// devices. The per-client limit must stay below the account's, so that
+// one client alone cannot lock the owner out.
+var lockout = auth.Lockout{MaxFailures: 6, MaxFailuresPerClient: 5, Window: 15 * time.Minute, Duration: 15 * time.Minute}
 
 func newApp(cfg config) (http.Handler, error) {
 	if cfg.now == nil {

@@ -48,6 +48,7 @@ func loginApp(t *testing.T, st store.Store, cfg auth.Config) (*httptest.Server, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.Watch = hash // WatchCompares counts checks of ada's real password
 	cfg.Users, cfg.Tokens, cfg.Counters, cfg.Hasher = oneUser{hash}, tm, st, h
 	cfg.MaxConcurrentHashes = 1
 	a, err := auth.New(cfg)

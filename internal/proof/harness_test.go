@@ -25,11 +25,12 @@ import (
 
 const rightPassword = "correct horse battery staple"
 
-// oneUser is a user table with one account, "ada".
+// oneUser is a user table with one account, "ada", also found by its
+// address "ada@example.com".
 type oneUser struct{ hash []byte }
 
 func (u oneUser) FindUser(_ context.Context, login string) (auth.User, error) {
-	if login == "ada" {
+	if login == "ada" || login == "ada@example.com" {
 		return auth.User{Subject: "1815", PasswordHash: u.hash, Active: true, EmailConfirmed: true}, nil
 	}
 	return auth.User{}, auth.ErrUnknownUser

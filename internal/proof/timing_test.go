@@ -35,7 +35,7 @@ import (
 type many struct{ hash []byte }
 
 func (u many) FindUser(_ context.Context, login string) (auth.User, error) {
-	if n, ok := strings.CutPrefix(login, "known-"); ok && strings.HasSuffix(n, "@example.com") {
+	if n, ok := strings.CutPrefix(login, "known-"); ok {
 		return auth.User{Subject: "k" + strings.TrimSuffix(n, "@example.com"), PasswordHash: u.hash, Active: true, EmailConfirmed: true}, nil
 	}
 	return auth.User{}, auth.ErrUnknownUser
@@ -122,9 +122,10 @@ func TestRow06Timing(t *testing.T) {
 		t.Errorf("%d comparisons for 400 failed logins, want exactly 400", n)
 	}
 
-	// A locked account: lock known-0 on an authenticator whose limit is 1.
+	// A locked account: lock known-0 on an authenticator whose limit is 1
+	// per client.
 	strict, err := auth.New(auth.Config{Users: many{hash}, Tokens: tm, Counters: st, Hasher: h,
-		Lockout: auth.Lockout{MaxFailures: 1, MaxFailuresPerClient: 1}, Now: clock.Now, NoRateLimits: true})
+		Lockout: auth.Lockout{MaxFailures: 2, MaxFailuresPerClient: 1}, Now: clock.Now, NoRateLimits: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +145,27 @@ func TestRow06Timing(t *testing.T) {
 	within10(t, "locked: right vs wrong password (50 per sample)", right, wrongLocked)
 	if n := h.Compares.Load(); n != 0 {
 		t.Errorf("%d comparisons while locked, want 0", n)
+	}
+
+	// No linkage (issue 14, attack 3): a client that used up its attempt
+	// on known-hN's username is held on the account's address, which
+	// then answers as an unknown address does, in the same time, after
+	// one comparison (against the dummy).
+	const held = 100
+	for i := range held {
+		_ = strictLogin(strict, fmt.Sprintf("known-h%d", i), "wrong")
+	}
+	h.Compares.Store(0)
+	heldT, unknownT := interleave(t, held, 1,
+		func(i int) error {
+			return invalid(strictLogin(strict, fmt.Sprintf("known-h%d@example.com", i), rightPassword))
+		},
+		func(i int) error {
+			return invalid(strictLogin(strict, fmt.Sprintf("nobody-h%d@example.com", i), rightPassword))
+		})
+	within10(t, "held account's other name vs unknown name", heldT, unknownT)
+	if n := h.Compares.Load(); n != 2*held {
+		t.Errorf("%d comparisons for %d held and %d unknown logins, want one each", n, held, held)
 	}
 
 	// Resets are timed as a client sees them, over loopback HTTP. The two
@@ -177,4 +199,18 @@ func TestRow06Timing(t *testing.T) {
 	if len(box.Messages()) != 200 {
 		t.Errorf("%d reset messages, want 200", len(box.Messages()))
 	}
+}
+
+// strictLogin logs in through name from 192.0.2.3.
+func strictLogin(a *auth.Authenticator, name, pw string) error {
+	_, err := a.Login(ctx, auth.Credentials{Login: name, Password: pw, Client: netip.MustParsePrefix("192.0.2.3/32")}, "")
+	return err
+}
+
+// invalid is nil for ErrInvalidCredentials, else an error saying what came.
+func invalid(err error) error {
+	if !errors.Is(err, auth.ErrInvalidCredentials) {
+		return fmt.Errorf("%v, want invalid credentials", err)
+	}
+	return nil
 }

@@ -123,11 +123,11 @@ func (s *Store) CountAttempt(ctx context.Context, a store.Attempt) (store.Attemp
 	return s.Store.CountAttempt(ctx, a)
 }
 
-func (s *Store) ForgiveAttempt(ctx context.Context, a store.Attempt, r store.AttemptResult) error {
+func (s *Store) ForgiveAttempt(ctx context.Context, a store.Attempt) error {
 	if err := s.fail(); err != nil {
 		return err
 	}
-	return s.Store.ForgiveAttempt(ctx, a, r)
+	return s.Store.ForgiveAttempt(ctx, a)
 }
 
 func (s *Store) ClearAttempts(ctx context.Context, group string) error {

@@ -104,7 +104,7 @@ func countAttempt(a store.Attempt, now int64, c [4]counter) (store.AttemptResult
 }
 
 // ForgiveAttempt implements [store.Attempts].
-func (s *Store) ForgiveAttempt(_ context.Context, a store.Attempt, r store.AttemptResult) error {
+func (s *Store) ForgiveAttempt(_ context.Context, a store.Attempt) error {
 	if err := store.CheckAttempt(a); err != nil {
 		return err
 	}
@@ -116,26 +116,20 @@ func (s *Store) ForgiveAttempt(_ context.Context, a store.Attempt, r store.Attem
 	if group == nil {
 		return nil
 	}
-	drop := func(k string) {
-		if _, ok := group[k]; ok && k != "" {
-			delete(group, k)
-			s.size.Add(-1)
+	forgive := func(client, all string) {
+		c, ok := group[client]
+		if !ok || client == "" {
+			return
+		}
+		delete(group, client)
+		s.size.Add(-1)
+		if t, ok := group[all]; ok && c.resetAt > now && t.resetAt > now {
+			t.n = max(0, t.n-c.n)
+			group[all] = t
 		}
 	}
-	takeBack := func(k string) {
-		if c, ok := group[k]; ok && c.resetAt > now && c.n > 0 {
-			c.n--
-			group[k] = c
-		}
-	}
-	drop(a.NameClient)
-	drop(a.AccountClient)
-	if r.NameCounted {
-		takeBack(a.Name)
-	}
-	if r.AccountCounted {
-		takeBack(a.Account)
-	}
+	forgive(a.NameClient, a.Name)
+	forgive(a.AccountClient, a.Account)
 	if len(group) == 0 {
 		delete(cs.attempts, a.Group)
 	}

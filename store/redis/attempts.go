@@ -41,19 +41,12 @@ func (s *Store) CountAttempt(ctx context.Context, a store.Attempt) (store.Attemp
 }
 
 // ForgiveAttempt implements [store.Attempts] with one script.
-func (s *Store) ForgiveAttempt(ctx context.Context, a store.Attempt, r store.AttemptResult) error {
+func (s *Store) ForgiveAttempt(ctx context.Context, a store.Attempt) error {
 	if err := store.CheckAttempt(a); err != nil {
 		return err
 	}
-	name, account := "", ""
-	if r.NameCounted {
-		name = attemptField(a.Name)
-	}
-	if r.AccountCounted {
-		account = attemptField(a.Account)
-	}
 	err := forgiveScript.Run(ctx, s.c, []string{s.attemptKey(a.Group)}, s.nowMillis(),
-		attemptField(a.NameClient), attemptField(a.AccountClient), name, account).Err()
+		attemptField(a.NameClient), attemptField(a.Name), attemptField(a.AccountClient), attemptField(a.Account)).Err()
 	if err != nil && err != goredis.Nil {
 		return unavailable("forgive attempt", err)
 	}
@@ -141,22 +134,29 @@ end
 return {0, 0, held and 1 or 0, 1, counted}
 `)
 
-// forgiveScript: KEYS the group's hash; ARGV now, the fields of
-// nameClient and accountClient (deleted), then of name and account
-// ("" for none: taken down by one). It deletes the hash once empty.
+// forgiveScript: KEYS the group's hash; ARGV now, then the fields of
+// nameClient, name, accountClient, account ("" for none). Each client
+// count is taken off its all-clients count (never below zero) and
+// deleted. It deletes the hash once empty.
 var forgiveScript = goredis.NewScript(`
 local now = tonumber(ARGV[1])
-for i = 2, 3 do
-  if ARGV[i] ~= '' then redis.call('HDEL', KEYS[1], ARGV[i]) end
+local function read(f)
+  local v = redis.call('HGET', KEYS[1], f)
+  if not v then return nil end
+  local a, b = string.match(v, '^(%d+):(%d+)$')
+  a, b = tonumber(a), tonumber(b)
+  if a and b and b > now then return a, b end
+  return nil
 end
-for i = 4, 5 do
-  if ARGV[i] ~= '' then
-    local v = redis.call('HGET', KEYS[1], ARGV[i])
-    if v then
-      local a, b = string.match(v, '^(%d+):(%d+)$')
-      a, b = tonumber(a), tonumber(b)
-      if a and b and b > now and a > 0 then
-        redis.call('HSET', KEYS[1], ARGV[i], string.format('%d:%.0f', a - 1, b))
+for i = 2, 4, 2 do
+  local client, all = ARGV[i], ARGV[i + 1]
+  if client ~= '' then
+    local c = read(client)
+    redis.call('HDEL', KEYS[1], client)
+    if c then
+      local n, r = read(all)
+      if n then
+        redis.call('HSET', KEYS[1], all, string.format('%d:%.0f', math.max(0, n - c), r))
       end
     end
   end
