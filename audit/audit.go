@@ -94,7 +94,7 @@ func (r *Recorder) Record(ctx context.Context, e Event, attrs ...slog.Attr) {
 	}
 	level := slog.LevelInfo
 	switch e {
-	case LoginLocked, TokenReused, TokenTagMismatch, StoreUnavailable, CookieDuplicate:
+	case LoginLocked, LoginHeld, TokenReused, TokenTagMismatch, StoreUnavailable, CookieDuplicate:
 		level = slog.LevelWarn
 	}
 	if !r.log.Enabled(ctx, level) {

@@ -30,10 +30,10 @@ func TestNilRecorderRecordsNothing(t *testing.T) {
 func TestLevels(t *testing.T) {
 	var buf bytes.Buffer
 	r := audit.New(slog.New(slog.NewJSONHandler(&buf, nil)), nil)
-	for _, e := range []audit.Event{audit.LoginSucceeded, audit.LoginLocked, audit.TokenReused, audit.StoreUnavailable, audit.TokenRejected, audit.CookieDuplicate} {
+	for _, e := range []audit.Event{audit.LoginSucceeded, audit.LoginLocked, audit.TokenReused, audit.StoreUnavailable, audit.TokenRejected, audit.CookieDuplicate, audit.LoginHeld} {
 		r.Record(context.Background(), e, slog.String(audit.KeySubject, "s"))
 	}
-	want := []string{"INFO", "WARN", "WARN", "WARN", "INFO", "WARN"}
+	want := []string{"INFO", "WARN", "WARN", "WARN", "INFO", "WARN", "WARN"}
 	for i, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {

@@ -121,6 +121,13 @@ func TestAuditEvents(t *testing.T) {
 		map[string]any{"event": "login.failed", "subject": "341"},
 		map[string]any{"event": "login.locked", "subject": "341", "level": "WARN"})
 
+	// Through its other name the client is held on the account: a
+	// warning for the operator, a plain failure for the client.
+	_, _ = f.a.Login(ctx, cred("john_doe@domain.com", rightPassword), "p1")
+	want(t, log.take(t),
+		map[string]any{"event": "login.held", "subject": "341", "client": "192.0.2.7/32", "level": "WARN"},
+		map[string]any{"event": "login.failed", "subject": "341", "reason": "invalid_credentials"})
+
 	link, err := f.a.IssueLoginLink(ctx, "341", "p2")
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +190,7 @@ func TestAuditEvents(t *testing.T) {
 			t.Errorf("a log line holds %q", s)
 		}
 	}
-	if met.counts[audit.LoginFailed] != 4 || met.counts[audit.LoginLocked] != 1 || met.counts[audit.TokenReused] != 1 {
+	if met.counts[audit.LoginFailed] != 5 || met.counts[audit.LoginHeld] != 1 || met.counts[audit.LoginLocked] != 1 || met.counts[audit.TokenReused] != 1 {
 		t.Errorf("metrics counts %v", met.counts)
 	}
 	if met.hashes == 0 {
