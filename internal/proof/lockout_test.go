@@ -1,16 +1,12 @@
 package proof
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
@@ -184,23 +180,6 @@ func TestAttack6SuccessRefillsNothing(t *testing.T) {
 	}
 }
 
-// commands counts the commands a go-redis client sends.
-type commands struct{ n atomic.Int64 }
-
-func (c *commands) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-func (c *commands) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (c *commands) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		c.n.Add(int64(len(cmds)))
-		return next(ctx, cmds)
-	}
-}
-
 // TestLoginRoundTrips counts what a login costs the store, with the
 // go-redis hook: a wrong password is 2 commands (the client's rate limit,
 // then the one script that checks the locks and counts the try), a right
@@ -217,7 +196,7 @@ func TestLoginRoundTrips(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			cnt := &commands{}
+			cnt := &redistest.Commands{}
 			c.AddHook(cnt) // on a cluster, once per command, whichever node takes it
 			st, err := redis.New(c, redis.Options{Prefix: "rt" + fmt.Sprint(time.Now().UnixNano())})
 			if err != nil {
@@ -231,9 +210,9 @@ func TestLoginRoundTrips(t *testing.T) {
 				pw   string
 				want int64
 			}{{"wrong", 2}, {rightPassword, 4}} {
-				cnt.n.Store(0)
+				cnt.N.Store(0)
 				loginAs(t, cl, url, "ada", tc.pw, "")
-				if n := cnt.n.Load(); n != tc.want {
+				if n := cnt.N.Load(); n != tc.want {
 					t.Errorf("a login with the %s password sent %d commands, want %d", map[bool]string{true: "right", false: "wrong"}[tc.pw == rightPassword], n, tc.want)
 				}
 			}

@@ -128,23 +128,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 }
 
-// counter counts the commands a client sends, pipelines included.
-type counter struct{ n atomic.Int64 }
-
-func (c *counter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-func (c *counter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (c *counter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		c.n.Add(int64(len(cmds)))
-		return next(ctx, cmds)
-	}
-}
-
 func managerOn(t testing.TB, c goredis.UniversalClient) *tokens.Manager {
 	t.Helper()
 	s, err := redis.New(c, redis.Options{Prefix: "gh" + rand.Text()[:8]})
@@ -163,7 +146,7 @@ func managerOn(t testing.TB, c goredis.UniversalClient) *tokens.Manager {
 func TestValidateIsOneCommand(t *testing.T) {
 	for name, c := range topologies(t) {
 		t.Run(name, func(t *testing.T) {
-			cnt := &counter{}
+			cnt := &redistest.Commands{}
 			c.AddHook(cnt)
 			m := managerOn(t, c)
 			ctx := context.Background()
@@ -174,14 +157,14 @@ func TestValidateIsOneCommand(t *testing.T) {
 			if _, err := m.Validate(ctx, store.KindSession, iss.Token); err != nil {
 				t.Fatal(err) // warms the cluster's slot map and the pool
 			}
-			cnt.n.Store(0)
+			cnt.N.Store(0)
 			if _, err := m.Validate(ctx, store.KindSession, iss.Token); err != nil {
 				t.Fatal(err)
 			}
-			if n := cnt.n.Load(); n != 1 {
+			if n := cnt.N.Load(); n != 1 {
 				t.Errorf("Validate of a live token sent %d commands, want 1", n)
 			}
-			cnt.n.Store(0)
+			cnt.N.Store(0)
 			bad := []string{
 				"", "garbage", strings.Repeat("x", 10000), iss.Token + "x", iss.Token[:len(iss.Token)-1],
 				"ghd" + iss.Token[3:], // the right secret as another kind
@@ -192,7 +175,7 @@ func TestValidateIsOneCommand(t *testing.T) {
 					t.Errorf("Validate(%.20q) passed", tok)
 				}
 			}
-			if n := cnt.n.Load(); n != 0 {
+			if n := cnt.N.Load(); n != 0 {
 				t.Errorf("rejecting %d malformed tokens sent %d commands, want 0", len(bad), n)
 			}
 		})
