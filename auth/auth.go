@@ -207,9 +207,12 @@ func New(cfg Config) (*Authenticator, error) {
 type Credentials struct {
 	Login    string // username or email address
 	Password string
-	// Client is the client's address, for the per-client lockout counter;
-	// the HTTP handlers fill it with clientaddr.FromRequest or
-	// HandlerOptions.Client.
+	// Client is the client's address, for the per-client rate limit,
+	// lockout counts and hashing turn; the HTTP handlers fill it with
+	// clientaddr.FromRequest or HandlerOptions.Client. Fill it in your own
+	// handlers too: every login without one counts as one and the same
+	// client, so MaxFailuresPerClient failures by anyone would lock a name
+	// for all of them.
 	Client netip.Prefix
 	// KnownDevice is the proof of an earlier login on this account that
 	// the client kept (Session.KnownDevice; the login handlers keep it in

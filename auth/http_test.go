@@ -177,3 +177,42 @@ func TestFormLoginEndsTheSessionItReplaces(t *testing.T) {
 		t.Errorf("a failed login ended the held session: %v", err)
 	}
 }
+
+// TestLoginHandlerSetsKnownDeviceCookie: a successful login sets the
+// known-device proof in a __Host- cookie (Secure, HttpOnly, Lax, the whole
+// site, 30 days); a failed one sets nothing; and the handler reads the
+// cookie back as Credentials.KnownDevice.
+func TestLoginHandlerSetsKnownDeviceCookie(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 4, MaxFailuresPerClient: 2}})
+	h := f.a.LoginHandler(auth.HandlerOptions{})
+	w := post(h, "application/json", `{"username":"john_doe","password":"john_doe_secret"}`)
+	cs := w.Result().Cookies()
+	if w.Code != 200 || len(cs) != 1 {
+		t.Fatalf("login: %d, cookies %v", w.Code, cs)
+	}
+	c := cs[0]
+	if c.Name != auth.KnownDeviceCookie || !strings.HasPrefix(c.Name, "__Host-") || !c.Secure || !c.HttpOnly ||
+		c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" || c.MaxAge != int(auth.KnownDeviceTTL/time.Second) {
+		t.Fatalf("known-device cookie %q: want __Host-, Secure, HttpOnly, Lax, Path=/, no Domain, 30 days", c.Raw)
+	}
+	if w := post(h, "application/json", `{"username":"john_doe","password":"wrong"}`); len(w.Result().Cookies()) != 0 {
+		t.Fatalf("a failed login set %v", w.Result().Cookies())
+	}
+	// Two other clients lock the name; the handler's requests come from
+	// httptest's 192.0.2.1, which presents the cookie and gets in.
+	for i := range 4 {
+		f.from([]string{"198.51.100.1", "198.51.100.2"}[i%2], "john_doe", "wrong")
+	}
+	for _, withCookie := range []bool{false, true} {
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(`{"username":"john_doe","password":"john_doe_secret"}`))
+		r.Header.Set("Content-Type", "application/json")
+		if withCookie {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if want := map[bool]int{false: 403, true: 200}[withCookie]; w.Code != want {
+			t.Errorf("login through a lock, cookie %v: %d %s, want %d", withCookie, w.Code, w.Body, want)
+		}
+	}
+}
