@@ -1,5 +1,14 @@
-// Package password hashes and checks passwords, and bounds how many checks
-// run at once.
+// Package password checks new passwords against a policy, hashes and
+// checks passwords, and bounds how many checks run at once.
+//
+// A [Policy] (made by [NewPolicy]; the zero [PolicyConfig] is NIST SP
+// 800-63B revision 4's policy for a password that is the only factor)
+// checks a new password at sign-up, reset and change: 15 to 64
+// characters (8 with a second factor), any printable Unicode, no
+// composition rules, not on the [CommonPasswords] blocklist, not the
+// user's name or email. A refusal is a [*PolicyError], a 400 whose code
+// says which rule. [Normalize] (Unicode NFC) is applied to every password
+// before it is hashed or compared, at sign-up and at login alike.
 //
 // [Bcrypt] is the default [Hasher]: passwords over [MaxBytes] (bcrypt's
 // limit) are refused with [ErrTooLong], never silently truncated. A

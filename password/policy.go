@@ -1,0 +1,315 @@
+package password
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// The rules below are those of NIST SP 800-63B revision 4 (2025), §3.1.1.2
+// "Password Verifiers", unless a doc comment names another section.
+
+const (
+	// MinLength is the shortest password a Policy accepts when the
+	// password is the only factor: 15 characters. SP 800-63B-4 §3.1.1.2
+	// item 1: verifiers SHALL require passwords used as a single-factor
+	// authentication mechanism to be at least 15 characters long.
+	MinLength = 15
+	// MinLengthMultiFactor is the shortest password a Policy accepts when
+	// every login also needs a second factor
+	// (PolicyConfig.MultiFactor): 8 characters. SP 800-63B-4 §3.1.1.2
+	// item 1: passwords only used as part of multi-factor authentication
+	// MAY be shorter than 15 but SHALL be at least 8 characters. It is
+	// also the lowest PolicyConfig.MinLength that NewPolicy accepts.
+	MinLengthMultiFactor = 8
+	// MaxLength is the longest password a Policy accepts by default: 64
+	// characters. SP 800-63B-4 §3.1.1.2 item 2: verifiers SHOULD permit
+	// at least 64; NewPolicy refuses a lower maximum. Appendix A: a limit
+	// keeps megabyte-long passwords from costing hashing time.
+	MaxLength = 64
+	// MaxLengthLimit is the highest PolicyConfig.MaxLength NewPolicy
+	// accepts: 1024 characters.
+	MaxLengthLimit = 1024
+	// maxMarks is the most combining marks (Unicode categories Mn and Me)
+	// a password may stack on one character: no script needs more, and a
+	// password of one letter under forty accents would otherwise count as
+	// forty characters.
+	maxMarks = 4
+)
+
+// PolicyConfig configures a [Policy]. The zero PolicyConfig is the policy
+// of SP 800-63B-4 for a password that is the only factor: 15 to 64
+// characters, any printable Unicode, no composition rules, the bundled
+// blocklist.
+type PolicyConfig struct {
+	// MultiFactor says every login with these passwords also needs a
+	// second factor, so the minimum length drops from MinLength (15) to
+	// MinLengthMultiFactor (8) (SP 800-63B-4 §3.1.1.2 item 1). Default
+	// false: the password is taken to be the only factor.
+	MultiFactor bool
+	// MinLength is the shortest password in characters (Unicode code
+	// points, counted after normalisation); default 15, or 8 with
+	// MultiFactor. NewPolicy refuses one below 8 (§3.1.1.2 item 1), and
+	// one below 15 without MultiFactor.
+	MinLength int
+	// MaxLength is the longest password in characters; default 64.
+	// NewPolicy refuses one below 64 (§3.1.1.2 item 2) or above
+	// MaxLengthLimit. A hasher may have a limit of its own in bytes
+	// (bcrypt's 72, see MaxBytes).
+	MaxLength int
+	// Blocklist is the list of passwords refused whatever their length
+	// (§3.1.1.2: verifiers SHALL compare new passwords against a
+	// blocklist of commonly used, expected or compromised values);
+	// default CommonPasswords(). Extra words of the app's own can be
+	// added with Words.
+	Blocklist Blocklist
+	// WithoutBlocklist turns the blocklist off, which SP 800-63B-4 does
+	// not allow; for tests and tools that import existing passwords.
+	WithoutBlocklist bool
+	// Words are context words refused as passwords for everybody, such
+	// as the app's name and its domain (§3.1.1.2: "context-specific
+	// words, such as the name of the service"). See Policy.Check for how
+	// they are compared.
+	Words []string
+	// Breached, when set, is asked about a password that passed every
+	// other rule: a password it knows from a breach is refused (§3.1.1.2:
+	// "passwords obtained from previous breach corpuses"). The
+	// password/pwned package has one for the Have I Been Pwned range API.
+	// An error from it fails the check (see BreachChecker).
+	Breached BreachChecker
+}
+
+// BreachChecker tells whether a password is known from a breach.
+// Implementations are safe for concurrent use.
+type BreachChecker interface {
+	// Breached reports whether password (normalised by Normalize) is
+	// known from a breach. When it cannot tell, it returns an error, and
+	// Policy.Check returns that error (wrapped): a checker that should
+	// fail open answers false, nil instead, and reports its failure some
+	// other way (pwned.Checker logs it).
+	Breached(ctx context.Context, password string) (bool, error)
+}
+
+// Policy checks new passwords: at sign-up, reset and change, not at login
+// (a login compares whatever is typed with the stored hash). Make one with
+// NewPolicy; a Policy is safe for concurrent use.
+type Policy struct {
+	min, max  int
+	blocklist Blocklist
+	words     []string
+	breached  BreachChecker
+}
+
+// NewPolicy checks cfg and returns a Policy.
+func NewPolicy(cfg PolicyConfig) (*Policy, error) {
+	p := &Policy{min: cfg.MinLength, max: cfg.MaxLength, blocklist: cfg.Blocklist, breached: cfg.Breached}
+	floor := MinLength
+	if cfg.MultiFactor {
+		floor = MinLengthMultiFactor
+	}
+	switch {
+	case p.min == 0:
+		p.min = floor
+	case p.min < floor && !cfg.MultiFactor:
+		return nil, fmt.Errorf("password: MinLength %d is below %d, SP 800-63B-4's minimum for a password that is the only factor (set MultiFactor when every login needs a second factor)", p.min, floor)
+	case p.min < floor:
+		return nil, fmt.Errorf("password: MinLength %d is below %d, SP 800-63B-4's minimum for any password", p.min, floor)
+	}
+	switch {
+	case p.max == 0:
+		p.max = MaxLength
+	case p.max < MaxLength:
+		return nil, fmt.Errorf("password: MaxLength %d is below %d, the longest password SP 800-63B-4 asks verifiers to permit", p.max, MaxLength)
+	case p.max > MaxLengthLimit:
+		return nil, fmt.Errorf("password: MaxLength %d is above %d", p.max, MaxLengthLimit)
+	}
+	if p.min > p.max {
+		return nil, fmt.Errorf("password: MinLength %d is above MaxLength %d", p.min, p.max)
+	}
+	switch {
+	case cfg.WithoutBlocklist && cfg.Blocklist != nil:
+		return nil, errors.New("password: both Blocklist and WithoutBlocklist are set")
+	case cfg.WithoutBlocklist:
+		p.blocklist = nil
+	case p.blocklist == nil:
+		p.blocklist = CommonPasswords()
+	}
+	p.words = contextWords(cfg.Words)
+	return p, nil
+}
+
+// MinLength returns the shortest password p accepts, in characters.
+func (p *Policy) MinLength() int { return p.min }
+
+// MaxLength returns the longest password p accepts, in characters.
+func (p *Policy) MaxLength() int { return p.max }
+
+// Check returns nil when password may be set as a new password, and a
+// *PolicyError saying why not otherwise (or the BreachChecker's error).
+// related are context words of this user, refused as passwords (§3.1.1.2:
+// "the username, and derivatives thereof"): pass the username, the email
+// address (its local part is taken too) and anything else the user is
+// known by; empty ones are skipped.
+//
+// The password is first checked as sent (valid UTF-8, no control
+// characters), then normalised with Normalize, and its characters are
+// counted after that. In order it must be:
+//
+//   - valid UTF-8 with no control characters (NUL, tab, newline and the
+//     rest of Unicode's Cc), line or paragraph separators, surrogates,
+//     noncharacters or unassigned code points; every other character,
+//     printable ASCII, the space and all of Unicode, is accepted
+//     (§3.1.1.2 items 3 and 4);
+//   - not empty, and at most MaxLength characters, each code point
+//     counting as one (§3.1.1.2 item 4);
+//   - without a combining mark at its start or more than four stacked on
+//     one character (they would count as characters without adding any);
+//   - at least MinLength characters (§3.1.1.2 item 1);
+//   - not a context word, and not on the blocklist: compared as folded by
+//     Fold (compatibility forms, case and surrounding spaces do not
+//     matter), whole and also without the digits, punctuation, symbols
+//     and spaces at its two ends, so "Password2024!" counts as
+//     "password". A password that merely contains a listed word or a
+//     context word is accepted: §3.1.1.2 compares the entire password,
+//     not substrings;
+//   - not known to the BreachChecker, when there is one.
+//
+// No composition rule (a digit, a capital, a symbol) is imposed (§3.1.1.2
+// item 5).
+func (p *Policy) Check(ctx context.Context, password string, related ...string) error {
+	if err := checkCharacters(password); err != nil {
+		return err
+	}
+	// Normalising can at most triple a string's code points: past that
+	// the password is too long whatever it normalises to.
+	if utf8.RuneCountInString(password) > 3*p.max {
+		return p.errLength(ReasonTooLong)
+	}
+	pw := Normalize(password)
+	n := utf8.RuneCountInString(pw)
+	switch {
+	case n == 0:
+		return p.errLength(ReasonEmpty)
+	case n > p.max:
+		return p.errLength(ReasonTooLong)
+	}
+	if err := checkMarks(pw); err != nil {
+		return err
+	}
+	if n < p.min {
+		return p.errLength(ReasonTooShort)
+	}
+	key := Fold(pw)
+	bare := trimEnds(key)
+	for _, words := range [][]string{p.words, contextWords(related)} {
+		for _, w := range words {
+			if key == w || bare == w {
+				return &PolicyError{Reason: ReasonContext, Min: p.min, Max: p.max}
+			}
+		}
+	}
+	if p.blocklist != nil && (p.blocklist.Contains(key) || (bare != key && bare != "" && p.blocklist.Contains(bare))) {
+		return &PolicyError{Reason: ReasonBlocklisted, Min: p.min, Max: p.max}
+	}
+	if p.breached != nil {
+		found, err := p.breached.Breached(ctx, pw)
+		if err != nil {
+			return fmt.Errorf("password: breach check: %w", err)
+		}
+		if found {
+			return &PolicyError{Reason: ReasonBreached, Min: p.min, Max: p.max}
+		}
+	}
+	return nil
+}
+
+func (p *Policy) errLength(r Reason) error { return &PolicyError{Reason: r, Min: p.min, Max: p.max} }
+
+// Normalize returns password in Unicode Normalization Form C (NFC), the
+// form to check, hash and compare it in, so that "é" typed as one code
+// point or as "e" and a combining accent is one password (SP 800-63B-4
+// §3.1.1.2: verifiers SHOULD normalise Unicode passwords before hashing;
+// revision 4 names NFC, where the drafts named NFKC or NFKD). NFC keeps
+// the compatibility characters distinct ("Ａ" stays fullwidth), so no two
+// passwords a user can tell apart become one. Call it on every password
+// before hashing it, whether setting it or logging in with it; it changes
+// no ASCII string. Invalid UTF-8 is passed through as it is (Check refuses
+// it).
+func Normalize(password string) string { return norm.NFC.String(password) }
+
+// trimEnds strips from a folded password the digits, punctuation, symbols
+// and spaces at its two ends: "password2024!" is a derivative of
+// "password".
+func trimEnds(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.Is(unicode.M, r) })
+}
+
+// contextWords folds the context words to compare with, adding the local
+// part of every email address among them.
+func contextWords(words []string) []string {
+	out := make([]string, 0, len(words))
+	for _, w := range words {
+		if local, _, ok := strings.Cut(w, "@"); ok {
+			out = appendWord(out, local)
+		}
+		out = appendWord(out, w)
+	}
+	return out
+}
+
+func appendWord(out []string, w string) []string {
+	if w = Fold(w); w != "" {
+		out = append(out, w)
+	}
+	return out
+}
+
+// checkCharacters refuses invalid UTF-8 and the characters no password
+// should hold: see Policy.Check.
+func checkCharacters(s string) error {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return &PolicyError{Reason: ReasonInvalidUTF8}
+			}
+		}
+		if !allowed(r) {
+			return &PolicyError{Reason: ReasonControl, Char: r}
+		}
+	}
+	return nil
+}
+
+// allowed reports whether r may appear in a password: letters, marks,
+// numbers, punctuation, symbols, space separators, format characters (the
+// zero-width joiner of emoji and Indic scripts) and private-use
+// characters, but no control characters, line or paragraph separators,
+// surrogates, noncharacters or unassigned code points.
+func allowed(r rune) bool {
+	if r&0xFFFE == 0xFFFE || (r >= 0xFDD0 && r <= 0xFDEF) {
+		return false // noncharacters
+	}
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs, unicode.Cf, unicode.Co)
+}
+
+// checkMarks refuses a normalised password that starts with a combining
+// mark or stacks more than maxMarks on one character.
+func checkMarks(s string) error {
+	run := 0
+	for i, r := range s {
+		if !unicode.In(r, unicode.Mn, unicode.Me) {
+			run = 0
+			continue
+		}
+		run++
+		if i == 0 || run > maxMarks {
+			return &PolicyError{Reason: ReasonCombining, Char: r}
+		}
+	}
+	return nil
+}
