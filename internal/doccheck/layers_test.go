@@ -25,6 +25,7 @@ var floors = map[string]int{
 	"store":               1,
 	"clientaddr":          1,
 	"password":            1,
+	"password/pwned":      2, // the Have I Been Pwned range checker: imports password
 	"internal/httpbody":   1,
 	"audit":               2,
 	"tokens":              2,
