@@ -174,9 +174,11 @@ func (p *Policy) MaxLength() int { return p.max }
 //     Fold (compatibility forms, case and surrounding spaces do not
 //     matter), whole and also without the digits, punctuation, symbols
 //     and spaces at its two ends, so "Password2024!" counts as
-//     "password". A password that merely contains a listed word or a
-//     context word is accepted: §3.1.1.2 compares the entire password,
-//     not substrings;
+//     "password". A listed word or a short string said again and again
+//     ("passwordpassword", "abcabcabcabcabc"), and a run of one character
+//     or of consecutive ones ("aaaaaaaa", "123456789"), count as listed.
+//     A password that merely contains a listed word or a context word is
+//     accepted: §3.1.1.2 compares the entire password, not substrings;
 //   - not known to the BreachChecker, when there is one.
 //
 // No composition rule (a digit, a capital, a symbol) is imposed (§3.1.1.2
@@ -213,7 +215,7 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 			}
 		}
 	}
-	if p.blocklist != nil && (p.blocklist.Contains(key) || (bare != key && bare != "" && p.blocklist.Contains(bare))) {
+	if p.listed(key) || (bare != key && bare != "" && p.listed(bare)) || sequence(key) {
 		return &PolicyError{Reason: ReasonBlocklisted, Min: p.min, Max: p.max}
 	}
 	if p.breached != nil {
@@ -226,6 +228,54 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 		}
 	}
 	return nil
+}
+
+// listed reports whether a folded password is on the blocklist, or is one
+// word of it, or a short string, said again and again ("passwordpassword",
+// "abcabcabcabcabc"): the "expected" values of §3.1.1.2.
+func (p *Policy) listed(key string) bool {
+	if p.blocklist == nil {
+		return false
+	}
+	if p.blocklist.Contains(key) {
+		return true
+	}
+	if unit, ok := repeated(key); ok {
+		return utf8.RuneCountInString(unit) <= 4 || p.blocklist.Contains(unit)
+	}
+	return false
+}
+
+// repeated returns the shortest unit that key is two or more copies of.
+func repeated(key string) (string, bool) {
+	for n := 1; n <= len(key)/2; n++ {
+		if len(key)%n == 0 && strings.Repeat(key[:n], len(key)/n) == key {
+			return key[:n], utf8.ValidString(key[:n])
+		}
+	}
+	return "", false
+}
+
+// sequence reports whether key is one character repeated or a run of
+// consecutive ones up or down ("aaaaaaaa", "abcdefgh", "98765432"): the
+// repetitive and sequential passwords a blocklist is for.
+func sequence(key string) bool {
+	var prev, step rune
+	n := 0
+	for _, r := range key {
+		switch {
+		case n == 1:
+			step = r - prev
+			if step < -1 || step > 1 {
+				return false
+			}
+		case n > 1 && r-prev != step:
+			return false
+		}
+		prev = r
+		n++
+	}
+	return n > 1
 }
 
 func (p *Policy) errLength(r Reason) error { return &PolicyError{Reason: r, Min: p.min, Max: p.max} }
