@@ -96,8 +96,8 @@ func (s *rangeServer) serve(w http.ResponseWriter, r *http.Request) {
 func newChecker(t *testing.T, cfg Config) *Checker {
 	t.Helper()
 	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
+	if c == nil || err != nil {
+		t.Fatalf("New(%+v): %v", cfg, err)
 	}
 	return c
 }
