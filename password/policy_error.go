@@ -34,16 +34,13 @@ type PolicyError struct {
 	// Min and Max are the policy's lengths, in characters.
 	Min, Max int
 	// Char is the character refused, for ReasonControl and
-	// ReasonCombining.
+	// ReasonCombining (part of the password: do not log it).
 	Char rune
 }
 
-// Error returns the package-named text of the refusal.
+// Error returns the package-named text of the refusal. It holds nothing
+// of the password (not even Char), so it is safe to log.
 func (e *PolicyError) Error() string {
-	switch e.Reason {
-	case ReasonControl, ReasonCombining:
-		return fmt.Sprintf("password: refused (%s %U)", e.Reason, e.Char)
-	}
 	return fmt.Sprintf("password: refused (%s)", e.Reason)
 }
 

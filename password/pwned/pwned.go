@@ -25,7 +25,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,9 +82,9 @@ type Config struct {
 	Client *http.Client
 	// Timeout bounds each range request, body included; default 2 s.
 	Timeout time.Duration
-	// CacheSize is how many prefixes' answers are kept; default 1024
-	// (about 30 kB each, so 30 MB at most). A prefix's answer serves
-	// every password under it. -1 turns the cache off.
+	// CacheSize is how many prefixes' answers are kept; default 512
+	// (about 22 kB each, so about 11 MB at most). A prefix's answer
+	// serves every password under it. -1 turns the cache off.
 	CacheSize int
 	// CacheTTL is how long an answer is kept; default 1 hour.
 	CacheTTL time.Duration
@@ -121,10 +124,54 @@ type Checker struct {
 	lru      *list.List               // most recently used first
 }
 
+// entry is one prefix's answer, kept compact: the 35 hex digits of each
+// suffix as 18 bytes, sorted, beside its count (about 22 bytes a suffix;
+// an answer lists about a thousand).
 type entry struct {
 	prefix  string
-	counts  map[string]int // upper-case suffix → count, zero counts left out
+	keys    [][18]byte
+	counts  []uint32
 	expires time.Time
+}
+
+// newEntry packs a parsed answer.
+func newEntry(prefix string, counts map[string]int, expires time.Time) *entry {
+	e := &entry{prefix: prefix, expires: expires, keys: make([][18]byte, 0, len(counts))}
+	for suffix := range counts {
+		k, _ := suffixKey(suffix)
+		e.keys = append(e.keys, k)
+	}
+	slices.SortFunc(e.keys, func(a, b [18]byte) int { return bytes.Compare(a[:], b[:]) })
+	e.counts = make([]uint32, len(e.keys))
+	for suffix, n := range counts {
+		k, _ := suffixKey(suffix)
+		i, _ := slices.BinarySearchFunc(e.keys, k, func(a, b [18]byte) int { return bytes.Compare(a[:], b[:]) })
+		e.counts[i] = uint32(min(int64(n), math.MaxUint32))
+	}
+	return e
+}
+
+// count returns how often suffix was seen, 0 when it is not listed.
+func (e *entry) count(suffix string) int {
+	k, ok := suffixKey(suffix)
+	if !ok {
+		return 0
+	}
+	i, found := slices.BinarySearchFunc(e.keys, k, func(a, b [18]byte) int { return bytes.Compare(a[:], b[:]) })
+	if !found {
+		return 0
+	}
+	return int(e.counts[i])
+}
+
+// suffixKey packs 35 hex digits (either case) into 18 bytes.
+func suffixKey(suffix string) ([18]byte, bool) {
+	var k [18]byte
+	if len(suffix) != 35 {
+		return k, false
+	}
+	_, err := hex.Decode(k[:], []byte("0"+suffix))
+	return k, err == nil
 }
 
 var _ password.BreachChecker = (*Checker)(nil)
@@ -156,7 +203,7 @@ func New(cfg Config) (*Checker, error) {
 		c.timeout = 2 * time.Second
 	}
 	if c.capacity == 0 {
-		c.capacity = 1024
+		c.capacity = 512
 	}
 	if c.cacheTTL == 0 {
 		c.cacheTTL = time.Hour
@@ -198,15 +245,16 @@ func (c *Checker) Count(ctx context.Context, password string) (int, error) {
 	sum := sha1.Sum([]byte(password))
 	hash := strings.ToUpper(hex.EncodeToString(sum[:]))
 	prefix, suffix := hash[:5], hash[5:]
-	if counts, ok := c.cached(prefix); ok {
-		return counts[suffix], nil
+	if e := c.cached(prefix); e != nil {
+		return e.count(suffix), nil
 	}
 	counts, err := c.fetch(ctx, prefix)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	c.store(prefix, counts)
-	return counts[suffix], nil
+	e := newEntry(prefix, counts, c.now().Add(c.cacheTTL))
+	c.store(e)
+	return e.count(suffix), nil
 }
 
 func (c *Checker) fetch(ctx context.Context, prefix string) (map[string]int, error) {
@@ -220,7 +268,11 @@ func (c *Checker) fetch(ctx context.Context, prefix string) (map[string]int, err
 	req.Header.Set("User-Agent", c.userAgent)
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text has the URL, so the prefix: keep that out of logs
+		}
+		return nil, fmt.Errorf("range request: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -234,17 +286,17 @@ func (c *Checker) fetch(ctx context.Context, prefix string) (map[string]int, err
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("range answer over %d bytes", maxBody)
 	}
-	return ParseRange(body)
+	return parseRange(body)
 }
 
-// ParseRange reads a range answer: lines of SUFFIX:COUNT, where SUFFIX is
+// parseRange reads a range answer: lines of SUFFIX:COUNT, where SUFFIX is
 // the 35 hex digits of a SHA-1 after its five-digit prefix (either case)
 // and COUNT a decimal count. It returns the suffixes, upper-cased, with
 // their counts, leaving out zero counts (the padding Add-Padding asks
 // for). Empty lines and CRLF line ends are accepted; any other line is an
 // error, as is a suffix listed twice: an answer that is not all of the
 // protocol is not trusted in part.
-func ParseRange(body []byte) (map[string]int, error) {
+func parseRange(body []byte) (map[string]int, error) {
 	counts := map[string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 0, 128), 128)
@@ -299,33 +351,34 @@ func isDigits(b []byte) bool {
 	return true
 }
 
-func (c *Checker) cached(prefix string) (map[string]int, bool) {
+// cached returns the live entry of prefix, or nil.
+func (c *Checker) cached(prefix string) *entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[prefix]
 	if !ok {
-		return nil, false
+		return nil
 	}
 	e := el.Value.(*entry)
 	if !c.now().Before(e.expires) {
 		c.lru.Remove(el)
 		delete(c.entries, prefix)
-		return nil, false
+		return nil
 	}
 	c.lru.MoveToFront(el)
-	return e.counts, true
+	return e
 }
 
-func (c *Checker) store(prefix string, counts map[string]int) {
+func (c *Checker) store(e *entry) {
 	if c.capacity < 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.entries[prefix]; ok {
+	if el, ok := c.entries[e.prefix]; ok {
 		c.lru.Remove(el)
 	}
-	c.entries[prefix] = c.lru.PushFront(&entry{prefix: prefix, counts: counts, expires: c.now().Add(c.cacheTTL)})
+	c.entries[e.prefix] = c.lru.PushFront(e)
 	for c.lru.Len() > c.capacity {
 		last := c.lru.Back()
 		c.lru.Remove(last)

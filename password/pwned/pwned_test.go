@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -175,7 +176,7 @@ func TestFailures(t *testing.T) {
 			if !strings.Contains(logs.String(), `"event":"`+EventUnavailable+`"`) || !strings.Contains(logs.String(), `"level":"WARN"`) {
 				t.Errorf("FailOpen logged %s", logs.String())
 			}
-			if strings.Contains(logs.String(), "password\"") || strings.Contains(logs.String(), sha1Hex("password")[5:]) {
+			if strings.Contains(logs.String(), "password\"") || strings.Contains(logs.String(), sha1Hex("password")[:5]) {
 				t.Errorf("the log holds the password or its hash: %s", logs.String())
 			}
 		})
@@ -309,37 +310,42 @@ func TestNewRefuses(t *testing.T) {
 }
 
 func TestParseRange(t *testing.T) {
-	got, err := ParseRange([]byte("0018a45c4d1def81644b54ab7f969b88d65:21\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\n\n011053FD0102E94D6AE2F8B83D76FAF94F6:3"))
+	got, err := parseRange([]byte("0018a45c4d1def81644b54ab7f969b88d65:21\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\n\n011053FD0102E94D6AE2F8B83D76FAF94F6:3"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]int{"0018A45C4D1DEF81644B54AB7F969B88D65": 21, "011053FD0102E94D6AE2F8B83D76FAF94F6": 3}
 	if len(got) != len(want) || got["0018A45C4D1DEF81644B54AB7F969B88D65"] != 21 || got["011053FD0102E94D6AE2F8B83D76FAF94F6"] != 3 {
-		t.Errorf("ParseRange = %v, want %v", got, want)
+		t.Errorf("parseRange = %v, want %v", got, want)
 	}
-	if _, err := ParseRange([]byte("0018A45C4D1DEF81644B54AB7F969B88D65:1\n0018a45c4d1def81644b54ab7f969b88d65:2")); err == nil {
+	if _, err := parseRange([]byte("0018A45C4D1DEF81644B54AB7F969B88D65:1\n0018a45c4d1def81644b54ab7f969b88d65:2")); err == nil {
 		t.Error("a suffix listed twice was accepted")
 	}
-	if got, err := ParseRange(nil); err != nil || len(got) != 0 {
+	if got, err := parseRange(nil); err != nil || len(got) != 0 {
 		t.Errorf("empty answer: %v, %v", got, err)
 	}
 }
 
-// FuzzParseRange: the parser never panics, and what it returns is upper-case
-// 35-digit suffixes with positive counts.
+// FuzzParseRange: the parser never panics, what it returns is upper-case
+// 35-digit suffixes with positive counts, and the packed cache entry
+// counts each as the answer did.
 func FuzzParseRange(f *testing.F) {
 	for _, s := range []string{"", "0018A45C4D1DEF81644B54AB7F969B88D65:21\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0",
 		"0018a45c4d1def81644b54ab7f969b88d65:1", ":", "\r\n\r\n", "0018A45C4D1DEF81644B54AB7F969B88D65:99999999999999999999"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		counts, err := ParseRange(body)
+		counts, err := parseRange(body)
 		if err != nil {
 			return
 		}
+		e := newEntry("00000", counts, time.Time{})
 		for k, v := range counts {
 			if len(k) != 35 || strings.ToUpper(k) != k || !isHex([]byte(k)) || v <= 0 {
-				t.Fatalf("ParseRange(%q) gave %q:%d", body, k, v)
+				t.Fatalf("parseRange(%q) gave %q:%d", body, k, v)
+			}
+			if got := e.count(strings.ToLower(k)); int64(got) != min(int64(v), math.MaxUint32) {
+				t.Fatalf("the packed entry counts %q %d times, the answer %d", k, got, v)
 			}
 		}
 	})
