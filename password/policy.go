@@ -187,9 +187,11 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 	if err := checkCharacters(password); err != nil {
 		return err
 	}
-	// Normalising can at most triple a string's code points: past that
-	// the password is too long whatever it normalises to.
-	if utf8.RuneCountInString(password) > 3*p.max {
+	// NFC can at most quarter a string's code points (the longest
+	// canonical decomposition, such as U+1F87's, is four): past that the
+	// password is too long whatever it normalises to, and is refused
+	// before the cost of normalising it.
+	if utf8.RuneCountInString(password) > 4*p.max {
 		return p.errLength(ReasonTooLong)
 	}
 	pw := Normalize(password)

@@ -113,6 +113,31 @@ func checkOne(t *testing.T, policy *password.Policy, pw string, reason password.
 	}
 }
 
+// TestPolicyCountsComposed: 64 characters sent fully decomposed (Greek
+// letters with breathing, accent and iota subscript, four code points
+// each) are 64 characters, not too long.
+func TestPolicyCountsComposed(t *testing.T) {
+	greek := []string{"\u03b1\u0314\u0342\u0345", "\u03b7\u0314\u0342\u0345", "\u03c9\u0314\u0342\u0345"}
+	var b strings.Builder
+	for i := range 64 {
+		if i%4 == 3 {
+			b.WriteRune(rune('a' + i/4))
+		} else {
+			b.WriteString(greek[i%3])
+		}
+	}
+	pw := b.String()
+	if n := utf8.RuneCountInString(pw); n <= 3*64 {
+		t.Fatalf("the test password has only %d code points", n)
+	}
+	if err := mustPolicy(t, password.PolicyConfig{}).Check(context.Background(), pw); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	if err := mustPolicy(t, password.PolicyConfig{}).Check(context.Background(), pw+"x"); problem.Of(err).Code != "password_too_long" {
+		t.Errorf("65 characters: %v", err)
+	}
+}
+
 func TestNewPolicyRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name string
