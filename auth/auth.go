@@ -280,8 +280,12 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	// at once, and a slow store holds no slot. A login then shed busy has
 	// counted against its own client (at most PerClient toward the
 	// account's limit, like any other try of that client).
-	knownDevice := known && a.provesKnownDevice(c.KnownDevice, user.Subject, a.now())
-	attempt := a.lockout.newAttempt(a.attempts, login, user.Subject, c.Client, knownDevice)
+	var device string // the known-device proof's id, when the client has one
+	if known {
+		device = a.provesKnownDevice(c.KnownDevice, user.Subject, user.PasswordHash, a.now())
+	}
+	knownDevice := device != ""
+	attempt := a.lockout.newAttempt(a.attempts, login, user.Subject, c.Client, device)
 	held, err := attempt.count(ctx)
 	if err != nil {
 		return User{}, err
@@ -316,7 +320,7 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	if err := attempt.succeeded(ctx); err != nil {
 		return User{}, err
 	}
-	a.upgradeHash(ctx, user, c.Password, c.Client)
+	user.PasswordHash = a.upgradeHash(ctx, user, c.Password, c.Client)
 
 	if !user.Active {
 		return User{}, ErrInactive
@@ -343,18 +347,23 @@ func (a *Authenticator) readable(hash []byte) bool {
 // maxLoginBytes bounds the identifier; seed APIs allow up to 250 characters.
 const maxLoginBytes = 320
 
-// upgradeHash rehashes a right password whose hash has other settings.
-// Failing to save is not a failed login: the old hash still works.
-func (a *Authenticator) upgradeHash(ctx context.Context, u User, pw string, client netip.Prefix) {
+// upgradeHash rehashes a right password whose hash has other settings,
+// and returns the hash the account has now (the known-device proof made
+// next is bound to it). Failing to save is not a failed login: the old
+// hash still works.
+func (a *Authenticator) upgradeHash(ctx context.Context, u User, pw string, client netip.Prefix) []byte {
 	up, ok := a.users.(HashUpdater)
 	if !ok || !a.hasher.NeedsRehash(u.PasswordHash) {
-		return
+		return u.PasswordHash
 	}
 	hash, err := a.hashInTurn(ctx, client, pw)
 	if err != nil {
-		return
+		return u.PasswordHash
 	}
-	_ = up.UpdatePasswordHash(ctx, u.Subject, hash)
+	if up.UpdatePasswordHash(ctx, u.Subject, hash) != nil {
+		return u.PasswordHash
+	}
+	return hash
 }
 
 // Session is a logged-in session: the token to hand to the client and what
@@ -386,7 +395,7 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials, project string
 		return Session{}, err
 	}
 	return Session{User: u, Token: iss.Token, Project: project, ExpiresAt: iss.Record.ExpiresAt,
-		Unconfirmed: !u.EmailConfirmed, KnownDevice: a.knownDeviceProof(u.Subject, a.now())}, nil
+		Unconfirmed: !u.EmailConfirmed, KnownDevice: a.knownDeviceProof(u.Subject, u.PasswordHash, a.now())}, nil
 }
 
 // Logout ends a session token. A session issued from a device chain

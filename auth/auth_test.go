@@ -619,3 +619,98 @@ func TestDefaultLockout(t *testing.T) {
 // as an app's wrapper might: auth.New must not lose the login rate limit
 // without a word (found by a review).
 type countersOnly struct{ store.Counters }
+
+// TestCopiedProofBuysNoGuesses: a known-device proof is a
+// bearer value that is counted per client ADDRESS, not per proof. An
+// attacker who holds one proof of the account (an old login of theirs
+// before the owner reset the password, a shared computer, a leaked
+// cookie) presents it from many addresses: each address gets
+// MaxFailuresPerClient checks of the real password, and the account-wide
+// limit (MaxFailures), the only bound on distributed guessing, never
+// applies. The proof also survives LogoutEverywhere and a password change.
+func TestCopiedProofBuysNoGuesses(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 10, MaxFailuresPerClient: 5}, NoRateLimits: true})
+	f.hasher.Watch = f.users.byLogin["john_doe"].PasswordHash
+	s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword, Client: netip.MustParsePrefix("203.0.113.9/32")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof := s.KnownDevice
+	// The owner notices, logs out everywhere and changes the password.
+	if _, err := f.a.LogoutEverywhere(ctx, "341"); err != nil {
+		t.Fatal(err)
+	}
+	newHash, _ := f.hasher.Bcrypt.Hash([]byte("a brand new password"))
+	f.users.mu.Lock()
+	f.users.byLogin["john_doe"].PasswordHash = newHash
+	f.users.mu.Unlock()
+	f.hasher.Watch = newHash
+	checks := f.hasher.WatchCompares.Load()
+	for i := range 40 { // 40 addresses: one IPv6 /58 has 64 /64s
+		client := netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, byte(i)}), 64)
+		for range 5 {
+			f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: "guess", Client: client, KnownDevice: proof}, "")
+		}
+	}
+	if n := f.hasher.WatchCompares.Load() - checks; n > 10 {
+		t.Errorf("a proof issued before LogoutEverywhere and a password change, replayed from 40 /64s: %d checks of the NEW password in one window, want at most MaxFailures = 10", n)
+	}
+}
+
+// TestKnownDeviceDoesNotRenewTheLock: a known device's attempts are
+// counted in the all-clients counts past their limit, and every count at
+// or past a limit is pushed to now+LockFor. So each login of the owner's
+// known device (even a successful one: ForgiveAttempt takes back only
+// its own 1) renews the lock the attacker set: the owner's other devices
+// (a new phone, a new browser) stay locked out for as long as the owner
+// keeps using a known device, long after the attacker stopped.
+func TestKnownDeviceDoesNotRenewTheLock(t *testing.T) {
+	f := newFixture(t, auth.Config{Lockout: auth.Lockout{MaxFailures: 4, MaxFailuresPerClient: 2}, NoRateLimits: true})
+	owner := netip.MustParsePrefix("203.0.113.9/32")
+	s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword, Client: owner}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proof := s.KnownDevice
+	// The attacker: 4 failures from two addresses, once, then stops.
+	for i := range 4 {
+		f.from(fmt.Sprint("198.51.100.", i/2), "john_doe", "wrong")
+	}
+	// The owner's known device logs in every 10 minutes for 2 hours.
+	for range 12 {
+		f.clock.Advance(10 * time.Minute)
+		s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword, Client: owner, KnownDevice: proof}, "")
+		if err != nil {
+			t.Fatalf("known device: %v", err)
+		}
+		proof = s.KnownDevice
+	}
+	// 2 hours after the attacker's last failure (Window and Duration are
+	// 15 minutes), the owner's new phone:
+	var locked *auth.LockedError
+	if err := f.from("192.0.2.77", "john_doe", rightPassword); errors.As(err, &locked) {
+		t.Errorf("owner's new device 2h after the attacker stopped: locked until %v (now %v): the known device's own logins keep renewing the attacker's lock",
+			locked.Until, f.clock.Now())
+	}
+}
+
+// TestStrangersOnTheOwnersAddressDoNotLockItsDevice: a known device's "own"
+// failures are counted per ADDRESS, so anyone sharing its address (the
+// same NAT, CGNAT, campus, café Wi-Fi, or IPv6 /64) locks it out: 5
+// failures from the owner's public address and the owner's known device
+// gets 403 locked, with the right password. OWASP's device-cookie scheme
+// locks a trusted device by its cookie, not by its address.
+func TestStrangersOnTheOwnersAddressDoNotLockItsDevice(t *testing.T) {
+	f := newFixture(t, auth.Config{NoRateLimits: true})
+	shared := netip.MustParsePrefix("100.64.0.1/32")
+	s, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword, Client: shared}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: "wrong", Client: shared}, "") // attacker, same public address, no proof
+	}
+	if _, err := f.a.Login(ctx, auth.Credentials{Login: "john_doe", Password: rightPassword, Client: shared, KnownDevice: s.KnownDevice}, ""); err != nil {
+		t.Errorf("owner's known device after a stranger's 5 failures from the same public address: %v", err)
+	}
+}

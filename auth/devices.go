@@ -118,7 +118,7 @@ func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project,
 	}
 	ds.User = u
 	ds.Unconfirmed = !u.EmailConfirmed
-	ds.KnownDevice = a.knownDeviceProof(u.Subject, now)
+	ds.KnownDevice = a.knownDeviceProof(u.Subject, u.PasswordHash, now)
 	return ds, nil
 }
 

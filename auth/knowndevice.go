@@ -18,11 +18,17 @@ import (
 // failures still count against it.
 //
 // A proof is "kd1." and the base64url of its expiry (8 bytes, Unix
-// seconds) and 16 bytes of HMAC-SHA256 over the expiry and the subject,
-// under a key derived from tokens.Config.TagKey: every instance that
-// shares the TagKey accepts it, and it carries nothing but an expiry.
-// It is bound to the account, so one taken from another account's login
-// proves nothing here. It is not a credential: it never logs anyone in.
+// seconds) and 16 bytes of HMAC-SHA256 over the expiry, the SHA-256 of
+// the account's password hash and the subject, under a key derived from
+// tokens.Config.TagKey: every instance that shares the TagKey accepts it,
+// and it carries nothing but an expiry. It is bound to the account, so one
+// taken from another account's login proves nothing here, and to its
+// password: a password change or reset ends every proof of the account
+// (a rehash on login too, which issues a fresh one). It is not a
+// credential: it never logs anyone in, and a client showing one is
+// counted as a client of its own (by the proof), so a copied proof buys
+// no more guesses from many addresses than from one. Logging out, even
+// everywhere, leaves proofs alone: change the password to end them.
 const (
 	// KnownDeviceTTL is how long a proof lasts from the login that made
 	// it; each successful login makes a new one.
@@ -37,36 +43,42 @@ const (
 
 var knownDeviceEncoding = base64.RawURLEncoding
 
-// knownDeviceProof returns a proof for the subject, valid from now for
-// KnownDeviceTTL.
-func (a *Authenticator) knownDeviceProof(subject string, now time.Time) string {
+// knownDeviceProof returns a proof for the subject whose password hash is
+// hash, valid from now for KnownDeviceTTL.
+func (a *Authenticator) knownDeviceProof(subject string, hash []byte, now time.Time) string {
 	var b [8 + knownDeviceMAC]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.Add(KnownDeviceTTL).Unix()))
-	copy(b[8:], a.knownDeviceMAC(b[:8], subject))
+	copy(b[8:], a.knownDeviceMAC(b[:8], subject, hash))
 	return knownDevicePrefix + knownDeviceEncoding.EncodeToString(b[:])
 }
 
-// provesKnownDevice reports whether proof is a live proof for subject.
-// Anything else, malformed input included, is false.
-func (a *Authenticator) provesKnownDevice(proof, subject string, now time.Time) bool {
+// provesKnownDevice returns the id of proof (its MAC, base64url) when it
+// is a live proof for subject with password hash hash, and "" for
+// anything else, malformed input included.
+func (a *Authenticator) provesKnownDevice(proof, subject string, hash []byte, now time.Time) string {
 	body, ok := strings.CutPrefix(proof, knownDevicePrefix)
 	if !ok || len(body) != knownDeviceEncoding.EncodedLen(8+knownDeviceMAC) {
-		return false
+		return ""
 	}
 	var b [8 + knownDeviceMAC]byte
 	if n, err := knownDeviceEncoding.Decode(b[:], []byte(body)); err != nil || n != len(b) {
-		return false
+		return ""
 	}
 	exp := binary.BigEndian.Uint64(b[:8])
 	if exp > uint64(now.Add(KnownDeviceTTL).Unix()) || int64(exp) <= now.Unix() {
-		return false
+		return ""
 	}
-	return hmac.Equal(b[8:], a.knownDeviceMAC(b[:8], subject))
+	if !hmac.Equal(b[8:], a.knownDeviceMAC(b[:8], subject, hash)) {
+		return ""
+	}
+	return knownDeviceEncoding.EncodeToString(b[8:])
 }
 
-func (a *Authenticator) knownDeviceMAC(exp []byte, subject string) []byte {
+func (a *Authenticator) knownDeviceMAC(exp []byte, subject string, hash []byte) []byte {
+	h := sha256.Sum256(hash)
 	mac := hmac.New(sha256.New, a.deviceKey)
 	mac.Write(exp)
+	mac.Write(h[:])
 	mac.Write([]byte(subject))
 	return mac.Sum(nil)[:knownDeviceMAC]
 }

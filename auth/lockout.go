@@ -95,12 +95,20 @@ type attempt struct {
 
 // newAttempt names the counters of a login through login (normalised)
 // from client, on the account of subject ("" when no account was found).
-func (l *Lockout) newAttempt(st store.Attempts, login, subject string, client netip.Prefix, knownDevice bool) *attempt {
+// device is the id of the known-device proof the client showed, or "":
+// a known device is counted as a client of its own, wherever it logs in
+// from, so a stolen proof buys MaxFailuresPerClient guesses in all, not
+// as many per address, and strangers behind the owner's address do not
+// lock the owner's device.
+func (l *Lockout) newAttempt(st store.Attempts, login, subject string, client netip.Prefix, device string) *attempt {
 	c := "\x00" + clientaddr.Key(client)
+	if device != "" {
+		c = "\x00device:" + device
+	}
 	spec := store.Attempt{
 		Group: "n:" + login, Name: "n:" + login, NameClient: "n:" + login + c,
 		PerClient: l.MaxFailuresPerClient, Total: l.MaxFailures,
-		Window: l.Window, LockFor: l.Duration, KnownDevice: knownDevice,
+		Window: l.Window, LockFor: l.Duration, KnownDevice: device != "",
 	}
 	if subject != "" {
 		spec.Group = accountGroup(subject)

@@ -52,7 +52,10 @@ type SchedulerConfig struct {
 //     the place of the newest check of the client with the most waiting
 //     (so a few clients cannot keep every other one out);
 //   - a check marked First (a login from a device known to the account)
-//     goes before every check that is not.
+//     goes before the checks that are not, but never twice in a row while
+//     one of those waits: anyone can mark their own logins First (a
+//     device known to an account of their own), so First may shorten a
+//     wait, never starve the others of more than half the slots.
 //
 // The client is an opaque string, such as clientaddr.Key of the client's
 // network. Checks with the client "" (an app that does not say who asks)
@@ -70,6 +73,9 @@ type Scheduler struct {
 	// turns holds, per class (0: First, 1: the rest), the clients with a
 	// check of that class waiting, in the order they take turns.
 	turns [2][]*client
+	// firstRan: the last slot handed out from the queue went to a First
+	// check, so a plain one waiting goes next.
+	firstRan bool
 }
 
 type client struct {
@@ -199,26 +205,34 @@ func (s *Scheduler) release(c *client) {
 	s.dispatch()
 }
 
-// dispatch hands free slots to waiting checks: class 0 before class 1;
-// within a class the clients take turns, and a client at its share of
-// slots is passed over while another client can go. Called with s.mu held.
+// dispatch hands free slots to waiting checks: class 0 before class 1,
+// but not twice in a row while class 1 waits; within a class the clients
+// take turns, and a client at its share of slots is passed over while
+// another client can go. Called with s.mu held.
 func (s *Scheduler) dispatch() {
 	for s.free > 0 && s.waiting > 0 {
 		share := max(1, s.slots/len(s.clients))
-		var next *client
-		class := 0
-		for ; class < 2 && next == nil; class++ {
-			next = s.nextTurn(class, share)
+		order := [2]int{0, 1}
+		if s.firstRan {
+			order = [2]int{1, 0}
 		}
-		class--
+		var next *client
+		var class int
+		for _, class = range order {
+			if next = s.nextTurn(class, share); next != nil {
+				break
+			}
+		}
 		if next == nil {
 			// Everyone waiting is at their share: the slot would idle, so
 			// the first in turn takes it.
-			for class = 0; class < 2 && next == nil; class++ {
-				next = s.nextTurn(class, int(^uint(0)>>1))
+			for _, class = range order {
+				if next = s.nextTurn(class, int(^uint(0)>>1)); next != nil {
+					break
+				}
 			}
-			class--
 		}
+		s.firstRan = class == 0
 		w := next.queued[class][0]
 		next.queued[class] = next.queued[class][1:]
 		if len(next.queued[class]) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -169,6 +170,32 @@ func TestSchedulerFirstGoesFirst(t *testing.T) {
 	wg.Wait()
 	if order[0] != "device" {
 		t.Fatalf("order %v: the known device's check did not go first", order)
+	}
+}
+
+// TestSchedulerFirstNeverStarvesTheRest: with First and plain checks
+// waiting, they alternate: a flood marked First (anyone can know a device
+// of an account of their own) takes at most every other slot.
+func TestSchedulerFirstNeverStarvesTheRest(t *testing.T) {
+	s := newScheduler(t, SchedulerConfig{Slots: 1, Wait: time.Hour, MaxQueuePerClient: 8})
+	hold, running := make(chan struct{}), make(chan struct{})
+	go s.Run(context.Background(), "x", false, func() { close(running); <-hold })
+	<-running
+	var order []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 6 {
+		first := i < 3
+		name := map[bool]string{true: "F", false: "p"}[first]
+		wg.Go(func() {
+			_ = s.Run(context.Background(), fmt.Sprint(name, i), first, func() { mu.Lock(); order = append(order, name); mu.Unlock() })
+		})
+		waitFor(t, func() bool { return s.queued() == i+1 })
+	}
+	close(hold)
+	wg.Wait()
+	if got := strings.Join(order, ""); got != "FpFpFp" {
+		t.Fatalf("order %s, want FpFpFp: First checks alternate with the others", got)
 	}
 }
 

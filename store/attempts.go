@@ -82,7 +82,7 @@ type Attempts interface {
 	// locked, counts it: the name's two counters always, the account's
 	// two unless the account is held. A counter starts a Window at its
 	// first attempt; the attempt that brings it to its limit keeps it at
-	// least LockFor from then. The limits are read from the counts before
+	// least LockFor from then (later attempts do not move its end). The limits are read from the counts before
 	// this attempt: the name is locked when NameClient has reached
 	// PerClient or, unless KnownDevice, Name has reached Total; the
 	// account is held likewise by AccountClient and Account.

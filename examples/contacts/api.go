@@ -294,7 +294,8 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if _, err := s.authn.Authenticate(r.Context(), auth.Credentials{Login: c.EmailAddress, Password: current, Client: clientaddr.FromRequest(r)}); err != nil {
+	if _, err := s.authn.Authenticate(r.Context(), auth.Credentials{Login: c.EmailAddress, Password: current, Client: clientaddr.FromRequest(r),
+		KnownDevice: auth.KnownDeviceFromRequest(r)}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

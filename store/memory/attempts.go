@@ -86,7 +86,10 @@ func countAttempt(a store.Attempt, now int64, c [4]counter) (store.AttemptResult
 			c.resetAt = addNanos(now, a.Window)
 		}
 		c.n++
-		if c.n >= limit {
+		// Only the attempt that reaches the limit sets the lock's end:
+		// later ones (a known device's, past a total) must not push it on,
+		// or the owner's own logins would renew an attacker's lock.
+		if c.n == limit {
 			c.resetAt = max(c.resetAt, addNanos(now, a.LockFor))
 		}
 		return c

@@ -24,9 +24,14 @@ func (s *Store) CountAttempt(ctx context.Context, a store.Attempt) (store.Attemp
 	if a.KnownDevice {
 		known = 1
 	}
+	// Ends are computed from now rounded up to the millisecond, so that no
+	// window or lock is shorter than asked; expiry is read against now
+	// rounded down, so that none ends early either.
+	now := s.now()
 	res, err := attemptScript.Run(ctx, s.c, []string{s.attemptKey(a.Group)},
-		s.nowMillis(), ceilMillis(a.Window), ceilMillis(a.LockFor), a.PerClient, a.Total, known,
-		attemptField(a.NameClient), attemptField(a.Name), attemptField(a.AccountClient), attemptField(a.Account)).Int64Slice()
+		now.UnixMilli(), ceilMillis(a.Window), ceilMillis(a.LockFor), a.PerClient, a.Total, known,
+		attemptField(a.NameClient), attemptField(a.Name), attemptField(a.AccountClient), attemptField(a.Account),
+		ceilMillis(time.Duration(now.UnixNano()))).Int64Slice()
 	if err != nil {
 		return store.AttemptResult{}, unavailable("count attempt", err)
 	}
@@ -86,24 +91,38 @@ func ceilMillis(d time.Duration) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// attemptScript: KEYS the group's hash; ARGV now, window, lockFor (ms),
-// perClient, total, knownDevice (0|1), then the fields of nameClient,
-// name, accountClient, account ("" for none). Each field holds "n:resetAt".
-// Returns {locked, until ms, held, nameCounted, accountCounted}. It is
-// countAttempt of the memory store line for line. The hash lives as long
-// as its longest counter; expired fields in it read as zero.
+// attemptScript: KEYS the group's hash; ARGV now (ms, rounded down),
+// window, lockFor (ms), perClient, total, knownDevice (0|1), the fields of
+// nameClient, name, accountClient, account ("" for none), and now rounded
+// up. Each field holds "n:resetAt". Returns {locked, until ms, held,
+// nameCounted, accountCounted}. It is countAttempt of the memory store
+// line for line. The hash lives as long as its longest counter; an
+// expired field reads as zero and is deleted when read, and a hash past
+// 64 fields (many clients on one account) is swept of its expired ones.
 var attemptScript = goredis.NewScript(`
 local now, window, lockfor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local k, m, known = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
 local f = {ARGV[7], ARGV[8], ARGV[9], ARGV[10]}
+local up = tonumber(ARGV[11])
+local function live(v)
+  local a, b = string.match(v, '^(%d+):(%d+)$')
+  a, b = tonumber(a), tonumber(b)
+  if a and b and b > now then return a, b end
+  return nil
+end
+if redis.call('HLEN', KEYS[1]) > 64 then
+  local all = redis.call('HGETALL', KEYS[1])
+  for i = 1, #all, 2 do
+    if not live(all[i + 1]) then redis.call('HDEL', KEYS[1], all[i]) end
+  end
+end
 local n, r = {0, 0, 0, 0}, {0, 0, 0, 0}
 for i = 1, 4 do
   if f[i] ~= '' then
     local v = redis.call('HGET', KEYS[1], f[i])
     if v then
-      local a, b = string.match(v, '^(%d+):(%d+)$')
-      a, b = tonumber(a), tonumber(b)
-      if a and b and b > now then n[i], r[i] = a, b end
+      local a, b = live(v)
+      if a then n[i], r[i] = a, b else redis.call('HDEL', KEYS[1], f[i]) end
     end
   end
 end
@@ -114,9 +133,9 @@ if locked > 0 then return {1, locked, 0, 0, 0} end
 local held = f[4] ~= '' and (n[3] >= k or (not known and n[4] >= m))
 local last = 0
 local function hit(i, limit)
-  if n[i] == 0 then r[i] = now + window end
+  if n[i] == 0 then r[i] = up + window end
   n[i] = n[i] + 1
-  if n[i] >= limit and now + lockfor > r[i] then r[i] = now + lockfor end
+  if n[i] == limit and up + lockfor > r[i] then r[i] = up + lockfor end
   redis.call('HSET', KEYS[1], f[i], string.format('%d:%.0f', n[i], r[i]))
   if r[i] > last then last = r[i] end
 end

@@ -13,6 +13,7 @@ var attemptCases = []testCase{
 	{"TotalNeedsTwoClients", testAttemptTotal},
 	{"AccountHeldSilently", testAttemptHeld},
 	{"ForgiveKeepsOthers", testAttemptForgive},
+	{"LockEndIsFixed", testAttemptLockEnd},
 	{"WindowAndClear", testAttemptWindow},
 	{"CallerMistakes", testAttemptMistakes},
 	{"ExactUnderRace", testAttemptRace},
@@ -155,6 +156,36 @@ func testAttemptForgive(e *env) {
 	// Forgiving a client with no counts, or a group with none, is no error.
 	if err := e.s.ForgiveAttempt(e.ctx, attempt("nobody", "c9", "s9")); err != nil {
 		e.Fatal(err)
+	}
+}
+
+// testAttemptLockEnd: the attempt that reaches a limit sets the lock's
+// end; a known device's attempts past the limit do not move it, so the
+// owner's logins cannot keep an attacker's lock alive.
+func testAttemptLockEnd(e *env) {
+	a := attempt("jill", "c1", "s1")
+	a.LockFor = 20 * time.Minute
+	for _, c := range []string{"c1", "c1", "c1", "c2", "c2"} {
+		b := a
+		b.NameClient, b.AccountClient = "n:jill|"+c, "a:s1|"+c
+		e.count(b)
+	}
+	want := e.clk.Now().Add(20 * time.Minute)
+	for range 3 {
+		e.clk.Advance(5 * time.Minute)
+		known := a
+		known.NameClient, known.AccountClient, known.KnownDevice = "n:jill|dev", "a:s1|dev", true
+		if r := e.count(known); r.Locked {
+			e.Fatalf("known device: %+v", r)
+		}
+		if err := e.s.ForgiveAttempt(e.ctx, known); err != nil {
+			e.Fatal(err)
+		}
+	}
+	b := a
+	b.NameClient, b.AccountClient = "n:jill|c3", "a:s1|c3"
+	if r := e.count(b); !r.Locked || !r.Until.Equal(want) {
+		e.Fatalf("after the known device's logins: %+v, want locked until %v", r, want)
 	}
 }
 
