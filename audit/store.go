@@ -116,6 +116,13 @@ func (t *timed) ForgiveAttempt(ctx context.Context, a store.Attempt) error {
 	return err
 }
 
+func (t *timed) UncountAttempt(ctx context.Context, a store.Attempt, r store.AttemptResult) error {
+	start := time.Now()
+	err := t.s.UncountAttempt(ctx, a, r)
+	t.done("uncount_attempt", start, err)
+	return err
+}
+
 func (t *timed) ClearAttempts(ctx context.Context, group string) error {
 	start := time.Now()
 	err := t.s.ClearAttempts(ctx, group)

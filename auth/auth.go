@@ -277,9 +277,8 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	// The locks are checked and the attempt counted in one store call,
 	// before the login queues for a hashing slot: no number of concurrent
 	// guesses gets more checks than the limits, a locked name is answered
-	// at once, and a slow store holds no slot. A login then shed busy has
-	// counted against its own client (at most PerClient toward the
-	// account's limit, like any other try of that client).
+	// at once, and a slow store holds no slot. A login then shed busy is
+	// taken back: it checked nothing, so it costs nobody a try.
 	var device string // the known-device proof's id, when the client has one
 	if known {
 		device = a.provesKnownDevice(c.KnownDevice, user.Subject, user.PasswordHash, a.now())
@@ -306,6 +305,9 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		cmpErr = a.hasher.Compare(hash, []byte(c.Password))
 		a.rec.ObserveHash(time.Since(start))
 	}); err != nil {
+		if uerr := attempt.uncount(ctx); uerr != nil {
+			return User{}, uerr
+		}
 		return User{}, err
 	}
 	if held {

@@ -136,6 +136,12 @@ func (a *attempt) count(ctx context.Context) (held bool, err error) {
 	return a.res.Held, nil
 }
 
+// uncount takes the attempt back: it was shed before its check. It runs
+// even when ctx has ended (a shed for a cancelled request is one too).
+func (a *attempt) uncount(ctx context.Context) error {
+	return a.store.UncountAttempt(context.WithoutCancel(ctx), a.spec, a.res)
+}
+
 // succeeded ends this client's counts, taking them back off the
 // all-clients counts; what other clients counted stays.
 func (a *attempt) succeeded(ctx context.Context) error {

@@ -94,6 +94,12 @@ type Attempts interface {
 	// and deletes them. What other clients counted stays.
 	ForgiveAttempt(ctx context.Context, a Attempt) error
 
+	// UncountAttempt takes back what CountAttempt counted as r: one off
+	// each counter r says was counted, never below zero. It is for a try
+	// that never reached its check (shed for want of a hashing slot), so
+	// that it costs nobody a try.
+	UncountAttempt(ctx context.Context, a Attempt, r AttemptResult) error
+
 	// ClearAttempts deletes every counter of the group: a password reset
 	// starts the account afresh, whatever names were tried.
 	ClearAttempts(ctx context.Context, group string) error

@@ -130,6 +130,13 @@ func (s *Store) ForgiveAttempt(ctx context.Context, a store.Attempt) error {
 	return s.Store.ForgiveAttempt(ctx, a)
 }
 
+func (s *Store) UncountAttempt(ctx context.Context, a store.Attempt, r store.AttemptResult) error {
+	if err := s.fail(); err != nil {
+		return err
+	}
+	return s.Store.UncountAttempt(ctx, a, r)
+}
+
 func (s *Store) ClearAttempts(ctx context.Context, group string) error {
 	if err := s.fail(); err != nil {
 		return err

@@ -139,6 +139,33 @@ func (s *Store) ForgiveAttempt(_ context.Context, a store.Attempt) error {
 	return nil
 }
 
+// UncountAttempt implements [store.Attempts].
+func (s *Store) UncountAttempt(_ context.Context, a store.Attempt, r store.AttemptResult) error {
+	if err := store.CheckAttempt(a); err != nil {
+		return err
+	}
+	now := s.clock()
+	cs := s.counterShard(a.Group)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	group := cs.attempts[a.Group]
+	takeBack := func(k string) {
+		if c, ok := group[k]; ok && c.resetAt > now && c.n > 0 {
+			c.n--
+			group[k] = c
+		}
+	}
+	if r.NameCounted {
+		takeBack(a.NameClient)
+		takeBack(a.Name)
+	}
+	if r.AccountCounted {
+		takeBack(a.AccountClient)
+		takeBack(a.Account)
+	}
+	return nil
+}
+
 // ClearAttempts implements [store.Attempts].
 func (s *Store) ClearAttempts(_ context.Context, group string) error {
 	cs := s.counterShard(group)

@@ -58,6 +58,24 @@ func (s *Store) ForgiveAttempt(ctx context.Context, a store.Attempt) error {
 	return nil
 }
 
+// UncountAttempt implements [store.Attempts] with one script.
+func (s *Store) UncountAttempt(ctx context.Context, a store.Attempt, r store.AttemptResult) error {
+	if err := store.CheckAttempt(a); err != nil {
+		return err
+	}
+	f := [4]string{}
+	if r.NameCounted {
+		f[0], f[1] = attemptField(a.NameClient), attemptField(a.Name)
+	}
+	if r.AccountCounted {
+		f[2], f[3] = attemptField(a.AccountClient), attemptField(a.Account)
+	}
+	if err := uncountScript.Run(ctx, s.c, []string{s.attemptKey(a.Group)}, s.nowMillis(), f[0], f[1], f[2], f[3]).Err(); err != nil && err != goredis.Nil {
+		return unavailable("uncount attempt", err)
+	}
+	return nil
+}
+
 // ClearAttempts implements [store.Attempts]: the group is one key.
 func (s *Store) ClearAttempts(ctx context.Context, group string) error {
 	if err := s.c.Del(ctx, s.attemptKey(group)).Err(); err != nil {
@@ -151,6 +169,25 @@ if redis.call('PTTL', KEYS[1]) < last - now then
   redis.call('PEXPIRE', KEYS[1], string.format('%.0f', last - now))
 end
 return {0, 0, held and 1 or 0, 1, counted}
+`)
+
+// uncountScript: KEYS the group's hash; ARGV now, then up to four fields
+// ("" for none), each taken down by one if live and above zero.
+var uncountScript = goredis.NewScript(`
+local now = tonumber(ARGV[1])
+for i = 2, 5 do
+  if ARGV[i] ~= '' then
+    local v = redis.call('HGET', KEYS[1], ARGV[i])
+    if v then
+      local a, b = string.match(v, '^(%d+):(%d+)$')
+      a, b = tonumber(a), tonumber(b)
+      if a and b and b > now and a > 0 then
+        redis.call('HSET', KEYS[1], ARGV[i], string.format('%d:%.0f', a - 1, b))
+      end
+    end
+  end
+end
+return 0
 `)
 
 // forgiveScript: KEYS the group's hash; ARGV now, then the fields of

@@ -14,6 +14,7 @@ var attemptCases = []testCase{
 	{"AccountHeldSilently", testAttemptHeld},
 	{"ForgiveKeepsOthers", testAttemptForgive},
 	{"LockEndIsFixed", testAttemptLockEnd},
+	{"Uncount", testAttemptUncount},
 	{"WindowAndClear", testAttemptWindow},
 	{"CallerMistakes", testAttemptMistakes},
 	{"ExactUnderRace", testAttemptRace},
@@ -186,6 +187,44 @@ func testAttemptLockEnd(e *env) {
 	b.NameClient, b.AccountClient = "n:jill|c3", "a:s1|c3"
 	if r := e.count(b); !r.Locked || !r.Until.Equal(want) {
 		e.Fatalf("after the known device's logins: %+v, want locked until %v", r, want)
+	}
+}
+
+// testAttemptUncount: an attempt taken back costs nobody a try: not its
+// client, not the totals, and a held attempt takes nothing off the
+// account it was not counted on.
+func testAttemptUncount(e *env) {
+	for range 2 {
+		e.count(attempt("jill", "c1", "s1"))
+	}
+	a := attempt("jill", "c1", "s1")
+	r := e.count(a) // c1's third: it would lock c1
+	if err := e.s.UncountAttempt(e.ctx, a, r); err != nil {
+		e.Fatal(err)
+	}
+	if r := e.count(a); r.Locked || !r.AccountCounted {
+		e.Fatalf("after the third was taken back: %+v, want counted", r)
+	}
+	if r := e.count(a); !r.Locked {
+		e.Fatalf("c1's fourth (third counted): %+v, want locked", r)
+	}
+	h := attempt("jill@example.com", "c1", "s1")
+	r = e.count(h)
+	if !r.Held || r.AccountCounted {
+		e.Fatalf("held: %+v", r)
+	}
+	if err := e.s.UncountAttempt(e.ctx, h, r); err != nil {
+		e.Fatal(err)
+	}
+	// The account still has c1's 3; two more from c2 reach the total.
+	e.count(attempt("jill@example.com", "c2", "s1"))
+	e.count(attempt("jill@example.com", "c2", "s1"))
+	if r := e.count(attempt("jill@example.com", "c3", "s1")); !r.Held {
+		e.Fatalf("after five on the account: %+v, want held", r)
+	}
+	// Nothing to take back is no error.
+	if err := e.s.UncountAttempt(e.ctx, attempt("nobody", "c9", ""), store.AttemptResult{NameCounted: true}); err != nil {
+		e.Fatal(err)
 	}
 }
 
