@@ -90,7 +90,7 @@ func TestResetForUnknownAddressStoresNothing(t *testing.T) {
 // none, 200. Both now return nil; the operator sees store.unavailable.
 func TestFullStoreIsNoOracle(t *testing.T) {
 	f := newFixture(t, auth.Config{})
-	mem := memory.New(memory.Options{MaxRecords: 10})
+	mem := memory.New(memory.Options{MaxRecords: 10, MaxCounters: 10})
 	t.Cleanup(func() { mem.Close() })
 	tm, err := tokens.New(tokens.Config{Store: mem, TagKey: testfix.TagKey})
 	if err != nil {

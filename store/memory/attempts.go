@@ -11,7 +11,9 @@ var _ store.Attempts = (*Store)(nil)
 
 // CountAttempt implements [store.Attempts]. The group's counters live in
 // one shard, under its lock; each counter is an entry against
-// Options.MaxRecords.
+// Options.MaxCounters. A counter that reaches its limit is flagged locked
+// and is never evicted while it lasts (see Options.MaxCounters); the
+// others may be, when the budget is full.
 func (s *Store) CountAttempt(_ context.Context, a store.Attempt) (store.AttemptResult, error) {
 	if err := store.CheckAttempt(a); err != nil {
 		return store.AttemptResult{}, err
@@ -41,8 +43,10 @@ func (s *Store) CountAttempt(_ context.Context, a store.Attempt) (store.AttemptR
 		}
 	}
 	for j := range fresh {
-		if !s.reserve() {
-			s.size.Add(-int64(j))
+		// An eviction frees a place and takes it: giving the place back
+		// is the same as for a free one.
+		if !s.reserveCounter(cs, a.Group, now) {
+			s.counterCount.Add(-int64(j))
 			return store.AttemptResult{}, store.ErrFull
 		}
 	}
@@ -66,7 +70,8 @@ func (s *Store) CountAttempt(_ context.Context, a store.Attempt) (store.AttemptR
 // zero count for one missing or expired), in nanoseconds: the result, and
 // the counts to store in the order nameClient, name, accountClient,
 // account, where a zero count is left as it was. The Lua of the Redis
-// store (attemptScript) mirrors it line for line.
+// store (attemptScript) mirrors it line for line, all but the locked flag,
+// which only this store's eviction reads.
 func countAttempt(a store.Attempt, now int64, c [4]counter) (store.AttemptResult, [4]counter) {
 	const nameClient, name, accountClient, account = 0, 1, 2, 3
 	k, m := int64(a.PerClient), int64(a.Total)
@@ -91,6 +96,7 @@ func countAttempt(a store.Attempt, now int64, c [4]counter) (store.AttemptResult
 		// or the owner's own logins would renew an attacker's lock.
 		if c.n == limit {
 			c.resetAt = max(c.resetAt, addNanos(now, a.LockFor))
+			c.locked = true
 		}
 		return c
 	}
@@ -125,9 +131,10 @@ func (s *Store) ForgiveAttempt(_ context.Context, a store.Attempt) error {
 			return
 		}
 		delete(group, client)
-		s.size.Add(-1)
+		s.counterCount.Add(-1)
 		if t, ok := group[all]; ok && c.resetAt > now && t.resetAt > now {
 			t.n = max(0, t.n-c.n)
+			t.locked = t.n >= int64(a.Total)
 			group[all] = t
 		}
 	}
@@ -149,19 +156,20 @@ func (s *Store) UncountAttempt(_ context.Context, a store.Attempt, r store.Attem
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	group := cs.attempts[a.Group]
-	takeBack := func(k string) {
+	takeBack := func(k string, limit int) {
 		if c, ok := group[k]; ok && c.resetAt > now && c.n > 0 {
 			c.n--
+			c.locked = c.n >= int64(limit)
 			group[k] = c
 		}
 	}
 	if r.NameCounted {
-		takeBack(a.NameClient)
-		takeBack(a.Name)
+		takeBack(a.NameClient, a.PerClient)
+		takeBack(a.Name, a.Total)
 	}
 	if r.AccountCounted {
-		takeBack(a.AccountClient)
-		takeBack(a.Account)
+		takeBack(a.AccountClient, a.PerClient)
+		takeBack(a.Account, a.Total)
 	}
 	return nil
 }
@@ -172,7 +180,7 @@ func (s *Store) ClearAttempts(_ context.Context, group string) error {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if g, ok := cs.attempts[group]; ok {
-		s.size.Add(-int64(len(g)))
+		s.counterCount.Add(-int64(len(g)))
 		delete(cs.attempts, group)
 	}
 	return nil

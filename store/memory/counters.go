@@ -9,7 +9,13 @@ import (
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
-type counter struct{ n, resetAt int64 }
+// counter is a count and when it ends (unix nanoseconds). locked marks an
+// attempt counter that has reached its limit: eviction leaves it alone
+// (see Options.MaxCounters). Plain counters leave it false.
+type counter struct {
+	n, resetAt int64
+	locked     bool
+}
 
 // Hit implements [store.Counters]. It fails for a window that is not
 // positive.
@@ -24,7 +30,7 @@ func (s *Store) Hit(_ context.Context, key string, window time.Duration) (store.
 	c, ok := cs.m[key]
 	if !ok || c.resetAt <= now {
 		if !ok {
-			if !s.reserve() {
+			if !s.reserveCounter(cs, "", now) {
 				return store.Count{}, store.ErrFull
 			}
 			key = strings.Clone(key)
@@ -56,7 +62,7 @@ func (s *Store) Reset(_ context.Context, key string) error {
 	defer cs.mu.Unlock()
 	if _, ok := cs.m[key]; ok {
 		delete(cs.m, key)
-		s.size.Add(-1)
+		s.counterCount.Add(-1)
 	}
 	return nil
 }

@@ -8,9 +8,12 @@
 // subject out, or listing its sessions, costs in proportion to that
 // subject's records, not to the whole store.
 //
-// Memory is bounded: a store holds at most [Options.MaxRecords] entries and
-// answers [store.ErrFull] beyond that, and a background sweeper deletes
-// expired entries. Expired entries are misses at once, swept or not, but
+// Memory is bounded, in two budgets: at most [Options.MaxRecords] token
+// records, and apart from them at most [Options.MaxCounters] counters, rate
+// limits and login attempt counters, which is all that requests from
+// strangers can create. A full token budget answers [store.ErrFull]; a full
+// counter budget first evicts an entry that no lock depends on (see
+// [Options.MaxCounters]). A background sweeper deletes expired entries. Expired entries are misses at once, swept or not, but
 // take up room until the sweeper (or [Store.Sweep]) removes them. Call
 // [Store.Close] to stop the sweeper; a store that is dropped without Close
 // stops it once the garbage collector finds the store unreachable.

@@ -94,7 +94,7 @@ func (s *Store) drop(is *indexShard, e *entry) {
 	delete(ts.m, tokenKey{e.hash, e.subj.tag()})
 	ts.mu.Unlock()
 	is.unlink(e)
-	s.size.Add(-1)
+	s.tokenCount.Add(-1)
 }
 
 // prune drops the subject's entries past their until (expired ones, and

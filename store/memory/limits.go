@@ -11,7 +11,7 @@ import (
 var _ store.Limits = (*Store)(nil)
 
 // Take implements [store.Limits]. A limit is one int64 under its key,
-// kept (and counted against Options.MaxRecords) until it has passed.
+// kept (and counted against Options.MaxCounters) until it has passed.
 func (s *Store) Take(_ context.Context, key string, r store.Rate, n int) (store.Decision, error) {
 	if err := store.CheckTake(r, n); err != nil {
 		return store.Decision{}, err
@@ -26,7 +26,7 @@ func (s *Store) Take(_ context.Context, key string, r store.Rate, n int) (store.
 		return store.Decision{RetryAfter: time.Duration(retry), Remaining: remaining}, nil
 	}
 	if !ok {
-		if !s.reserve() {
+		if !s.reserveCounter(cs, "", now) {
 			return store.Decision{}, store.ErrFull
 		}
 		key = strings.Clone(key)

@@ -25,7 +25,8 @@ type counterShard struct {
 	// attempts are login attempt counters by group, then by key: a group
 	// lives in one shard, so that one lock covers an attempt's counters.
 	attempts map[string]map[string]counter
-	_        [16]byte
+	idx      int // where it is in Store.counters
+	_        [8]byte
 }
 
 type tokenKey struct {

@@ -27,7 +27,7 @@ func (s *Store) Sweep() int {
 		for k, c := range cs.m {
 			if c.resetAt <= now {
 				delete(cs.m, k)
-				s.size.Add(-1)
+				s.counterCount.Add(-1)
 				n++
 			}
 		}
@@ -35,7 +35,7 @@ func (s *Store) Sweep() int {
 			for k, c := range group {
 				if c.resetAt <= now {
 					delete(group, k)
-					s.size.Add(-1)
+					s.counterCount.Add(-1)
 					n++
 				}
 			}
@@ -46,7 +46,7 @@ func (s *Store) Sweep() int {
 		for k, tat := range cs.limits {
 			if tat <= now {
 				delete(cs.limits, k)
-				s.size.Add(-1)
+				s.counterCount.Add(-1)
 				n++
 			}
 		}

@@ -28,7 +28,7 @@ func (s *Store) Put(_ context.Context, id store.ID, rec store.Record) error {
 		}
 		return nil
 	}
-	if old == nil && !s.reserve() {
+	if old == nil && !s.reserveToken() {
 		return store.ErrFull
 	}
 	sub := is.subject(id.Tag, rec.Subject)
@@ -102,7 +102,7 @@ func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Dura
 	}
 
 	prev := s.tokenShard(&next.Hash).find(tokenKey{next.Hash, next.Tag})
-	if prev == nil && !s.reserve() {
+	if prev == nil && !s.reserveToken() {
 		return store.Rotation{}, store.ErrFull
 	}
 	expires := addNanos(now, lifetime)
