@@ -11,10 +11,18 @@
 // before it is hashed or compared, at sign-up and at login alike.
 //
 // [Bcrypt] is the default [Hasher]: passwords over [MaxBytes] (bcrypt's
-// limit) are refused with [ErrTooLong], never silently truncated. A
-// [Gate] runs hashes in a fixed number of slots so that a flood of logins
-// always leaves cores for the rest of the app; a check that waits too long
-// for a slot is answered [ErrBusy].
+// limit) are refused with [ErrTooLong], never silently truncated.
+// [Argon2id] (OWASP's first choice, at OWASP's settings) takes passwords
+// up to [MaxPassphraseBytes]; [MaxLen] and [CheckLen] tell a caller the
+// limit of whichever Hasher it has. A stored hash is data: [Limits] bound
+// the memory and work one may ask of a check, and a hash over them is not
+// read (a [*HashError] says why).
+//
+// A [Scheduler] runs hashes in a fixed number of slots so that a flood of
+// logins always leaves cores for the rest of the app; a check that waits
+// too long for a slot is answered [ErrBusy]. An Argon2id check holds its
+// memory (19 MiB by default) for as long as it runs, so the slots bound
+// the hashing memory too.
 //
 // The package imports nothing of gatehouse's but package problem, so that
 // apps creating users, and tools importing hashes, need nothing else.
