@@ -143,7 +143,7 @@ func TestArgon2idOwnSettingsRaiseTheLimits(t *testing.T) {
 
 // TestLongPasswords: a 100-byte password (25 four-byte characters, or
 // 34 Cyrillic ones) with each hasher: bcrypt refuses it clearly, Argon2id
-// takes it.
+// takes it, and Importing does as its Primary does.
 func TestLongPasswords(t *testing.T) {
 	long := []byte(strings.Repeat("🔑", 25))
 	if len(long) != 100 {
@@ -155,7 +155,9 @@ func TestLongPasswords(t *testing.T) {
 		refuse bool
 	}{
 		{password.Bcrypt{Cost: 4}, 72, true},
+		{password.Importing{Primary: password.Bcrypt{Cost: 4}}, 72, true},
 		{password.Argon2id{}, password.MaxPassphraseBytes, false},
+		{password.Importing{}, password.MaxPassphraseBytes, false},
 	} {
 		name := fmt.Sprintf("%T", tc.h)
 		if got := password.MaxLen(tc.h); got != tc.max {
