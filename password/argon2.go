@@ -126,14 +126,16 @@ func (a Argon2id) CanRead(hash []byte) bool {
 }
 
 // NeedsRehash implements Hasher: true for an Argon2id hash made with other
-// memory, passes or lanes than a's.
+// memory, passes or lanes than a's, or another salt or hash length than
+// its 16 and 32 bytes.
 func (a Argon2id) NeedsRehash(hash []byte) bool {
 	p, err := readArgon2(hash, a.limits())
 	if err != nil || p.variant != "argon2id" {
 		return false
 	}
 	want := a.params()
-	return p.memory != want.memory || p.time != want.time || p.threads != want.threads
+	return p.memory != want.memory || p.time != want.time || p.threads != want.threads ||
+		len(p.salt) != 16 || len(p.key) != 32
 }
 
 // argon2Params is a PHC-format Argon2 hash, read or to be written.

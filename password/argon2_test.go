@@ -60,6 +60,11 @@ func TestArgon2idHash(t *testing.T) {
 	if !(password.Argon2id{Time: 3}).NeedsRehash(h) || !(password.Argon2id{Memory: 47104, Time: 1}).NeedsRehash(h) {
 		t.Fatal("other settings do not ask for a rehash")
 	}
+	// The reference vectors' 8-byte salt, at OWASP's settings.
+	short := "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
+	if !a.CanRead([]byte(short)) || !a.NeedsRehash([]byte(short)) {
+		t.Fatal("a hash with an 8-byte salt does not ask for a rehash")
+	}
 	if h2, _ := a.Hash([]byte("correct horse battery staple")); string(h2) == string(h) {
 		t.Fatal("two hashes of one password are equal: the salt is not random")
 	}

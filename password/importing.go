@@ -274,7 +274,7 @@ func readScrypt(hash []byte, lim Limits) (stored, error) {
 	if !scanParams(fields[2], []string{"ln", "r", "p"}, []*uint64{&ln, &r, &p}) {
 		return bad("parameters are not ln=<log2 N>,r=<block size>,p=<parallelism>", ErrMalformedHash)
 	}
-	if ln < 1 || ln > 32 || r < 1 || p < 1 || r*p >= 1<<30 {
+	if ln < 1 || ln > 32 || r < 1 || p < 1 || r >= 1<<30 || p >= 1<<30 || r*p >= 1<<30 {
 		return bad("parameters out of scrypt's range", ErrMalformedHash)
 	}
 	if kib := r << ln / 8; kib > uint64(lim.MaxMemoryKiB) || p > uint64(lim.MaxPasses) { // 128·N·r bytes
