@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-go/gatehouse/auth"
@@ -35,6 +36,20 @@ func loadImported(t *testing.T, path string) *users {
 		us.byLogin[row[1]] = &auth.User{Subject: row[0], Email: row[1], PasswordHash: []byte(row[2]), Active: true, EmailConfirmed: true}
 	}
 	return us
+}
+
+// comparing is password.Importing recording the hashes it compares.
+type comparing struct {
+	password.Importing
+	mu   sync.Mutex
+	last []byte
+}
+
+func (c *comparing) Compare(hash, pw []byte) error {
+	c.mu.Lock()
+	c.last = hash
+	c.mu.Unlock()
+	return c.Importing.Compare(hash, pw)
 }
 
 // TestLoginImportedUsers: every user of a table exported from other
@@ -90,7 +105,8 @@ func TestLoginImportedUsers(t *testing.T) {
 	}
 
 	env := testfix.New(t, tokens.Config{})
-	a, err := auth.New(auth.Config{Users: tbl, Tokens: env.Tokens, Counters: env.Store, Hasher: hasher, Now: env.Clock.Now})
+	rec := &comparing{Importing: hasher}
+	a, err := auth.New(auth.Config{Users: tbl, Tokens: env.Tokens, Counters: env.Store, Hasher: rec, Now: env.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +148,14 @@ func TestLoginImportedUsers(t *testing.T) {
 		})
 	}
 	for email := range unreadable {
+		rec.last = nil
 		if err := login(email, "password"); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Errorf("%s: %v, want ErrInvalidCredentials", email, err)
+		}
+		// One full comparison, against the dummy hash (an Argon2id one),
+		// not the row's: the time of a wrong password.
+		if !hasher.CanRead(rec.last) || string(rec.last) == string(tbl.byLogin[email].PasswordHash) {
+			t.Errorf("%s: compared against %.40q, not the dummy", email, rec.last)
 		}
 		if _, saved := tbl.updated[tbl.byLogin[email].Subject]; saved {
 			t.Errorf("%s: a hash was saved", email)
