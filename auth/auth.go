@@ -31,7 +31,9 @@ type Config struct {
 	// Hasher checks passwords; default password.Bcrypt{Cost: BcryptCost}.
 	// A Hasher that is also a password.HashReader lets logins to accounts
 	// whose hash it cannot read cost a full comparison (against a dummy)
-	// like any other; without it only an empty hash is recognised.
+	// like any other; without it only an empty hash is recognised. The
+	// longest password taken is the Hasher's (password.MaxLen): 72 bytes
+	// for bcrypt, 1024 for password.Argon2id (see docs/settings.md).
 	Hasher password.Hasher
 	// BcryptCost is the bcrypt cost of the default Hasher; default 10
 	// (bcrypt.DefaultCost, ≈ 60 ms on a 2-core machine). Logins whose hash
@@ -222,8 +224,9 @@ type Credentials struct {
 }
 
 // Authenticate checks the credentials and returns the user. In order:
-//   - a missing field is a FieldError, a password over 72 bytes is
-//     password.ErrTooLong, both before any lookup;
+//   - a missing field is a FieldError, a password over the Hasher's limit
+//     (password.MaxLen: 72 bytes for bcrypt) is password.ErrTooLong, both
+//     before any lookup;
 //   - a locked account is a *LockedError, for right and wrong passwords
 //     alike, and no hash runs;
 //   - an unknown user costs one hash (against a dummy) like a wrong
@@ -253,8 +256,8 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		return User{}, &FieldError{Field: "login", Reason: "missing"}
 	case c.Password == "":
 		return User{}, &FieldError{Field: "password", Reason: "missing"}
-	case len(c.Password) > password.MaxBytes:
-		return User{}, password.ErrTooLong
+	case len(c.Password) > password.MaxLen(a.hasher):
+		return User{}, password.CheckLen(a.hasher, c.Password)
 	case len(login) > maxLoginBytes:
 		return User{}, &FieldError{Field: "login", Reason: "too long"}
 	}
@@ -497,13 +500,14 @@ func (a *Authenticator) LogoutEverywhere(ctx context.Context, subject string, ke
 // comes), so that sign-ups and password changes cannot take the cores
 // that logins need. client is who asked (clientaddr.FromRequest), for the
 // turns; the zero Prefix when the app hashes for itself. A password over
-// password.MaxBytes is password.ErrTooLong; an empty one a *FieldError.
+// the Hasher's limit (password.MaxLen) is password.ErrTooLong; an empty one
+// a *FieldError.
 func (a *Authenticator) HashPassword(ctx context.Context, pw string, client netip.Prefix) ([]byte, error) {
 	switch {
 	case pw == "":
 		return nil, &FieldError{Field: "password", Reason: "missing"}
-	case len(pw) > password.MaxBytes:
-		return nil, password.ErrTooLong
+	case len(pw) > password.MaxLen(a.hasher):
+		return nil, password.CheckLen(a.hasher, pw)
 	}
 	return a.hashInTurn(ctx, client, pw)
 }

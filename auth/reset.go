@@ -17,7 +17,7 @@ import (
 
 // MinNewPasswordLength is the fewest characters a new password set by a
 // reset may have (NIST SP 800-63B §5.1.1.2: at least 8). The upper bound
-// is password.MaxBytes, as for logins.
+// is the Hasher's (password.MaxLen), as for logins.
 const MinNewPasswordLength = 8
 
 // RequestPasswordReset mails a one-time password reset token
@@ -127,8 +127,8 @@ type PasswordReset struct {
 // its subject, which it returns. In order:
 //   - Config.Users must implement HashUpdater, else a *ConfigError;
 //   - the new password is checked: missing or shorter than
-//     MinNewPasswordLength characters is a *FieldError, over
-//     password.MaxBytes is password.ErrTooLong; the token is not spent;
+//     MinNewPasswordLength characters is a *FieldError, over the Hasher's
+//     limit (password.MaxLen) is password.ErrTooLong; the token is not spent;
 //   - the token must be live (tokens.ErrMissing, ErrMalformed, ErrWrongKind
 //     or ErrInvalid otherwise), checked before any hashing;
 //   - the password is hashed with Config.Hasher (password.ErrBusy when no hashing
@@ -156,8 +156,8 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	switch {
 	case r.Password == "":
 		return "", &FieldError{Field: "password", Reason: "missing"}
-	case len(r.Password) > password.MaxBytes:
-		return "", password.ErrTooLong
+	case len(r.Password) > password.MaxLen(a.hasher):
+		return "", password.CheckLen(a.hasher, r.Password)
 	case utf8.RuneCountInString(r.Password) < MinNewPasswordLength:
 		return "", &FieldError{Field: "password", Reason: "too short"}
 	}
