@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,6 +56,14 @@ type Config struct {
 	// Lockout sets how failed logins lock an account.
 	Lockout Lockout
 
+	// PasswordPolicy checks new passwords (ConfirmPasswordReset,
+	// CheckNewPassword); default password.NewPolicy with its zero
+	// PolicyConfig: NIST SP 800-63B rev. 4 for a password that is the only
+	// factor (15 to 64 characters, the common-password blocklist, no
+	// composition rules). Logins are never checked against it: a password
+	// set under an older policy still logs in.
+	PasswordPolicy *password.Policy
+
 	// Limiter rate-limits logins per client (class limit.Login), before
 	// any lookup, count or hash. Default: a limit.Limiter with
 	// limit.DefaultPolicies() on Counters, when Counters is also a
@@ -106,6 +115,7 @@ type Authenticator struct {
 	counters store.Counters
 	attempts store.Attempts
 	hasher   password.Hasher
+	policy   *password.Policy
 	hashing  *password.Scheduler
 	limiter  *limit.Limiter
 	lockout  Lockout
@@ -195,6 +205,11 @@ func New(cfg Config) (*Authenticator, error) {
 	a.hashing, err = password.NewScheduler(password.SchedulerConfig{Slots: n, Wait: wait, MaxQueuePerClient: cfg.HashQueuePerClient})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
+	}
+	if a.policy = cfg.PasswordPolicy; a.policy == nil {
+		if a.policy, err = password.NewPolicy(password.PolicyConfig{}); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
 	}
 	if a.lockout, err = cfg.Lockout.withDefaults(); err != nil {
 		return nil, err
@@ -301,11 +316,24 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	if checked {
 		hash = user.PasswordHash
 	}
+	// New passwords are hashed in NFC (password.Normalize), so the
+	// password is compared in NFC; a hash made before that (an imported
+	// one, say) may be of other bytes, so a password that NFC changes is
+	// compared as typed too. Both are done for the dummy alike: the time
+	// depends only on what was typed.
+	typed := []byte(c.Password)
+	nfc := []byte(password.Normalize(c.Password))
 	var cmpErr error
+	asTyped := false
 	// A client with a known device goes first in the queue.
 	if err := a.hashing.Run(ctx, hashingKey(c.Client), knownDevice, func() {
 		start := time.Now()
-		cmpErr = a.hasher.Compare(hash, []byte(c.Password))
+		cmpErr = a.hasher.Compare(hash, nfc)
+		if cmpErr != nil && !bytes.Equal(nfc, typed) {
+			if cmpErr = a.hasher.Compare(hash, typed); cmpErr == nil {
+				asTyped = true
+			}
+		}
 		a.rec.ObserveHash(time.Since(start))
 	}); err != nil {
 		if uerr := attempt.uncount(ctx); uerr != nil {
@@ -325,7 +353,7 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	if err := attempt.succeeded(ctx); err != nil {
 		return User{}, err
 	}
-	user.PasswordHash = a.upgradeHash(ctx, user, c.Password, c.Client)
+	user.PasswordHash = a.upgradeHash(ctx, user, string(nfc), asTyped, c.Client)
 
 	if !user.Active {
 		return User{}, ErrInactive
@@ -352,13 +380,14 @@ func (a *Authenticator) readable(hash []byte) bool {
 // maxLoginBytes bounds the identifier; seed APIs allow up to 250 characters.
 const maxLoginBytes = 320
 
-// upgradeHash rehashes a right password whose hash has other settings,
-// and returns the hash the account has now (the known-device proof made
-// next is bound to it). Failing to save is not a failed login: the old
-// hash still works.
-func (a *Authenticator) upgradeHash(ctx context.Context, u User, pw string, client netip.Prefix) []byte {
+// upgradeHash rehashes a right password (pw, in NFC) whose hash has
+// other settings, or was made of the password as typed rather than in
+// NFC, and returns the hash the account has now (the known-device proof
+// made next is bound to it). Failing to save is not a failed login: the
+// old hash still works.
+func (a *Authenticator) upgradeHash(ctx context.Context, u User, pw string, notNFC bool, client netip.Prefix) []byte {
 	up, ok := a.users.(HashUpdater)
-	if !ok || !a.hasher.NeedsRehash(u.PasswordHash) {
+	if !ok || (!notNFC && !a.hasher.NeedsRehash(u.PasswordHash)) {
 		return u.PasswordHash
 	}
 	hash, err := a.hashInTurn(ctx, client, pw)
@@ -495,14 +524,31 @@ func (a *Authenticator) LogoutEverywhere(ctx context.Context, subject string, ke
 	return ended, nil
 }
 
-// HashPassword hashes a new password with the Authenticator's Hasher, in
-// its turn for a hashing slot like a login (password.ErrBusy when none
-// comes), so that sign-ups and password changes cannot take the cores
-// that logins need. client is who asked (clientaddr.FromRequest), for the
-// turns; the zero Prefix when the app hashes for itself. A password over
-// the Hasher's limit (password.MaxLen) is password.ErrTooLong; an empty one
-// a *FieldError.
+// CheckNewPassword checks a password a user chose (at sign-up, or to
+// change theirs) against Config.PasswordPolicy and the Hasher's length
+// limit, before anything is hashed: a *password.PolicyError (400, with a
+// code per rule: password_too_short, password_blocklisted,
+// password_context, ...) or password.ErrTooLong. related are the words
+// the password may not be: the user's name, email address (its local part
+// counts too), the app's name. Call it, then HashPassword.
+func (a *Authenticator) CheckNewPassword(ctx context.Context, pw string, related ...string) error {
+	if err := a.policy.Check(ctx, pw, related...); err != nil {
+		return err
+	}
+	return password.CheckLen(a.hasher, password.Normalize(pw))
+}
+
+// HashPassword hashes a new password, in NFC (password.Normalize, as
+// logins compare it), with the Authenticator's Hasher, in its turn for a
+// hashing slot like a login (password.ErrBusy when none comes), so that
+// sign-ups and password changes cannot take the cores that logins need.
+// client is who asked (clientaddr.FromRequest), for the turns; the zero
+// Prefix when the app hashes for itself. It checks only the length (over
+// the Hasher's limit, password.MaxLen, is password.ErrTooLong; an empty
+// one a *FieldError): check a password a user chose with
+// CheckNewPassword first.
 func (a *Authenticator) HashPassword(ctx context.Context, pw string, client netip.Prefix) ([]byte, error) {
+	pw = password.Normalize(pw)
 	switch {
 	case pw == "":
 		return nil, &FieldError{Field: "password", Reason: "missing"}

@@ -713,3 +713,42 @@ func TestStrangersOnTheOwnersAddressDoNotLockItsDevice(t *testing.T) {
 		t.Errorf("owner's known device after a stranger's 5 failures from the same public address: %v", err)
 	}
 }
+
+// TestPasswordsAreComparedInNFC: a password typed decomposed (as some
+// keyboards send "é": e and a combining accent) logs in to a password set
+// composed, since both are compared in NFC; a hash made of the decomposed
+// bytes before gatehouse normalised (an imported one) still logs in, and
+// is rehashed in NFC. An unknown user costs the same comparisons as a
+// known one for the same input.
+func TestPasswordsAreComparedInNFC(t *testing.T) {
+	const composed, decomposed = "café maple orbit", "cafe\u0301 maple orbit"
+	f := newFixture(t, auth.Config{})
+	nfc, _ := f.a.HashPassword(ctx, decomposed, netip.Prefix{}) // hashed in NFC
+	if f.hasher.Compare(nfc, []byte(composed)) != nil {
+		t.Fatal("HashPassword did not hash the NFC form")
+	}
+	f.users.byLogin["john_doe"].PasswordHash = nfc
+	for _, typed := range []string{composed, decomposed} {
+		if _, err := f.login("john_doe", typed); err != nil {
+			t.Errorf("typed %q against an NFC hash: %v", typed, err)
+		}
+	}
+	if len(f.users.updated) != 0 {
+		t.Fatalf("an NFC hash was rehashed: %v", f.users.updated)
+	}
+	raw, _ := f.hasher.Bcrypt.Hash([]byte(decomposed)) // an imported hash of the bytes as typed
+	f.users.byLogin["john_doe"].PasswordHash = raw
+	if _, err := f.login("john_doe", decomposed); err != nil {
+		t.Fatalf("typed as the imported hash was made: %v", err)
+	}
+	if up := f.users.updated["341"]; up == nil || f.hasher.Compare(up, []byte(composed)) != nil {
+		t.Fatal("the imported hash of the typed bytes was not rehashed in NFC")
+	}
+	for _, login := range []string{"john_doe", "nobody"} {
+		before := f.hasher.Compares.Load()
+		f.login(login, "wrong "+decomposed)
+		if n := f.hasher.Compares.Load() - before; n != 2 {
+			t.Errorf("%s, a wrong password NFC changes: %d comparisons, want 2 (NFC, then as typed)", login, n)
+		}
+	}
+}

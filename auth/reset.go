@@ -7,18 +7,12 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
-
-// MinNewPasswordLength is the fewest characters a new password set by a
-// reset may have (NIST SP 800-63B §5.1.1.2: at least 8). The upper bound
-// is the Hasher's (password.MaxLen), as for logins.
-const MinNewPasswordLength = 8
 
 // RequestPasswordReset mails a one-time password reset token
 // (tokens.Config.ResetTTL, 1 hour by default) to email, when it is the
@@ -117,21 +111,24 @@ func (a *Authenticator) pretendReset(ctx context.Context, login string) error {
 type PasswordReset struct {
 	Token    string // the reset token from the Message
 	Password string // the new password
-	// Client is the client's address (clientaddr.FromRequest): its
-	// per-client lockout counter is cleared with the account's (see
-	// ConfirmPasswordReset).
+	// Client is the client's address (clientaddr.FromRequest), for its
+	// turn at hashing.
 	Client netip.Prefix
+	// Related are words the new password may not be (see
+	// CheckNewPassword): the user's name and email address, when the app
+	// has them at hand.
+	Related []string
 }
 
 // ConfirmPasswordReset spends a reset token and sets the new password of
 // its subject, which it returns. In order:
 //   - Config.Users must implement HashUpdater, else a *ConfigError;
-//   - the new password is checked: missing or shorter than
-//     MinNewPasswordLength characters is a *FieldError, over the Hasher's
-//     limit (password.MaxLen) is password.ErrTooLong; the token is not spent;
+//   - the new password is checked: missing is a *FieldError, and then as
+//     CheckNewPassword checks it (Config.PasswordPolicy, with r.Related,
+//     and the Hasher's length limit); the token is not spent;
 //   - the token must be live (tokens.ErrMissing, ErrMalformed, ErrWrongKind
 //     or ErrInvalid otherwise), checked before any hashing;
-//   - the password is hashed with Config.Hasher (password.ErrBusy when no hashing
+//   - the password is hashed, in NFC, with Config.Hasher (password.ErrBusy when no hashing
 //     slot frees up in time; the token is not spent);
 //   - the token is spent: of concurrent confirmations exactly one goes on;
 //   - the hash goes to Users' UpdatePasswordHash (see HashUpdater);
@@ -153,13 +150,11 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	if err := a.needs("ConfirmPasswordReset", false, true); err != nil {
 		return "", err
 	}
-	switch {
-	case r.Password == "":
+	if r.Password == "" {
 		return "", &FieldError{Field: "password", Reason: "missing"}
-	case len(r.Password) > password.MaxLen(a.hasher):
-		return "", password.CheckLen(a.hasher, r.Password)
-	case utf8.RuneCountInString(r.Password) < MinNewPasswordLength:
-		return "", &FieldError{Field: "password", Reason: "too short"}
+	}
+	if err := a.CheckNewPassword(ctx, r.Password, r.Related...); err != nil {
+		return "", err
 	}
 	up := a.users.(HashUpdater) // checked first
 	// A cheap lookup first, so that only the holder of a live token can
@@ -167,7 +162,7 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	if _, err := a.tokens.Validate(ctx, store.KindReset, r.Token); err != nil {
 		return "", err
 	}
-	hash, err := a.hashInTurn(ctx, r.Client, r.Password)
+	hash, err := a.hashInTurn(ctx, r.Client, password.Normalize(r.Password))
 	if err != nil {
 		return "", err
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
-const newPassword = "a new secret"
+const newPassword = "maple kettle orbit nine"
 
 // resetFixture is the fixture with a Mailer and users whose saved hash is
 // the one logins check, plus an inactive account with an address.
@@ -166,11 +166,15 @@ func TestPasswordResetChecksTheNewPassword(t *testing.T) {
 		code     string
 	}{
 		{"missing", "", 400, "missing_field"},
-		{"7 characters", "1234567", 400, "invalid_field"},
-		{"7 characters of 2 bytes", strings.Repeat("é", 7), 400, "invalid_field"},
-		{"73 bytes", strings.Repeat("a", 73), 400, "password_too_long"},
+		{"14 characters", "violet harbor", 400, "password_too_short"},
+		{"15 characters of 2 bytes, decomposed", strings.Repeat("e\u0301", 14), 400, "password_too_short"},
+		{"65 characters", strings.Repeat("maple kettle orbit nine ", 3)[:65], 400, "password_too_long"},
+		{"64 characters, 73 bytes: over bcrypt's limit", "éàüößçñøé" + "maple kettle orbit nine violet harbor stone ribbon cact", 400, "password_too_long"},
+		{"common", "passwordpassword", 400, "password_blocklisted"},
+		{"the user's address", "John_Doe@domain.com", 400, "password_context"},
+		{"NUL", "maple kettle\x00orbit nine", 400, "password_invalid"},
 	} {
-		_, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: tc.pw})
+		_, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: tc.pw, Related: []string{"john_doe", "john_doe@domain.com"}})
 		if p := problem.Of(err); p.Status != tc.status || p.Code != tc.code {
 			t.Errorf("%s: %v (%+v), want %d %s", tc.name, err, p, tc.status, tc.code)
 		}
@@ -178,13 +182,14 @@ func TestPasswordResetChecksTheNewPassword(t *testing.T) {
 	if f.hasher.Hashes.Load() != 0 {
 		t.Errorf("%d hashes for refused passwords, want 0", f.hasher.Hashes.Load())
 	}
-	// The refusals did not spend the token; 72 bytes is the most there is.
-	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: strings.Repeat("a", 72)}); err != nil {
-		t.Fatalf("72 bytes: %v", err)
+	// The refusals did not spend the token; 64 characters in 72 bytes is
+	// the most bcrypt takes.
+	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: "éàüößçñø" + "maple kettle orbit nine violet harbor stone ribbon cactu"}); err != nil {
+		t.Fatalf("64 characters, 72 bytes: %v", err)
 	}
 	tok = f.requestReset(t, mail, "john_doe@domain.com")
-	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: "12345678"}); err != nil {
-		t.Fatalf("8 characters: %v", err)
+	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: "violet harbor 9"}); err != nil {
+		t.Fatalf("15 characters: %v", err)
 	}
 }
 

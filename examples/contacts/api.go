@@ -15,7 +15,6 @@ import (
 	"github.com/gatehouse-go/gatehouse/clientaddr"
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
-	"github.com/gatehouse-go/gatehouse/password"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -283,12 +282,12 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next, err := decodePassword("newpassword", req.NewPassword)
-	switch {
-	case err != nil:
-	case len(next) > password.MaxBytes:
-		err = password.ErrTooLong
-	case utf8.RuneCountInString(next) < auth.MinNewPasswordLength:
-		err = &auth.FieldError{Field: "newpassword", Reason: "too short"}
+	if err == nil {
+		// The library's policy (NIST SP 800-63B rev. 4): 15 to 64
+		// characters, not a common password, not the address.
+		if perr := s.authn.CheckNewPassword(r.Context(), next, c.EmailAddress); perr != nil {
+			err = inField{perr, "newpassword"}
+		}
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -369,6 +368,23 @@ func tooLong(field string, max int) error {
 
 // fail answers the request with err as JSON {"code", "message", "field"?,
 // "until"?}.
+// inField names the body field an error is about, where the body calls
+// it otherwise than the library does (its policy says "password").
+type inField struct {
+	err   error
+	field string
+}
+
+func (e inField) Error() string { return e.err.Error() }
+func (e inField) Unwrap() error { return e.err }
+
+// Problem implements problem.Problemer: err's answer, in field.
+func (e inField) Problem() problem.Error {
+	p := problem.Of(e.err)
+	p.Field = e.field
+	return p
+}
+
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problem.Of(err)
 	h := w.Header()

@@ -565,8 +565,8 @@ func TestPasswordResetErrors(t *testing.T) {
 			{"confirm, no password", "/api/PasswordReset/Confirm", confirmBody(tok, ""), 400, "missing_field", "password"},
 			{"confirm, password not Base64", "/api/PasswordReset/Confirm", confirmBody(tok, "a brand new secret"), 400, "invalid_base64", "password"},
 			{"confirm, password of 151 characters", "/api/PasswordReset/Confirm", confirmBody(tok, strings.Repeat("A", 151)), 400, "too_long", "password"},
-			{"confirm, password of 73 bytes", "/api/PasswordReset/Confirm", confirmBody(tok, b64(strings.Repeat("a", 73))), 400, "password_too_long", ""},
-			{"confirm, password of 7 characters", "/api/PasswordReset/Confirm", confirmBody(tok, b64("1234567")), 400, "invalid_field", "password"},
+			{"confirm, password of 73 bytes", "/api/PasswordReset/Confirm", confirmBody(tok, b64(strings.Repeat("a", 73))), 400, "password_too_long", "password"},
+			{"confirm, password of 7 characters", "/api/PasswordReset/Confirm", confirmBody(tok, b64("1234567")), 400, "password_too_short", "password"},
 		} {
 			wantError(t, tc.name, e.post(t, tc.path, tc.body), tc.status, tc.code, tc.field)
 		}
@@ -574,7 +574,7 @@ func TestPasswordResetErrors(t *testing.T) {
 			t.Errorf("request, address of 250 characters: %v", res)
 		}
 		// None of the refusals spent the token.
-		if res := e.post(t, "/api/PasswordReset/Confirm", confirmBody(tok, b64("12345678"))); res.status != 200 {
+		if res := e.post(t, "/api/PasswordReset/Confirm", confirmBody(tok, b64("violet harbor 9"))); res.status != 200 {
 			t.Fatalf("confirm after the refusals: %v", res)
 		}
 	})
@@ -703,7 +703,9 @@ func TestPasswordChangeEndsEveryToken(t *testing.T) {
 			return e.request(t, nil, "POST", "/api/Password", jsonOf(map[string]string{"password": b64(current), "newpassword": b64(next)}), session)
 		}
 		wantError(t, "a wrong current password", change("wrong", "a brand new secret"), 401, "invalid_credentials", "")
-		wantError(t, "a short new password", change(gracePassword, "short"), 400, "invalid_field", "newpassword")
+		wantError(t, "a short new password", change(gracePassword, "short"), 400, "password_too_short", "newpassword")
+		wantError(t, "the address as the new password", change(gracePassword, "Grace@Example.com"), 400, "password_context", "newpassword")
+		wantError(t, "a common new password", change(gracePassword, "passwordpassword"), 400, "password_blocklisted", "newpassword")
 		if res := change(gracePassword, "a brand new secret"); res.status != 200 {
 			t.Fatalf("change: %v", res)
 		}

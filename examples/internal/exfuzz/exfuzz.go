@@ -93,6 +93,8 @@ var gatehouseCodes = []string{
 	"invalid_app_credentials", "wrong_project", "invalid_credentials", "unknown_user", "inactive", "unconfirmed",
 	"locked", "password_too_long", "malformed_body", "body_too_large", "unsupported_media_type", "cross_origin",
 	"missing_field", "invalid_field",
+	"password_too_short", "password_invalid", "password_blocklisted", "password_context", "password_breached",
+	"breach_check_unavailable",
 }
 
 // Exchange is one fuzz request and the app's answer.
