@@ -25,6 +25,7 @@ const (
 	LoginFailed      Event = "login.failed"         // wrong password, unknown, inactive or unconfirmed user
 	LoginLocked      Event = "login.locked"         // refused because the account is locked
 	LoginHeld        Event = "login.held"           // the account is held for this client: answered as a wrong password, not checked
+	HashUnreadable   Event = "password.unreadable"  // an account's stored hash is one the Hasher cannot read: its logins fail (see password.Importing)
 	TokenIssued      Event = "token.issued"         // a one-time, device or session token was issued
 	TokenRedeemed    Event = "token.redeemed"       // a one-time token was spent
 	TokenRejected    Event = "token.rejected"       // a one-time or device token was refused
@@ -94,7 +95,7 @@ func (r *Recorder) Record(ctx context.Context, e Event, attrs ...slog.Attr) {
 	}
 	level := slog.LevelInfo
 	switch e {
-	case LoginLocked, LoginHeld, TokenReused, TokenTagMismatch, StoreUnavailable, CookieDuplicate:
+	case LoginLocked, LoginHeld, HashUnreadable, TokenReused, TokenTagMismatch, StoreUnavailable, CookieDuplicate:
 		level = slog.LevelWarn
 	}
 	if !r.log.Enabled(ctx, level) {

@@ -312,6 +312,11 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	// against the dummy like an unknown user: skipping the hash would
 	// show by the time.
 	checked := known && !held && a.readable(user.PasswordHash)
+	if known && !held && !checked && len(user.PasswordHash) > 0 {
+		// Not an SSO-only account: a hash the app stored that no login
+		// can pass. The operator must hear of it; the client may not.
+		a.rec.Record(ctx, audit.HashUnreadable, subjectAttr(user.Subject))
+	}
 	hash := a.dummy
 	if checked {
 		hash = user.PasswordHash

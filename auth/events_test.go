@@ -197,3 +197,24 @@ func TestAuditEvents(t *testing.T) {
 		t.Error("no hash timings")
 	}
 }
+
+// TestUnreadableHashIsAnEvent: an account whose stored hash the Hasher
+// cannot read (a format it does not know, a damaged row) fails its logins
+// like a wrong password, and the operator hears of it; an SSO-only
+// account (no hash at all) is no event.
+func TestUnreadableHashIsAnEvent(t *testing.T) {
+	log := &eventLog{}
+	f := newFixture(t, auth.Config{Logger: log.logger()})
+	f.users.byLogin["damaged"] = &auth.User{Subject: "351", PasswordHash: []byte("$2a$10$cut short"), Active: true, EmailConfirmed: true}
+	f.users.byLogin["sso_only"] = &auth.User{Subject: "350", Active: true, EmailConfirmed: true}
+	cred := func(login string) auth.Credentials {
+		return auth.Credentials{Login: login, Password: rightPassword, Client: netip.MustParsePrefix("192.0.2.7/32")}
+	}
+	_, _ = f.a.Login(ctx, cred("damaged"), "")
+	want(t, log.take(t),
+		map[string]any{"event": "password.unreadable", "subject": "351", "level": "WARN"},
+		map[string]any{"event": "login.failed", "subject": "351", "reason": "invalid_credentials"})
+	_, _ = f.a.Login(ctx, cred("sso_only"), "")
+	want(t, log.take(t),
+		map[string]any{"event": "login.failed", "subject": "350", "reason": "invalid_credentials"})
+}
