@@ -1,12 +1,15 @@
 // Package auth logs users in with a password and issues their sessions.
 //
 // The app owns its users and exposes them through [Users]. An
-// [Authenticator] checks passwords with bcrypt under a bounded number of
-// concurrent hashes, counts failed logins per account and per client in the
-// store, and locks accounts past the limits of its [Lockout]. By default an
+// [Authenticator] checks passwords (bcrypt by default) in a fair queue for a
+// bounded number of concurrent hashes, counts every try in one store call
+// per name typed and per account, each per client and for all clients,
+// and locks past the limits of its [Lockout]; a client that logged in
+// before (a known device) is not locked out by others. By default an
 // unknown user and a wrong password cost the same and get the same answer;
 // a locked account answers the same for right and wrong passwords and runs
-// no hash at all.
+// no hash at all. New passwords meet Config.PasswordPolicy (NIST SP
+// 800-63B rev. 4 by default; [Authenticator.CheckNewPassword]).
 //
 // Beyond passwords, it issues and redeems the other tokens of a login:
 //   - one-time login links for a project, for a back end that has
@@ -30,7 +33,9 @@
 // the device cannot sign back in without the password
 // ([Authenticator.LogoutKeepDevice] keeps it); [Authenticator.LogoutProject]
 // ends one project's sessions; [Authenticator.LogoutEverywhere] ends every
-// token of the user, of every kind. When a password changes, save the new
+// token of the user, of every kind. [Authenticator.Sessions] lists the
+// user's sessions by public id (middleware.Principal.SessionID names the
+// request's own), and [Authenticator.RevokeSession] ends one of them. When a password changes, save the new
 // hash and call LogoutEverywhere: no session, device, login link,
 // verification or reset link issued before the change outlives it
 // ([Authenticator.ConfirmPasswordReset] does this itself).

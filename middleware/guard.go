@@ -40,6 +40,24 @@ type Principal struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	AuthTime  time.Time
+
+	// session is the part of the session's store ID that SessionID
+	// names (tokens.PublicID reads the hash's first 16 bytes): the
+	// principal of every request carries it, so it is kept small.
+	session [16]byte
+}
+
+// SessionID is the public id of the principal's session (tokens.PublicID):
+// the id auth.Authenticator.Sessions marks as current and RevokeSession
+// takes. It is not the token, nor enough to find it. Empty for a
+// principal made by NewContext.
+func (p Principal) SessionID() string {
+	if p.session == ([16]byte{}) {
+		return ""
+	}
+	var id store.ID
+	copy(id.Hash[:], p.session[:])
+	return tokens.PublicID(id)
 }
 
 type principalKey struct{}
@@ -167,7 +185,7 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	if token == "" {
 		return Principal{}, ErrNoToken
 	}
-	rec, err := g.tokens.Validate(r.Context(), store.KindSession, token)
+	id, rec, err := g.tokens.ValidateID(r.Context(), store.KindSession, token)
 	if err != nil {
 		switch {
 		case g.rec == nil:
@@ -185,7 +203,7 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	}
 	return Principal{
 		Subject: rec.Subject, Project: rec.Project, Device: rec.Device, Kind: rec.Kind,
-		IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, AuthTime: rec.AuthTime,
+		IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, AuthTime: rec.AuthTime, session: [16]byte(id.Hash[:16]),
 	}, nil
 }
 

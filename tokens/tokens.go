@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash"
@@ -235,7 +236,48 @@ func (m *Manager) Issue(ctx context.Context, kind store.Kind, c Claims) (Issued,
 // rejected before any store I/O. A token issued under another TagKey is
 // [ErrTagMismatch].
 func (m *Manager) Validate(ctx context.Context, kind store.Kind, token string) (store.Record, error) {
+	_, rec, err := m.lookup(ctx, kind, token, m.store.Get)
+	return rec, err
+}
+
+// ValidateID is Validate that also returns the ID the token is stored
+// under, for a caller that names the token publicly (PublicID): the
+// middleware's guard, for the session id on its principal.
+func (m *Manager) ValidateID(ctx context.Context, kind store.Kind, token string) (store.ID, store.Record, error) {
 	return m.lookup(ctx, kind, token, m.store.Get)
+}
+
+// PublicIDLen is the length of a PublicID.
+const PublicIDLen = 22
+
+// PublicID is the public name of the token stored under id: the
+// base64url of the first 16 bytes of the token's SHA-256 (the hash the
+// store keys it by). It lets a user list their sessions and end one of
+// them without seeing any token: it is not the token, and finding a token
+// from it is finding a SHA-256 preimage.
+func PublicID(id store.ID) string {
+	return base64.RawURLEncoding.EncodeToString(id.Hash[:16])
+}
+
+// RevokePublic ends the subject's live token of the kind whose PublicID is
+// public and returns its record, or reports false when the subject has no
+// such token (another subject's is never touched). It lists the subject's
+// tokens of the kind: one store call, and one more to delete.
+func (m *Manager) RevokePublic(ctx context.Context, subject string, kind store.Kind, public string) (store.Record, bool, error) {
+	if len(public) != PublicIDLen {
+		return store.Record{}, false, nil
+	}
+	items, err := m.List(ctx, subject, store.Filter{Kind: kind})
+	if err != nil {
+		return store.Record{}, false, err
+	}
+	for _, it := range items {
+		if PublicID(it.ID) == public {
+			ok, err := m.store.Delete(ctx, it.ID)
+			return it.Record, ok, err
+		}
+	}
+	return store.Record{}, false, nil
 }
 
 // Consume returns the record of a live one-time token of the kind and
@@ -243,29 +285,30 @@ func (m *Manager) Validate(ctx context.Context, kind store.Kind, token string) (
 // token issued under another TagKey is [ErrTagMismatch], and spent all
 // the same.
 func (m *Manager) Consume(ctx context.Context, kind store.Kind, token string) (store.Record, error) {
-	return m.lookup(ctx, kind, token, m.store.Consume)
+	_, rec, err := m.lookup(ctx, kind, token, m.store.Consume)
+	return rec, err
 }
 
 // lookup parses the token and reads its record with op (Get or Consume): a
 // miss, or a record of another kind, is ErrInvalid; a record whose
 // subject's tag is not the token's is ErrTagMismatch.
 func (m *Manager) lookup(ctx context.Context, kind store.Kind, token string,
-	op func(context.Context, store.ID) (store.Record, bool, error)) (store.Record, error) {
+	op func(context.Context, store.ID) (store.Record, bool, error)) (store.ID, store.Record, error) {
 	id, err := parse(kind, token)
 	if err != nil {
-		return store.Record{}, err
+		return store.ID{}, store.Record{}, err
 	}
 	rec, ok, err := op(ctx, id)
 	if err != nil {
-		return store.Record{}, err
+		return store.ID{}, store.Record{}, err
 	}
 	if !ok || rec.Kind != kind {
-		return store.Record{}, ErrInvalid
+		return store.ID{}, store.Record{}, ErrInvalid
 	}
 	if !m.tagged(id.Tag, rec.Subject) {
-		return store.Record{}, ErrTagMismatch
+		return store.ID{}, store.Record{}, ErrTagMismatch
 	}
-	return rec, nil
+	return id, rec, nil
 }
 
 // tagged reports whether tag is the subject's under this Manager's key.

@@ -41,6 +41,9 @@ type app struct {
 	srv    *httptest.Server
 	hasher *authtest.Hasher
 	tokens *tokens.Manager
+	auth   *auth.Authenticator
+	guard  *middleware.Guard
+	mux    *http.ServeMux // a test may add routes while it serves
 }
 
 func newApp(t testing.TB, st store.Store, cost int) *app {
@@ -73,7 +76,7 @@ func newApp(t testing.TB, st store.Store, cost int) *app {
 	})))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &app{srv: srv, hasher: h, tokens: tm}
+	return &app{srv: srv, hasher: h, tokens: tm, auth: a, guard: g, mux: mux}
 }
 
 // result is one request of a load run.

@@ -1,0 +1,124 @@
+package proof
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
+	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+// TestSessionListAndRevoke is the first piece of issue 16's session
+// management, end to end over HTTP on every store: a user logged in from
+// three places lists its sessions, sees which one is the request's own
+// (by the public id on the principal, never a token), and ends another
+// one, whose next request is refused; an id of another user ends nothing.
+func TestSessionListAndRevoke(t *testing.T) {
+	for _, sf := range teststores.All() {
+		t.Run(sf.Name, func(t *testing.T) {
+			ap := newApp(t, sf.Open(t, time.Now), authtest.FastCost)
+			a, g, mux, srv := ap.auth, ap.guard, ap.mux, ap.srv
+			mux.Handle("GET /sessions", g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p, _ := middleware.FromContext(r.Context())
+				list, err := a.Sessions(r.Context(), p.Subject, p.SessionID())
+				if err != nil {
+					http.Error(w, err.Error(), 500)
+					return
+				}
+				json.NewEncoder(w).Encode(list)
+			})))
+			mux.Handle("POST /sessions/{id}/revoke", g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p, _ := middleware.FromContext(r.Context())
+				ended, err := a.RevokeSession(r.Context(), p.Subject, r.PathValue("id"))
+				if err != nil {
+					http.Error(w, err.Error(), 500)
+					return
+				}
+				if !ended {
+					http.Error(w, "no such session", 404)
+					return
+				}
+				w.WriteHeader(204)
+			})))
+			c := srv.Client()
+			login := func() string {
+				res, err := c.Post(srv.URL+"/login", "application/json", strings.NewReader(fmt.Sprintf(`{"username":"ada","password":%q}`, rightPassword)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				var out struct{ Token string }
+				if json.NewDecoder(res.Body).Decode(&out); out.Token == "" {
+					t.Fatalf("login: %d", res.StatusCode)
+				}
+				return out.Token
+			}
+			call := func(method, path, tok string) (int, string) {
+				req, _ := http.NewRequest(method, srv.URL+path, nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				res, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				b, _ := io.ReadAll(res.Body)
+				return res.StatusCode, string(b)
+			}
+			laptop, phone, tablet := login(), login(), login()
+			status, body := call("GET", "/sessions", laptop)
+			var list []auth.SessionInfo
+			if err := json.Unmarshal([]byte(body), &list); status != 200 || err != nil || len(list) != 3 {
+				t.Fatalf("list: %d %s", status, body)
+			}
+			var current []string
+			for _, s := range list {
+				if strings.Contains(body, laptop) || strings.Contains(body, phone) || len(s.ID) != tokens.PublicIDLen {
+					t.Fatalf("the list shows a token or a malformed id: %s", body)
+				}
+				if s.Current {
+					current = append(current, s.ID)
+				}
+			}
+			if len(current) != 1 {
+				t.Fatalf("%d sessions marked current, want 1: %s", len(current), body)
+			}
+			// The phone's id, as the phone itself lists it.
+			_, phoneBody := call("GET", "/sessions", phone)
+			var phoneList []auth.SessionInfo
+			json.Unmarshal([]byte(phoneBody), &phoneList)
+			phoneID := ""
+			for _, s := range phoneList {
+				if s.Current {
+					phoneID = s.ID
+				}
+			}
+			if phoneID == "" || phoneID == current[0] {
+				t.Fatalf("phone's id %q, laptop's %q", phoneID, current[0])
+			}
+			if status, _ := call("POST", "/sessions/"+phoneID+"/revoke", laptop); status != 204 {
+				t.Fatalf("revoke the phone's session: %d", status)
+			}
+			if status, _ := call("GET", "/sessions", phone); status != 401 {
+				t.Fatalf("the revoked phone's next request: %d, want 401", status)
+			}
+			for _, tok := range []string{laptop, tablet} {
+				if status, _ := call("GET", "/sessions", tok); status != 200 {
+					t.Fatalf("another session after the revocation: %d", status)
+				}
+			}
+			for _, id := range []string{phoneID, "not-an-id", strings.Repeat("A", tokens.PublicIDLen)} {
+				if status, _ := call("POST", "/sessions/"+id+"/revoke", laptop); status != 404 {
+					t.Fatalf("revoke %q: %d, want 404", id, status)
+				}
+			}
+		})
+	}
+}
