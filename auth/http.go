@@ -46,6 +46,13 @@ type HandlerOptions struct {
 	// a new http.CrossOriginProtection. Requests from non-browser clients
 	// pass it.
 	CrossOrigin *http.CrossOriginProtection
+	// JSONCookie gives JSON logins their session as the cookie (Cookies
+	// required), as a single-page app on the site wants: the answer is
+	// {"expires_at"} with no token for script to read. Without it a JSON
+	// login may still ask for the cookie with "session": "cookie" in its
+	// body; either way, requests that then authenticate with the cookie
+	// are guarded against cross-site use (middleware.Guard).
+	JSONCookie bool
 	// KeepDeviceOnLogout makes LogoutHandler end only the session it is
 	// given (Authenticator.LogoutKeepDevice). By default a session issued
 	// from a device chain (LoginDevice, ReAuthenticate) logs out with its
@@ -83,6 +90,9 @@ type loginRequest struct {
 	Username string `json:"username"`
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// Session is how a JSON client wants its session: "cookie", or
+	// "token" (and "" for the handler's default).
+	Session string `json:"session"`
 }
 
 // identifier returns the first of Login, Username and Email that is set.
@@ -104,16 +114,25 @@ func readLogin(w http.ResponseWriter, r *http.Request, max int64) (req loginRequ
 	return req, form, err
 }
 
-// loginResponse is the JSON answer to a successful login.
+// loginResponse is the JSON answer to a successful login; Token is
+// empty (and left out) when the session went into the cookie.
 type loginResponse struct {
-	Token     string    `json:"token"`
+	Token     string    `json:"token,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// errSessionKind: a JSON login asked for a session it cannot have.
+var errSessionKind = &FieldError{Field: "session", Reason: `want "cookie" or "token"`}
+
+// errNoCookies: a JSON login asked for a cookie from a handler without Cookies.
+var errNoCookies = &FieldError{Field: "session", Reason: "this endpoint sets no cookies"}
+
 // LoginHandler logs users in. A JSON body {"login" (or "username" or
-// "email"), "password"}, is answered 200 with {"token", "expires_at"}; a
-// form body (with Options.Cookies) sets the session cookie and redirects
-// (303) to Options.Redirect. Either way a successful login sets the
+// "email"), "password"}, is answered 200 with {"token", "expires_at"}, or
+// with the session cookie and {"expires_at"} when Options.JSONCookie is
+// set or the body says "session": "cookie"; a form body (with
+// Options.Cookies) sets the session cookie and redirects (303) to
+// Options.Redirect. Either way a successful login sets the
 // known-device cookie (see SetKnownDeviceCookie), and a login presenting
 // it is not locked out by other clients' failures. Errors are answered with their
 // Problem as JSON, or for forms by a redirect carrying ?error=<code>.
@@ -130,6 +149,22 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 		if err == nil && form && !browser {
 			err = httpbody.ErrMediaType
 		}
+		// A JSON client that keeps its session in the cookie.
+		jsonCookie := false
+		if err == nil && !form {
+			switch req.Session {
+			case "":
+				jsonCookie = o.JSONCookie
+			case "cookie":
+				jsonCookie = true
+			case "token":
+			default:
+				err = errSessionKind
+			}
+			if jsonCookie && o.Cookies == nil {
+				err = errNoCookies
+			}
+		}
 		var client netip.Prefix
 		if err == nil {
 			client, err = o.Client(r)
@@ -139,7 +174,7 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 			s, err = a.Login(r.Context(), Credentials{Login: req.identifier(), Password: req.Password, Client: client,
 				KnownDevice: KnownDeviceFromRequest(r)}, o.Project(r))
 		}
-		if err == nil && browser {
+		if err == nil && (browser || jsonCookie) {
 			prev := o.Cookies.SessionToken(r, s.Project)
 			if err = o.Cookies.SetSession(w, r, s.Project, s.Token, s.ExpiresAt); err == nil && prev != "" && prev != s.Token {
 				// The session this browser held is replaced, so it ends
@@ -159,6 +194,9 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 			problem.Write(w, err)
 		case browser:
 			http.Redirect(w, r, o.Redirect, http.StatusSeeOther)
+		case jsonCookie:
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, http.StatusOK, loginResponse{ExpiresAt: s.ExpiresAt.UTC()})
 		default:
 			w.Header().Set("Cache-Control", "no-store")
 			writeJSON(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC()})

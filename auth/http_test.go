@@ -216,3 +216,56 @@ func TestLoginHandlerSetsKnownDeviceCookie(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONLoginCanSetTheCookie: a single-page app's JSON login gets its
+// session as the cookie, with no token in the body for script to read,
+// when it asks ("session": "cookie") or the handler says so (JSONCookie);
+// "token" keeps the bearer answer; anything else, or a cookie from a
+// handler that has none, is a 400 naming the field.
+func TestJSONLoginCanSetTheCookie(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	j := &jar{}
+	const creds = `"username":"john_doe","password":"john_doe_secret"`
+	for _, tc := range []struct {
+		name   string
+		opts   auth.HandlerOptions
+		body   string
+		cookie bool
+	}{
+		{"asked", auth.HandlerOptions{Cookies: j}, `{` + creds + `,"session":"cookie"}`, true},
+		{"by config", auth.HandlerOptions{Cookies: j, JSONCookie: true}, `{` + creds + `}`, true},
+		{"token asked over the config", auth.HandlerOptions{Cookies: j, JSONCookie: true}, `{` + creds + `,"session":"token"}`, false},
+		{"default", auth.HandlerOptions{Cookies: j}, `{` + creds + `}`, false},
+	} {
+		j.held = ""
+		w := post(f.a.LoginHandler(tc.opts), "application/json", tc.body)
+		var res struct {
+			Token     string    `json:"token"`
+			ExpiresAt time.Time `json:"expires_at"`
+		}
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &res) != nil || res.ExpiresAt.IsZero() {
+			t.Fatalf("%s: %d %s", tc.name, w.Code, w.Body)
+		}
+		if tc.cookie && (j.held == "" || res.Token != "" || strings.Contains(w.Body.String(), "token")) {
+			t.Errorf("%s: cookie %q, body %s; want the cookie and no token in the body", tc.name, j.held, w.Body)
+		}
+		if !tc.cookie && (j.held != "" || res.Token == "") {
+			t.Errorf("%s: cookie %q, body %s; want a token in the body and no cookie", tc.name, j.held, w.Body)
+		}
+	}
+	for name, h := range map[string]http.Handler{
+		"unknown kind":       f.a.LoginHandler(auth.HandlerOptions{Cookies: j}),
+		"no cookies to give": f.a.LoginHandler(auth.HandlerOptions{}),
+	} {
+		body := `{` + creds + `,"session":"cookie"}`
+		if name == "unknown kind" {
+			body = `{` + creds + `,"session":"both"}`
+		}
+		if w := post(h, "application/json", body); w.Code != 400 || !strings.Contains(w.Body.String(), `"field":"session"`) {
+			t.Errorf("%s: %d %s, want 400 on the field session", name, w.Code, w.Body)
+		}
+	}
+	if n := f.hasher.Compares.Load(); n != 4 {
+		t.Errorf("%d password checks, want 4: a refused session kind is refused before any", n)
+	}
+}

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -118,6 +121,81 @@ func TestSessionListAndRevoke(t *testing.T) {
 				if status, _ := call("POST", "/sessions/"+id+"/revoke", laptop); status != 404 {
 					t.Fatalf("revoke %q: %d, want 404", id, status)
 				}
+			}
+		})
+	}
+}
+
+// TestSinglePageAppGetsACookieFromAJSONLogin (issue 16): a JSON login that
+// asks for the cookie gets a __Host- session cookie and no token in the
+// body; the page's next requests authenticate with the cookie alone, and
+// a cross-site POST carrying it is refused before the store is asked. On
+// every store, over TLS as browsers require of a __Host- cookie.
+func TestSinglePageAppGetsACookieFromAJSONLogin(t *testing.T) {
+	for _, sf := range teststores.All() {
+		t.Run(sf.Name, func(t *testing.T) {
+			st := sf.Open(t, time.Now)
+			tm, err := tokens.New(tokens.Config{Store: st, TagKey: testfix.TagKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := authtest.NewHasher()
+			hash, _ := h.Hash([]byte(rightPassword))
+			a, err := auth.New(auth.Config{Users: oneUser{hash}, Tokens: tm, Counters: st, Hasher: h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cookies, err := middleware.NewCookies(middleware.CookieConfig{HashKey: testfix.TagKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("POST /login", a.LoginHandler(auth.HandlerOptions{Cookies: cookies}))
+			mux.Handle("/me", g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p, _ := middleware.FromContext(r.Context())
+				fmt.Fprint(w, p.Subject)
+			})))
+			srv := httptest.NewTLSServer(mux)
+			defer srv.Close()
+			c := srv.Client()
+			c.Jar, _ = cookiejar.New(nil)
+			res, err := c.Post(srv.URL+"/login", "application/json", strings.NewReader(fmt.Sprintf(`{"username":"ada","password":%q,"session":"cookie"}`, rightPassword)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			var session *http.Cookie
+			for _, ck := range res.Cookies() {
+				if ck.Name == "__Host-gatehouse" {
+					session = ck
+				}
+			}
+			if res.StatusCode != 200 || session == nil || !session.Secure || !session.HttpOnly || strings.Contains(string(body), "token") {
+				t.Fatalf("JSON login asking for the cookie: %d %s, cookie %v", res.StatusCode, body, session)
+			}
+			res, err = c.Get(srv.URL + "/me")
+			if err != nil {
+				t.Fatal(err)
+			}
+			me, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 200 || string(me) != "1815" {
+				t.Fatalf("GET /me with the cookie alone: %d %s", res.StatusCode, me)
+			}
+			req, _ := http.NewRequest("POST", srv.URL+"/me", nil)
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+			res, err = c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusForbidden {
+				t.Fatalf("a cross-site POST with the cookie: %d, want 403", res.StatusCode)
 			}
 		})
 	}
