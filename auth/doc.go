@@ -35,7 +35,8 @@
 // ends one project's sessions; [Authenticator.LogoutEverywhere] ends every
 // token of the user, of every kind. [Authenticator.Sessions] lists the
 // user's sessions by public id (middleware.Principal.SessionID names the
-// request's own), and [Authenticator.RevokeSession] ends one of them. When a password changes, save the new
+// request's own), [Authenticator.RevokeSession] ends one of them and
+// [Authenticator.RevokeOtherSessions] all but the caller's. When a password changes, save the new
 // hash and call LogoutEverywhere: no session, device, login link,
 // verification or reset link issued before the change outlives it
 // ([Authenticator.ConfirmPasswordReset] does this itself).

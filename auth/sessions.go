@@ -71,3 +71,28 @@ func (a *Authenticator) RevokeSession(ctx context.Context, subject, id string) (
 	_, err = a.tokens.RevokeAll(ctx, subject, store.Filter{Device: rec.Device, Family: rec.Family})
 	return ended, err
 }
+
+// RevokeOtherSessions ends every live session of the subject but the one
+// whose public id is current (the caller's own), each as RevokeSession
+// would (a session from a device chain ends with its chain), and reports
+// how many it ended. One store call to list, one or two per session.
+func (a *Authenticator) RevokeOtherSessions(ctx context.Context, subject, current string) (int, error) {
+	list, err := a.Sessions(ctx, subject, current)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range list {
+		if s.Current {
+			continue
+		}
+		ended, err := a.RevokeSession(ctx, subject, s.ID)
+		if err != nil {
+			return n, err
+		}
+		if ended {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -23,7 +23,8 @@ import (
 // management, end to end over HTTP on every store: a user logged in from
 // three places lists its sessions, sees which one is the request's own
 // (by the public id on the principal, never a token), and ends another
-// one, whose next request is refused; an id of another user ends nothing.
+// one, whose next request is refused; an id of another user ends nothing;
+// then it ends every session but its own.
 func TestSessionListAndRevoke(t *testing.T) {
 	for _, sf := range teststores.All() {
 		t.Run(sf.Name, func(t *testing.T) {
@@ -121,6 +122,16 @@ func TestSessionListAndRevoke(t *testing.T) {
 				if status, _ := call("POST", "/sessions/"+id+"/revoke", laptop); status != 404 {
 					t.Fatalf("revoke %q: %d, want 404", id, status)
 				}
+			}
+			// "Log out my other sessions", from the laptop.
+			if n, err := a.RevokeOtherSessions(t.Context(), "1815", current[0]); err != nil || n != 1 {
+				t.Fatalf("RevokeOtherSessions = %d, %v; want the tablet's 1", n, err)
+			}
+			if status, _ := call("GET", "/sessions", tablet); status != 401 {
+				t.Fatalf("the tablet after the others were revoked: %d, want 401", status)
+			}
+			if status, _ := call("GET", "/sessions", laptop); status != 200 {
+				t.Fatalf("the laptop, which revoked the others: %d, want 200", status)
 			}
 		})
 	}
