@@ -273,6 +273,10 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		return User{}, &FieldError{Field: "password", Reason: "missing"}
 	case len(c.Password) > password.MaxLen(a.hasher):
 		return User{}, password.CheckLen(a.hasher, c.Password)
+	case len(password.Normalize(c.Password)) > password.MaxLen(a.hasher):
+		// NFC can lengthen a password (U+0958: 3 bytes typed, 6 in NFC),
+		// and it is the NFC form that is compared.
+		return User{}, password.CheckLen(a.hasher, password.Normalize(c.Password))
 	case len(login) > maxLoginBytes:
 		return User{}, &FieldError{Field: "login", Reason: "too long"}
 	}
@@ -338,6 +342,12 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 			if cmpErr = a.hasher.Compare(hash, typed); cmpErr == nil {
 				asTyped = true
 			}
+		}
+		if errors.Is(cmpErr, password.ErrTooLong) {
+			// This hash takes fewer bytes than the Hasher (an imported
+			// bcrypt row under password.Importing): refused at once,
+			// which would show by the time. Spend a comparison.
+			_ = a.hasher.Compare(a.dummy, nfc)
 		}
 		a.rec.ObserveHash(time.Since(start))
 	}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,17 @@ func (u *users) FindUser(_ context.Context, login string) (auth.User, error) {
 	defer u.mu.Unlock()
 	if usr, ok := u.byLogin[login]; ok {
 		return *usr, nil
+	}
+	return auth.User{}, auth.ErrUnknownUser
+}
+
+func (u *users) FindSubject(_ context.Context, subject string) (auth.User, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, usr := range u.byLogin {
+		if usr.Subject == subject {
+			return *usr, nil
+		}
 	}
 	return auth.User{}, auth.ErrUnknownUser
 }
@@ -749,6 +761,65 @@ func TestPasswordsAreComparedInNFC(t *testing.T) {
 		f.login(login, "wrong "+decomposed)
 		if n := f.hasher.Compares.Load() - before; n != 2 {
 			t.Errorf("%s, a wrong password NFC changes: %d comparisons, want 2 (NFC, then as typed)", login, n)
+		}
+	}
+}
+
+// TestNFCGrowthIsNotTruncated (found by the review of issue 17): a
+// password of 72 bytes whose NFC form is longer (U+0958 is 3 bytes typed,
+// 6 in NFC) is refused as too long, never compared by bcrypt, which reads
+// only 72 bytes and would let a different password in.
+func TestNFCGrowthIsNotTruncated(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	stored := strings.Repeat("a", 69) + "\u0915"
+	hash, err := f.hasher.Bcrypt.Hash([]byte(stored))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.users.byLogin["john_doe"].PasswordHash = hash
+	typed := strings.Repeat("a", 69) + "\u0958" // 72 bytes typed, 75 in NFC
+	if _, err := f.login("john_doe", typed); !errors.Is(err, password.ErrTooLong) {
+		t.Fatalf("%d bytes typed, %d in NFC: %v, want ErrTooLong", len(typed), len(password.Normalize(typed)), err)
+	}
+	if n := f.hasher.Compares.Load(); n != 0 {
+		t.Fatalf("%d comparisons, want none", n)
+	}
+}
+
+// argonCounting counts the Argon2id comparisons an Importing hasher runs:
+// under Importing{} the dummy is an Argon2id hash.
+type argonCounting struct {
+	password.Importing
+	argon atomic.Int64
+}
+
+func (h *argonCounting) Compare(hash, pw []byte) error {
+	if strings.HasPrefix(string(hash), "$argon2id$") {
+		h.argon.Add(1)
+	}
+	return h.Importing.Compare(hash, pw)
+}
+
+// TestLongPasswordOnAnImportedBcryptRowSpendsAComparison (found by the
+// review of issue 17): under password.Importing a login takes up to 1024
+// bytes, but an imported bcrypt row refuses more than 72 at once; the
+// login then spends a comparison against the dummy, as an unknown name
+// does, so the time does not tell which accounts still have bcrypt rows.
+func TestLongPasswordOnAnImportedBcryptRowSpendsAComparison(t *testing.T) {
+	h := &argonCounting{}
+	f := newFixture(t, auth.Config{Hasher: h})
+	row, err := password.Hash(rightPassword, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.users.byLogin["john_doe"].PasswordHash = row
+	for _, login := range []string{"john_doe", "nobody"} {
+		before := h.argon.Load()
+		if _, err := f.login(login, strings.Repeat("x", 80)); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("%s: %v", login, err)
+		}
+		if n := h.argon.Load() - before; n != 1 {
+			t.Errorf("%s, an 80-byte password: %d comparisons against the dummy, want 1", login, n)
 		}
 	}
 }

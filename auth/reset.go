@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,11 +124,14 @@ type PasswordReset struct {
 // ConfirmPasswordReset spends a reset token and sets the new password of
 // its subject, which it returns. In order:
 //   - Config.Users must implement HashUpdater, else a *ConfigError;
-//   - the new password is checked: missing is a *FieldError, and then as
-//     CheckNewPassword checks it (Config.PasswordPolicy, with r.Related,
-//     and the Hasher's length limit); the token is not spent;
+//   - a missing new password is a *FieldError, one over the Hasher's
+//     length limit password.ErrTooLong;
 //   - the token must be live (tokens.ErrMissing, ErrMalformed, ErrWrongKind
-//     or ErrInvalid otherwise), checked before any hashing;
+//     or ErrInvalid otherwise), checked before the policy and any hashing;
+//   - the new password is checked as CheckNewPassword checks it
+//     (Config.PasswordPolicy), against r.Related and, when Users is a
+//     SubjectFinder, the account's address and username; the token is not
+//     spent;
 //   - the password is hashed, in NFC, with Config.Hasher (password.ErrBusy when no hashing
 //     slot frees up in time; the token is not spent);
 //   - the token is spent: of concurrent confirmations exactly one goes on;
@@ -153,13 +157,28 @@ func (a *Authenticator) ConfirmPasswordReset(ctx context.Context, r PasswordRese
 	if r.Password == "" {
 		return "", &FieldError{Field: "password", Reason: "missing"}
 	}
-	if err := a.CheckNewPassword(ctx, r.Password, r.Related...); err != nil {
+	// The length only, before the token: the policy's checks cost more,
+	// and a breach checker asks another service, which a stranger
+	// without a live token must not make the server do.
+	if err := password.CheckLen(a.hasher, password.Normalize(r.Password)); err != nil {
 		return "", err
 	}
 	up := a.users.(HashUpdater) // checked first
 	// A cheap lookup first, so that only the holder of a live token can
-	// make the server hash.
-	if _, err := a.tokens.Validate(ctx, store.KindReset, r.Token); err != nil {
+	// make the server check the policy and hash.
+	held, err := a.tokens.Validate(ctx, store.KindReset, r.Token)
+	if err != nil {
+		return "", err
+	}
+	related := r.Related
+	if f, ok := a.users.(SubjectFinder); ok {
+		u, err := f.FindSubject(ctx, held.Subject)
+		if err != nil && !errors.Is(err, ErrUnknownUser) {
+			return "", fmt.Errorf("auth: finding the user of a reset: %w", err)
+		}
+		related = append(slices.Clip(related), u.Email, u.Username)
+	}
+	if err := a.CheckNewPassword(ctx, r.Password, related...); err != nil {
 		return "", err
 	}
 	hash, err := a.hashInTurn(ctx, r.Client, password.Normalize(r.Password))

@@ -365,3 +365,51 @@ func TestPasswordResetMailsTheStoredAddress(t *testing.T) {
 		}
 	}
 }
+
+// countingBreach is a breach checker that counts what it is asked.
+type countingBreach struct{ calls atomic.Int64 }
+
+func (c *countingBreach) Breached(context.Context, string) (bool, error) {
+	c.calls.Add(1)
+	return false, nil
+}
+
+// TestPasswordResetChecksThePolicyOnlyForALiveToken (found by the review
+// of issue 17): a reset with no live token gets its token refused before
+// the policy runs, so a stranger cannot make the server ask a breach
+// checker, or spend the policy's work, for nothing.
+func TestPasswordResetChecksThePolicyOnlyForALiveToken(t *testing.T) {
+	bc := &countingBreach{}
+	pol, err := password.NewPolicy(password.PolicyConfig{Breached: bc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, mail := resetFixture(t, auth.Config{PasswordPolicy: pol})
+	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: "not-a-token", Password: newPassword}); err == nil {
+		t.Fatal("a bogus token was accepted")
+	}
+	if n := bc.calls.Load(); n != 0 {
+		t.Fatalf("a reset with no live token asked the breach checker %d times", n)
+	}
+	tok := f.requestReset(t, mail, "john_doe@domain.com")
+	if _, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: newPassword}); err != nil || bc.calls.Load() != 1 {
+		t.Fatalf("a live token: %v, %d breach checks; want nil, 1", err, bc.calls.Load())
+	}
+}
+
+// TestPasswordResetRefusesTheUsersOwnWords (found by the review of issue
+// 17): the app cannot know whose token a reset carries, so with Users a
+// SubjectFinder the reset itself refuses the account's address and
+// username as its new password.
+func TestPasswordResetRefusesTheUsersOwnWords(t *testing.T) {
+	f, mail := resetFixture(t, auth.Config{})
+	john := f.users.byLogin["john_doe"]
+	john.Email, john.Username = "john_doe@domain.com", "john_doe_the_third"
+	tok := f.requestReset(t, mail, "john_doe@domain.com")
+	for _, pw := range []string{"John_Doe@Domain.com", "john_doe_the_third", " JOHN_DOE_THE_THIRD "} {
+		_, err := f.a.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: tok, Password: pw})
+		if p := problem.Of(err); p.Code != "password_context" {
+			t.Errorf("%q: %v, want password_context", pw, err)
+		}
+	}
+}

@@ -31,6 +31,10 @@ type User struct {
 	// reset link would go to whoever receives the look-alike's mail. Fill
 	// it.
 	Email string
+	// Username is the account's user name, when it has one: a new
+	// password may not be it (see SubjectFinder). Logins find accounts by
+	// FindUser, not by this.
+	Username string
 }
 
 // Users finds accounts. The app implements it over its own user table.
@@ -40,6 +44,16 @@ type Users interface {
 	// error wrapping ErrUnknownUser when there is none; any other error is a
 	// failure (answered 503 when it wraps store.ErrUnavailable, else 500).
 	FindUser(ctx context.Context, login string) (User, error)
+}
+
+// SubjectFinder is implemented by Users that can find an account by its
+// subject. When they do, a password reset refuses the account's own
+// address (User.Email, and its local part) and Username as the new
+// password, as the policy refuses context words.
+type SubjectFinder interface {
+	// FindSubject returns the user with the subject, or an error wrapping
+	// ErrUnknownUser.
+	FindSubject(ctx context.Context, subject string) (User, error)
 }
 
 // HashUpdater is implemented by Users that can store an upgraded password

@@ -63,6 +63,12 @@ func (b Bcrypt) Hash(password []byte) ([]byte, error) {
 
 // Compare implements Hasher.
 func (b Bcrypt) Compare(hash, password []byte) error {
+	// x/crypto's bcrypt compares only the first 72 bytes: a longer
+	// password would pass for any that shares them. Refused, never
+	// truncated (the caller spends the time of a comparison itself).
+	if len(password) > MaxBytes {
+		return ErrTooLong
+	}
 	return bcrypt.CompareHashAndPassword(hash, password)
 }
 

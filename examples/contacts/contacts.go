@@ -75,8 +75,20 @@ func newDirectory(h password.Hasher) (*directory, error) {
 func (d *directory) FindUser(_ context.Context, login string) (auth.User, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c, ok := d.byEmail[login]
-	if !ok {
+	return userOf(d.byEmail[login])
+}
+
+// FindSubject implements auth.SubjectFinder: with it a password reset
+// refuses the contact's own address as the new password.
+func (d *directory) FindSubject(_ context.Context, uid string) (auth.User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return userOf(d.byUID[uid])
+}
+
+// userOf is the auth.User of a contact, or ErrUnknownUser for none.
+func userOf(c *contact) (auth.User, error) {
+	if c == nil {
 		return auth.User{}, auth.ErrUnknownUser
 	}
 	return auth.User{Subject: c.UID, PasswordHash: c.hash, Active: c.AllowLogin, EmailConfirmed: c.LoginVerified, Email: c.EmailAddress}, nil
