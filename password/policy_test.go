@@ -89,6 +89,24 @@ func TestPolicyCheck(t *testing.T) {
 	}
 }
 
+// TestPolicyRefusesLongFormsOfShortCommonPasswords: a common password of
+// 4 to 7 characters padded at its ends or said again and again, a listed
+// word with a symbol said again, and digit runs wrapping from 9 to 0 are
+// refused at 15 characters (review 17: the list kept only entries of 8+
+// characters, so "monkey123456789" passed).
+func TestPolicyRefusesLongFormsOfShortCommonPasswords(t *testing.T) {
+	p := mustPolicy(t, password.PolicyConfig{})
+	for _, pw := range []string{
+		"monkey123456789", "qwerty123456789", "dragon!!!!!!!!!", "letmein12345678", "welcome123456789",
+		"monkeymonkeymonkey", "qwertyqwertyqwerty", "dragondragondragon", "shadowshadowshadow",
+		"abc123abc123abc123", "12345123451234512345", "abcdeabcdeabcde", "master2024master2024",
+		"letmeinletmeinletmein", "123456789012345", "1234567890123456", "0123456789876543210",
+		"P@ssw0rd!P@ssw0rd!", "Summer2024Summer2024",
+	} {
+		checkOne(t, p, pw, password.ReasonBlocklisted, "password_blocklisted", nil)
+	}
+}
+
 func checkOne(t *testing.T, policy *password.Policy, pw string, reason password.Reason, code string, related []string) {
 	err := policy.Check(context.Background(), pw, related...)
 	if reason == "" {
