@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"strings"
 	"sync"
+	"unicode"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -99,10 +100,29 @@ func (l *sortedList) Contains(folded string) bool {
 }
 
 // Fold returns the form in which Check compares a password with the
-// blocklist and with context words: normalised to NFKC (so fullwidth or
-// other compatibility forms match their plain letters), case-folded, and
-// without the spaces at either end. It is for comparing only: hash
-// Normalize's form, never Fold's.
+// blocklist and with context words: without default-ignorable code points
+// (zero-width space, joiners, variation selectors, soft hyphen, word
+// joiner, combining grapheme joiner: characters that show nothing),
+// normalised to NFKC (so fullwidth or other compatibility forms match
+// their plain letters), case-folded, and without the spaces at either end.
+// It is for comparing only: hash Normalize's form, never Fold's.
 func Fold(s string) string {
-	return strings.TrimSpace(cases.Fold().String(norm.NFKC.String(s)))
+	s = strings.Map(dropIgnorable, s)
+	return strings.TrimSpace(strings.Map(dropIgnorable, cases.Fold().String(norm.NFKC.String(s))))
+}
+
+// dropIgnorable is -1 (drop) for a default-ignorable code point (Unicode's
+// derived Default_Ignorable_Code_Point, less the prepended concatenation
+// marks and interlinear annotation characters, which show), else r.
+func dropIgnorable(r rune) rune {
+	switch {
+	case r < 0xAD:
+		return r
+	case unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector):
+		return -1
+	case unicode.Is(unicode.Cf, r) && !unicode.Is(unicode.Prepended_Concatenation_Mark, r) &&
+		!(r >= 0xFFF9 && r <= 0xFFFB) && !(r >= 0x13430 && r <= 0x1343F):
+		return -1
+	}
+	return r
 }

@@ -162,20 +162,24 @@ func (p *Policy) MaxLength() int { return p.max }
 // counted after that. In order it must be:
 //
 //   - valid UTF-8 with no control characters (NUL, tab, newline and the
-//     rest of Unicode's Cc), line or paragraph separators, surrogates,
-//     noncharacters or unassigned code points; every other character,
-//     printable ASCII, the space and all of Unicode, is accepted
-//     (§3.1.1.2 items 3 and 4);
+//     rest of Unicode's Cc), bidirectional controls (U+202E and the
+//     others, which make a password look like another), line or paragraph
+//     separators, surrogates, noncharacters or unassigned code points;
+//     every other character, printable ASCII, the space and all of
+//     Unicode, is accepted (§3.1.1.2 items 3 and 4);
 //   - not empty, and at most MaxLength characters, each code point
 //     counting as one (§3.1.1.2 item 4);
 //   - without a combining mark at its start or more than four stacked on
 //     one character (they would count as characters without adding any);
-//   - at least MinLength characters (§3.1.1.2 item 1);
+//   - at least MinLength characters, not counting format characters
+//     (Unicode's Cf: zero-width space, joiners, soft hyphen), which show
+//     nothing (§3.1.1.2 item 1);
 //   - not a context word, and not on the blocklist: compared as folded by
-//     Fold (compatibility forms, case and surrounding spaces do not
-//     matter), whole and also without the digits, punctuation, symbols
-//     and spaces at its two ends, so "Password2024!" counts as
-//     "password". A listed word or a short string said again and again
+//     Fold (compatibility forms, case, surrounding spaces and characters
+//     that show nothing do not matter), whole and also without the
+//     digits, punctuation, symbols and spaces at its two ends, so
+//     "Password2024!" counts as "password", and, for the blocklist, also
+//     without its spaces ("p a s s w o r d"). A listed word or a short string said again and again
 //     ("passwordpassword", "abcabcabcabcabc", "Summer2024Summer2024"),
 //     and a run of one character or of consecutive ones ("aaaaaaaa",
 //     "123456789", "1234567890123456"), count as listed. With the bundled
@@ -211,7 +215,7 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 	if err := checkMarks(pw); err != nil {
 		return err
 	}
-	if n < p.min {
+	if visible(pw) < p.min {
 		return p.errLength(ReasonTooShort)
 	}
 	key := Fold(pw)
@@ -223,7 +227,10 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 			}
 		}
 	}
-	if p.listed(key) || (bare != key && bare != "" && (p.listed(bare) || p.listedShort(bare))) || sequence(key) {
+	if p.blocked(key, bare) {
+		return &PolicyError{Reason: ReasonBlocklisted, Min: p.min, Max: p.max}
+	}
+	if joined := withoutSpaces(key); joined != key && p.blocked(joined, trimEnds(joined)) {
 		return &PolicyError{Reason: ReasonBlocklisted, Min: p.min, Max: p.max}
 	}
 	if p.breached != nil {
@@ -236,6 +243,36 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 		}
 	}
 	return nil
+}
+
+// blocked reports whether a folded password key, or bare (key without its
+// ends), counts as listed, or key is a run.
+func (p *Policy) blocked(key, bare string) bool {
+	return p.listed(key) || (bare != key && bare != "" && (p.listed(bare) || p.listedShort(bare))) || sequence(key)
+}
+
+// withoutSpaces is s without its white space: "p a s s w o r d" is
+// "password" spelt out.
+func withoutSpaces(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// visible counts the characters of s that are not format characters
+// (Unicode's Cf: zero-width space, joiners, word joiner, soft hyphen),
+// which show nothing and must not make up a password's length.
+func visible(s string) int {
+	n := 0
+	for _, r := range s {
+		if !unicode.Is(unicode.Cf, r) {
+			n++
+		}
+	}
+	return n
 }
 
 // listed reports whether a folded password is on the blocklist, or is one
@@ -360,7 +397,10 @@ func appendWord(out []string, w string) []string {
 }
 
 // checkCharacters refuses invalid UTF-8 and the characters no password
-// should hold: see Policy.Check.
+// should hold: see Policy.Check. The bidirectional controls (U+061C,
+// U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) are format
+// characters, but they reorder what is shown, so that a password can look
+// like another: they are refused too.
 func checkCharacters(s string) error {
 	for i, r := range s {
 		if r == utf8.RuneError {
@@ -368,7 +408,7 @@ func checkCharacters(s string) error {
 				return &PolicyError{Reason: ReasonInvalidUTF8}
 			}
 		}
-		if !allowed(r) {
+		if !allowed(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return &PolicyError{Reason: ReasonControl, Char: r}
 		}
 	}

@@ -107,6 +107,36 @@ func TestPolicyRefusesLongFormsOfShortCommonPasswords(t *testing.T) {
 	}
 }
 
+// TestPolicySeesThroughInvisibleCharacters: a listed password with
+// characters that show nothing inside it (zero-width space, joiners, soft
+// hyphen, word joiner, variation selectors, combining grapheme joiner) or
+// spelt out with spaces is listed; bidirectional controls, which make a
+// password look like another, are refused outright; and format characters
+// do not count toward the minimum length (review 17).
+func TestPolicySeesThroughInvisibleCharacters(t *testing.T) {
+	p := mustPolicy(t, password.PolicyConfig{})
+	between := func(s, ins string) string { return strings.Join(strings.Split(s, ""), ins) }
+	for _, pw := range []string{
+		between("password", "\u200b") + "1234567", between("password", "\u200d") + "1234567",
+		between("password", "\u200c") + "1234567", between("password", "\u00ad") + "1234567",
+		between("password", "\u2060") + "1234567", between("baseball", "\ufe0f"),
+		between("password", "\u034f"), "p a s s w o r d", "i love you 12345", "ｐａｓｓ\u200bｗｏｒｄ1234567",
+	} {
+		checkOne(t, p, pw, password.ReasonBlocklisted, "password_blocklisted", nil)
+	}
+	for _, pw := range []string{"pass\u202eword\u202c1234567", "correct horse\u200ebattery", "correct horse\u2066battery\u2069",
+		"correct horse battery\u061c"} {
+		checkOne(t, p, pw, password.ReasonControl, "password_invalid", nil)
+	}
+	for _, pw := range []string{"a" + strings.Repeat("\u200b", 14), "x" + strings.Repeat("\u2060", 14), between("password", "\u200b"),
+		"\U0001F600" + strings.Repeat("\ufe0f\u200d", 7)} {
+		checkOne(t, p, pw, password.ReasonTooShort, "password_too_short", nil)
+	}
+	if got := password.Fold("Pa\u00adss\u200bWo\ufe0frd\u2060"); got != "password" {
+		t.Errorf("Fold = %q, want %q", got, "password")
+	}
+}
+
 func checkOne(t *testing.T, policy *password.Policy, pw string, reason password.Reason, code string, related []string) {
 	err := policy.Check(context.Background(), pw, related...)
 	if reason == "" {
