@@ -104,20 +104,26 @@ func (l *sortedList) Contains(folded string) bool {
 // (zero-width space, joiners, variation selectors, soft hyphen, word
 // joiner, combining grapheme joiner: characters that show nothing),
 // normalised to NFKC (so fullwidth or other compatibility forms match
-// their plain letters), case-folded, and without the spaces at either end.
-// It is for comparing only: hash Normalize's form, never Fold's.
+// their plain letters), case-folded, with Turkish dotted İ and dotless ı
+// taken as i (so "İLKER" matches "ilker"), and without the spaces at
+// either end. It is for comparing only: hash Normalize's form, never
+// Fold's.
 func Fold(s string) string {
-	s = strings.Map(dropIgnorable, s)
-	return strings.TrimSpace(strings.Map(dropIgnorable, cases.Fold().String(norm.NFKC.String(s))))
+	s = norm.NFKC.String(strings.Map(foldRune, s))
+	return strings.TrimSpace(strings.Map(foldRune, cases.Fold().String(s)))
 }
 
-// dropIgnorable is -1 (drop) for a default-ignorable code point (Unicode's
+// foldRune is -1 (drop) for a default-ignorable code point (Unicode's
 // derived Default_Ignorable_Code_Point, less the prepended concatenation
-// marks and interlinear annotation characters, which show), else r.
-func dropIgnorable(r rune) rune {
+// marks and interlinear annotation characters, which show), 'i' for
+// Turkish İ and ı (which Unicode's default case folding keeps apart from
+// i), else r.
+func foldRune(r rune) rune {
 	switch {
 	case r < 0xAD:
 		return r
+	case r == 0x130 || r == 0x131:
+		return 'i'
 	case unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector):
 		return -1
 	case unicode.Is(unicode.Cf, r) && !unicode.Is(unicode.Prepended_Concatenation_Mark, r) &&

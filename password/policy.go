@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -154,8 +155,13 @@ func (p *Policy) MaxLength() int { return p.max }
 // *PolicyError saying why not otherwise (or the BreachChecker's error).
 // related are context words of this user, refused as passwords (§3.1.1.2:
 // "the username, and derivatives thereof"): pass the username, the email
-// address (its local part is taken too) and anything else the user is
-// known by; empty ones are skipped.
+// address (its local part is taken too, with and without a +tag and
+// dots) and anything else the user is known by; empty ones are skipped. A
+// password is the context word when, folded, it or it without its ends,
+// its letters alone, or the unit it says again and again, is the word, the
+// word without its ends or the word's letters alone ("john1990!!!!!!!",
+// "john1990john1990" and "JohnSmith@example.com" for "john1990" and
+// "john.smith@example.com").
 //
 // The password is first checked as sent (valid UTF-8, no control
 // characters), then normalised with Normalize, and its characters are
@@ -220,9 +226,10 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 	}
 	key := Fold(pw)
 	bare := trimEnds(key)
+	forms := contextForms(key, bare)
 	for _, words := range [][]string{p.words, contextWords(related)} {
 		for _, w := range words {
-			if key == w || bare == w {
+			if slices.Contains(forms, w) {
 				return &PolicyError{Reason: ReasonContext, Min: p.min, Max: p.max}
 			}
 		}
@@ -376,22 +383,65 @@ func trimEnds(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.Is(unicode.M, r) })
 }
 
-// contextWords folds the context words to compare with, adding the local
-// part of every email address among them.
+// contextForms are the forms of a folded password (key, and bare without
+// its ends) compared with the context words: those two, its letters alone
+// ("John.Smith@example.com" as "johnsmithexamplecom"), and the unit any of
+// them repeats, with and without its ends ("john1990john1990" as
+// "john1990").
+func contextForms(key, bare string) []string {
+	forms := []string{key}
+	add := func(f string) {
+		if f != "" && !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	add(bare)
+	add(letters(key))
+	for _, f := range slices.Clone(forms) {
+		if unit, ok := repeated(f); ok {
+			add(unit)
+			add(trimEnds(unit))
+		}
+	}
+	return forms
+}
+
+// letters is s with only its letters and marks.
+func letters(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.Is(unicode.M, r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// contextWords folds the context words to compare with: each word, the
+// word without the digits, punctuation and symbols at its ends
+// ("john1990" as "john"), and its letters alone; for an email address,
+// the same of its local part, of the local part without a +tag
+// ("alice+news"), and without its dots ("alice.smith" as "alicesmith").
 func contextWords(words []string) []string {
-	out := make([]string, 0, len(words))
+	out := make([]string, 0, 4*len(words))
 	for _, w := range words {
 		if local, _, ok := strings.Cut(w, "@"); ok {
 			out = appendWord(out, local)
+			untagged, _, _ := strings.Cut(local, "+")
+			out = appendWord(out, untagged)
+			out = appendWord(out, strings.ReplaceAll(untagged, ".", ""))
 		}
 		out = appendWord(out, w)
 	}
 	return out
 }
 
+// appendWord appends the folded forms of w to out.
 func appendWord(out []string, w string) []string {
-	if w = Fold(w); w != "" {
-		out = append(out, w)
+	w = Fold(w)
+	for _, f := range []string{w, trimEnds(w), letters(w)} {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
 	}
 	return out
 }

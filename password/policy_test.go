@@ -137,6 +137,30 @@ func TestPolicySeesThroughInvisibleCharacters(t *testing.T) {
 	}
 }
 
+// TestPolicyRefusesDerivativesOfContextWords: a context word with its own
+// digits padded, said again, an address's local part without its +tag or
+// dots, the address with other punctuation, and a Turkish capital İ are
+// the context word (review 17).
+func TestPolicyRefusesDerivativesOfContextWords(t *testing.T) {
+	p := mustPolicy(t, password.PolicyConfig{})
+	for _, c := range []struct{ pw, related string }{
+		{"john1990!!!!!!!", "john1990"},
+		{"john1990john1990", "john1990"},
+		{"alice.smith.alice.smith", "alice.smith@example.com"},
+		{"zorblaxquentin99", "zorblaxquentin+news@example.com"},
+		{"zorblaxquentin99", "zorblax.quentin@example.com"},
+		{"JohnSmith@example.com", "john.smith@example.com"},
+		{"ilkerdemir12345!", "İLKERDEMİR"},
+		{"ILKERDEMIR12345!", "ılkerdemır"},
+	} {
+		checkOne(t, p, c.pw, password.ReasonContext, "password_context", []string{c.related})
+	}
+	// Containing a context word is still allowed.
+	if err := p.Check(context.Background(), "john likes long walks", "john1990"); err != nil {
+		t.Errorf("a passphrase containing the name refused: %v", err)
+	}
+}
+
 func checkOne(t *testing.T, policy *password.Policy, pw string, reason password.Reason, code string, related []string) {
 	err := policy.Check(context.Background(), pw, related...)
 	if reason == "" {
