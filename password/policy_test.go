@@ -161,6 +161,17 @@ func TestPolicyRefusesDerivativesOfContextWords(t *testing.T) {
 	}
 }
 
+// TestPolicyFoldsLookalikes: fullwidth, upper case, long s, mathematical
+// bold, circled letters, ligatures and no-break spaces at the end fold to
+// the listed word.
+func TestPolicyFoldsLookalikes(t *testing.T) {
+	p := mustPolicy(t, password.PolicyConfig{})
+	for _, pw := range []string{"ｐａｓｓｗｏｒｄ１２３４５６７", "PASSWORD1234567", "pa\u017fsword1234567",
+		"𝐩𝐚𝐬𝐬𝐰𝐨𝐫𝐝1234567", "ⓟⓐⓢⓢⓦⓞⓡⓓ1234567", "\uFB01rebird12345678", "FOOTBALL\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0"} {
+		checkOne(t, p, pw, password.ReasonBlocklisted, "password_blocklisted", nil)
+	}
+}
+
 func checkOne(t *testing.T, policy *password.Policy, pw string, reason password.Reason, code string, related []string) {
 	err := policy.Check(context.Background(), pw, related...)
 	if reason == "" {
