@@ -262,8 +262,10 @@ func (d derived) check(password []byte) error {
 
 // readScrypt reads passlib's "$scrypt$ln=L,r=R,p=P$salt$hash" (go-crypt
 // writes the same), N being 2^L, salt and hash unpadded standard base64.
-// The memory, 128·N·r bytes, is bounded by Limits.MaxMemoryKiB and p by
-// Limits.MaxPasses.
+// r is at most MaxScryptR. The memory scrypt.Key allocates, 128·r·(N+p+2)
+// bytes (V, B and XY), is bounded by Limits.MaxMemoryKiB plus
+// scryptBufferSlack; p by Limits.MaxPasses; and the work, p·N·r blocks of
+// 128 bytes, by MaxPasses × MaxMemoryKiB, as for Argon2's t·m.
 func readScrypt(hash []byte, lim Limits) (stored, error) {
 	fields, err := splitHash(hash, 5)
 	if err != nil {
@@ -277,8 +279,17 @@ func readScrypt(hash []byte, lim Limits) (stored, error) {
 	if ln < 1 || ln > 32 || r < 1 || p < 1 || r >= 1<<30 || p >= 1<<30 || r*p >= 1<<30 {
 		return bad("parameters out of scrypt's range", ErrMalformedHash)
 	}
-	if kib := r << ln / 8; kib > uint64(lim.MaxMemoryKiB) || p > uint64(lim.MaxPasses) { // 128·N·r bytes
-		return bad(fmt.Sprintf("ln=%d,r=%d,p=%d is over the limits (128·N·r ≤ %d KiB, p ≤ %d)", ln, r, p, lim.MaxMemoryKiB, lim.MaxPasses), ErrOverLimits)
+	if r > MaxScryptR {
+		return bad(fmt.Sprintf("r=%d is over the limit %d", r, MaxScryptR), ErrOverLimits)
+	}
+	// With ln ≤ 32, r ≤ 32 and p < 2^30 none of these overflow 64 bits.
+	n := uint64(1) << ln
+	memKiB := (128*r*(n+p+2) + 1023) / 1024
+	workKiB := 128 * r * n * p / 1024
+	if memKiB > uint64(lim.MaxMemoryKiB)+scryptBufferSlackKiB || p > uint64(lim.MaxPasses) ||
+		workKiB > uint64(lim.MaxMemoryKiB)*uint64(lim.MaxPasses) {
+		return bad(fmt.Sprintf("ln=%d,r=%d,p=%d is over the limits (128·r·(N+p+2) ≤ %d KiB, p ≤ %d, 128·p·N·r ≤ %d KiB)",
+			ln, r, p, uint64(lim.MaxMemoryKiB)+scryptBufferSlackKiB, lim.MaxPasses, uint64(lim.MaxMemoryKiB)*uint64(lim.MaxPasses)), ErrOverLimits)
 	}
 	salt, err := decodeB64(fields[3], base64.RawStdEncoding, 1, 64)
 	if err != nil {
@@ -288,9 +299,9 @@ func readScrypt(hash []byte, lim Limits) (stored, error) {
 	if err != nil {
 		return bad("hash: "+err.Error(), ErrMalformedHash)
 	}
-	n, rr, pp := 1<<ln, int(r), int(p)
+	nn, rr, pp := int(n), int(r), int(p)
 	return derived{name: "scrypt", key: key, derive: func(pw []byte, keyLen int) ([]byte, error) {
-		return scrypt.Key(pw, salt, n, rr, pp, keyLen)
+		return scrypt.Key(pw, salt, nn, rr, pp, keyLen)
 	}}, nil
 }
 
@@ -308,16 +319,20 @@ func pbkdf2Hash(scheme string) (func() hash.Hash, int) {
 	return nil, 0
 }
 
-// pbkdf2Check checks a PBKDF2 hash's iteration count (read by ok) against
-// lim, and returns the hash ready to check a password.
+// pbkdf2Check checks a PBKDF2 hash's work against lim, and returns the
+// hash ready to check a password. The work is the iteration count (read
+// by ok) times the blocks of the hash function's size the key takes:
+// PBKDF2 runs every iteration once per block, so a 64-byte key of
+// PBKDF2-SHA256 costs twice the iterations.
 func pbkdf2Check(scheme string, iter uint64, ok bool, salt, key []byte, lim Limits) (stored, error) {
 	if !ok || iter < 1 {
 		return nil, &HashError{Scheme: scheme, Reason: "iterations are not a number of at least 1", Err: ErrMalformedHash}
 	}
-	if iter > uint64(lim.MaxIterations) {
-		return nil, &HashError{Scheme: scheme, Reason: fmt.Sprintf("%d iterations are over the limit %d", iter, lim.MaxIterations), Err: ErrOverLimits}
+	h, size := pbkdf2Hash(scheme)
+	blocks := uint64((len(key) + size - 1) / size)
+	if iter > uint64(lim.MaxIterations) || iter*blocks > uint64(lim.MaxIterations) {
+		return nil, &HashError{Scheme: scheme, Reason: fmt.Sprintf("%d iterations × %d blocks of key are over the limit %d", iter, blocks, lim.MaxIterations), Err: ErrOverLimits}
 	}
-	h, _ := pbkdf2Hash(scheme)
 	return derived{name: scheme, key: key, derive: func(pw []byte, keyLen int) ([]byte, error) {
 		return pbkdf2.Key(h, string(pw), salt, int(iter), keyLen)
 	}}, nil

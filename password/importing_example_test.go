@@ -25,7 +25,7 @@ func ExampleImporting_Identify() {
 	// bcrypt         rehash at login: true  <nil>
 	// pbkdf2_sha256  rehash at login: true  <nil>
 	// scrypt         rehash at login: true  <nil>
-	// argon2id       rehash at login: true  password: argon2id hash: m=4194304,t=2,p=1 is over the limits (m ≤ 131072 KiB, t ≤ 10, p ≤ 16)
+	// argon2id       rehash at login: true  password: argon2id hash: m=4194304,t=2,p=1 is over the limits (m ≤ 131072 KiB, t ≤ 10, p ≤ 4)
 	//                rehash at login: true  password: hash: unknown scheme "sha1"
 }
 

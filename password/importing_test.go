@@ -148,6 +148,12 @@ func TestImportingRefusesWhatItCannotRead(t *testing.T) {
 		{"scrypt ln=0", "$scrypt$ln=0,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E", password.ErrMalformedHash},
 		{"scrypt ln=63", "$scrypt$ln=63,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E", password.ErrMalformedHash},
 		{"scrypt r*p too large", "$scrypt$ln=1,r=1073741824,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E", password.ErrMalformedHash},
+		// scrypt.Key also allocates p·128·r bytes and runs PBKDF2 over
+		// them: this one is 128 KiB of N·r but took 895 MiB and 7.7 s.
+		{"scrypt a huge r with a tiny N", "$scrypt$ln=1,r=524288,p=10$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E", password.ErrOverLimits},
+		{"scrypt r=64", "$scrypt$ln=10,r=64,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E", password.ErrOverLimits},
+		{"pbkdf2 a 64-byte key at the iteration limit", "$pbkdf2-sha256$i=2000000,l=64$TmFDbA$TdzY9guYviGDDO5e8icB+WQaRBjQTAQUrv8Ih2s0q1ah1CWhIlgzVJrbhBtRybMXaicr3ruh0HhHj2Kzl/M8jQ", password.ErrOverLimits},
+		{"argon2 16 lanes", "$argon2id$v=19$m=65536,t=2,p=16$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc", password.ErrOverLimits},
 		{"scrypt no parameters", "$scrypt$$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E", password.ErrMalformedHash},
 		{"pbkdf2 a billion iterations", "$pbkdf2-sha256$1000000000$N2YMIWQsBWBMae09x1jrPQ$1t8iyB2A.WF/Z5JZv.lfCIhXXN33N23OSgQYThBYRfk", password.ErrOverLimits},
 		{"pbkdf2 0 iterations", "$pbkdf2-sha256$0$N2YMIWQsBWBMae09x1jrPQ$1t8iyB2A.WF/Z5JZv.lfCIhXXN33N23OSgQYThBYRfk", password.ErrMalformedHash},

@@ -21,20 +21,30 @@ import (
 // slots (auth's Config.MaxConcurrentHashes) at worst.
 type Limits struct {
 	// MaxMemoryKiB bounds the memory of one check: Argon2's m, scrypt's
-	// 128·N·r bytes; default 131072 (128 MiB: OWASP's scrypt N=2^17, r=8;
-	// Django's Argon2 default is 100 MiB).
+	// 128·r·(N+p+2) bytes (its V, B and XY buffers; up to 64 KiB of the
+	// last two are allowed over, so that N·r at the limit is read);
+	// default 131072 (128 MiB: OWASP's scrypt N=2^17, r=8; Django's
+	// Argon2 default is 100 MiB).
 	MaxMemoryKiB uint32
 	// MaxPasses bounds the passes over that memory: Argon2's t, scrypt's
-	// p; default 10.
+	// p; default 10. scrypt's work, p·N·r blocks of 128 bytes, is also
+	// bounded by MaxPasses × MaxMemoryKiB. (scrypt's r is bounded by
+	// MaxScryptR.)
 	MaxPasses uint32
-	// MaxLanes bounds Argon2's p (lanes share the memory, they add no
-	// work); default 16.
+	// MaxLanes bounds Argon2's p; default 4. golang.org/x/crypto/argon2
+	// runs every lane on a goroutine of its own, so a hash of p lanes
+	// takes p cores at once while a hashing slot (auth's
+	// Config.MaxConcurrentHashes) is sized for one: 4 is RFC 9106's
+	// second choice and the most a hash in the wild asks for. An
+	// Argon2id hasher's own Threads raise it.
 	MaxLanes uint32
 	// MaxBcryptCost bounds bcrypt's cost; default 14 (16 times cost 10,
 	// about a second). Every step doubles the time: cost 31 takes days.
 	MaxBcryptCost int
 	// MaxIterations bounds PBKDF2's iterations; default 2,000,000 (OWASP:
 	// 600,000 for SHA-256; Django 6.0: 1,200,000).
+	// Counted per block of key: a 64-byte PBKDF2-SHA256 key runs every
+	// iteration twice.
 	MaxIterations uint32
 }
 
@@ -42,10 +52,20 @@ type Limits struct {
 const (
 	DefaultMaxMemoryKiB  = 128 * 1024
 	DefaultMaxPasses     = 10
-	DefaultMaxLanes      = 16
+	DefaultMaxLanes      = 4
 	DefaultMaxBcryptCost = 14
 	DefaultMaxIterations = 2_000_000
 )
+
+// MaxScryptR bounds scrypt's block size r in a stored hash. Hashes in use
+// have r=8; a large r with a small N moves scrypt's memory into buffers
+// of p·128·r bytes and its work into PBKDF2 over them.
+const MaxScryptR = 32
+
+// scryptBufferSlackKiB is how far scrypt's B and XY buffers (128·r·(p+2)
+// bytes) may take a hash over MaxMemoryKiB: with r ≤ 32 and p ≤ 14 they
+// fit, so N=2^17, r=8 is read within the default 128 MiB.
+const scryptBufferSlackKiB = 64
 
 func (l Limits) withDefaults() Limits {
 	return Limits{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -101,6 +102,7 @@ type BreachChecker interface {
 type Policy struct {
 	min, max  int
 	blocklist Blocklist
+	short     Blocklist // the bundled list's shorter entries, with the bundled list
 	words     []string
 	breached  BreachChecker
 }
@@ -137,7 +139,7 @@ func NewPolicy(cfg PolicyConfig) (*Policy, error) {
 	case cfg.WithoutBlocklist:
 		p.blocklist = nil
 	case p.blocklist == nil:
-		p.blocklist = CommonPasswords()
+		p.blocklist, p.short = CommonPasswords(), short
 	}
 	p.words = contextWords(cfg.Words)
 	return p, nil
@@ -153,30 +155,44 @@ func (p *Policy) MaxLength() int { return p.max }
 // *PolicyError saying why not otherwise (or the BreachChecker's error).
 // related are context words of this user, refused as passwords (§3.1.1.2:
 // "the username, and derivatives thereof"): pass the username, the email
-// address (its local part is taken too) and anything else the user is
-// known by; empty ones are skipped.
+// address (its local part is taken too, with and without a +tag and
+// dots) and anything else the user is known by; empty ones are skipped. A
+// password is the context word when, folded, it or it without its ends,
+// its letters alone, or the unit it says again and again, is the word, the
+// word without its ends or the word's letters alone ("john1990!!!!!!!",
+// "john1990john1990" and "JohnSmith@example.com" for "john1990" and
+// "john.smith@example.com").
 //
 // The password is first checked as sent (valid UTF-8, no control
 // characters), then normalised with Normalize, and its characters are
 // counted after that. In order it must be:
 //
 //   - valid UTF-8 with no control characters (NUL, tab, newline and the
-//     rest of Unicode's Cc), line or paragraph separators, surrogates,
-//     noncharacters or unassigned code points; every other character,
-//     printable ASCII, the space and all of Unicode, is accepted
-//     (§3.1.1.2 items 3 and 4);
+//     rest of Unicode's Cc), bidirectional controls (U+202E and the
+//     others, which make a password look like another), line or paragraph
+//     separators, surrogates, noncharacters or unassigned code points;
+//     every other character, printable ASCII, the space and all of
+//     Unicode, is accepted (§3.1.1.2 items 3 and 4);
 //   - not empty, and at most MaxLength characters, each code point
 //     counting as one (§3.1.1.2 item 4);
 //   - without a combining mark at its start or more than four stacked on
 //     one character (they would count as characters without adding any);
-//   - at least MinLength characters (§3.1.1.2 item 1);
+//   - at least MinLength characters, not counting format characters
+//     (Unicode's Cf: zero-width space, joiners, soft hyphen), which show
+//     nothing (§3.1.1.2 item 1);
 //   - not a context word, and not on the blocklist: compared as folded by
-//     Fold (compatibility forms, case and surrounding spaces do not
-//     matter), whole and also without the digits, punctuation, symbols
-//     and spaces at its two ends, so "Password2024!" counts as
-//     "password". A listed word or a short string said again and again
-//     ("passwordpassword", "abcabcabcabcabc"), and a run of one character
-//     or of consecutive ones ("aaaaaaaa", "123456789"), count as listed.
+//     Fold (compatibility forms, case, surrounding spaces and characters
+//     that show nothing do not matter), whole and also without the
+//     digits, punctuation, symbols and spaces at its two ends, so
+//     "Password2024!" counts as "password", and, for the blocklist, also
+//     without its spaces ("p a s s w o r d"). A listed word or a short string said again and again
+//     ("passwordpassword", "abcabcabcabcabc", "Summer2024Summer2024"),
+//     and a run of one character or of consecutive ones ("aaaaaaaa",
+//     "123456789", "1234567890123456"), count as listed. With the bundled
+//     blocklist, what is left without the ends and the unit said again
+//     and again are also looked up among its entries of 4 to 7
+//     characters, so "monkey123456789" and "dragon!!!!!!!!!" count as
+//     listed.
 //     A password that merely contains a listed word or a context word is
 //     accepted: §3.1.1.2 compares the entire password, not substrings;
 //   - not known to the BreachChecker, when there is one.
@@ -205,19 +221,23 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 	if err := checkMarks(pw); err != nil {
 		return err
 	}
-	if n < p.min {
+	if visible(pw) < p.min {
 		return p.errLength(ReasonTooShort)
 	}
 	key := Fold(pw)
 	bare := trimEnds(key)
+	forms := contextForms(key, bare)
 	for _, words := range [][]string{p.words, contextWords(related)} {
 		for _, w := range words {
-			if key == w || bare == w {
+			if slices.Contains(forms, w) {
 				return &PolicyError{Reason: ReasonContext, Min: p.min, Max: p.max}
 			}
 		}
 	}
-	if p.listed(key) || (bare != key && bare != "" && p.listed(bare)) || sequence(key) {
+	if p.blocked(key, bare) {
+		return &PolicyError{Reason: ReasonBlocklisted, Min: p.min, Max: p.max}
+	}
+	if joined := withoutSpaces(key); joined != key && p.blocked(joined, trimEnds(joined)) {
 		return &PolicyError{Reason: ReasonBlocklisted, Min: p.min, Max: p.max}
 	}
 	if p.breached != nil {
@@ -232,9 +252,40 @@ func (p *Policy) Check(ctx context.Context, password string, related ...string) 
 	return nil
 }
 
+// blocked reports whether a folded password key, or bare (key without its
+// ends), counts as listed, or key is a run.
+func (p *Policy) blocked(key, bare string) bool {
+	return p.listed(key) || (bare != key && bare != "" && (p.listed(bare) || p.listedShort(bare))) || sequence(key)
+}
+
+// withoutSpaces is s without its white space: "p a s s w o r d" is
+// "password" spelt out.
+func withoutSpaces(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// visible counts the characters of s that are not format characters
+// (Unicode's Cf: zero-width space, joiners, word joiner, soft hyphen),
+// which show nothing and must not make up a password's length.
+func visible(s string) int {
+	n := 0
+	for _, r := range s {
+		if !unicode.Is(unicode.Cf, r) {
+			n++
+		}
+	}
+	return n
+}
+
 // listed reports whether a folded password is on the blocklist, or is one
 // word of it, or a short string, said again and again ("passwordpassword",
-// "abcabcabcabcabc"): the "expected" values of §3.1.1.2.
+// "abcabcabcabcabc", "Summer2024Summer2024"): the "expected" values of
+// §3.1.1.2.
 func (p *Policy) listed(key string) bool {
 	if p.blocklist == nil {
 		return false
@@ -243,9 +294,24 @@ func (p *Policy) listed(key string) bool {
 		return true
 	}
 	if unit, ok := repeated(key); ok {
-		return utf8.RuneCountInString(unit) <= 4 || p.blocklist.Contains(unit)
+		return p.listedUnit(unit) || p.listedUnit(trimEnds(unit))
 	}
 	return false
+}
+
+// listedUnit reports whether unit, which a password repeats, is a string
+// short enough (four characters), a run (sequence) or on either list.
+func (p *Policy) listedUnit(unit string) bool {
+	if unit == "" {
+		return false
+	}
+	return utf8.RuneCountInString(unit) <= 4 || sequence(unit) || p.blocklist.Contains(unit) || p.listedShort(unit)
+}
+
+// listedShort reports whether s is among the bundled list's entries of 4
+// to 7 characters (when the blocklist is the bundled one).
+func (p *Policy) listedShort(s string) bool {
+	return p.short != nil && p.short.Contains(s)
 }
 
 // repeated returns the shortest unit that key is two or more copies of.
@@ -258,27 +324,43 @@ func repeated(key string) (string, bool) {
 	return "", false
 }
 
-// sequence reports whether key is one character repeated or a run of
-// consecutive ones up or down ("aaaaaaaa", "abcdefgh", "98765432"): the
-// repetitive and sequential passwords a blocklist is for.
+// sequence reports whether key is one character repeated, or a run of
+// consecutive ones going up or down, or both in turn ("aaaaaaaa",
+// "abcdefgh", "98765432", "0123456789876543210"): the repetitive and
+// sequential passwords a blocklist is for. Digits count modulo 10, as on
+// a keyboard's row: "1234567890123456" is a run.
 func sequence(key string) bool {
-	var prev, step rune
+	var prev rune
+	same := false
 	n := 0
 	for _, r := range key {
-		switch {
-		case n == 1:
-			step = r - prev
-			if step < -1 || step > 1 {
+		if n > 0 {
+			step := r - prev
+			if isDigit(r) && isDigit(prev) {
+				switch step {
+				case -9:
+					step = 1
+				case 9:
+					step = -1
+				}
+			}
+			switch {
+			case n == 1:
+				same = step == 0
+				if step < -1 || step > 1 {
+					return false
+				}
+			case same != (step == 0) || step < -1 || step > 1:
 				return false
 			}
-		case n > 1 && r-prev != step:
-			return false
 		}
 		prev = r
 		n++
 	}
 	return n > 1
 }
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 func (p *Policy) errLength(r Reason) error { return &PolicyError{Reason: r, Min: p.min, Max: p.max} }
 
@@ -301,28 +383,74 @@ func trimEnds(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.Is(unicode.M, r) })
 }
 
-// contextWords folds the context words to compare with, adding the local
-// part of every email address among them.
+// contextForms are the forms of a folded password (key, and bare without
+// its ends) compared with the context words: those two, its letters alone
+// ("John.Smith@example.com" as "johnsmithexamplecom"), and the unit any of
+// them repeats, with and without its ends ("john1990john1990" as
+// "john1990").
+func contextForms(key, bare string) []string {
+	forms := []string{key}
+	add := func(f string) {
+		if f != "" && !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	add(bare)
+	add(letters(key))
+	for _, f := range slices.Clone(forms) {
+		if unit, ok := repeated(f); ok {
+			add(unit)
+			add(trimEnds(unit))
+		}
+	}
+	return forms
+}
+
+// letters is s with only its letters and marks.
+func letters(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.Is(unicode.M, r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// contextWords folds the context words to compare with: each word, the
+// word without the digits, punctuation and symbols at its ends
+// ("john1990" as "john"), and its letters alone; for an email address,
+// the same of its local part, of the local part without a +tag
+// ("alice+news"), and without its dots ("alice.smith" as "alicesmith").
 func contextWords(words []string) []string {
-	out := make([]string, 0, len(words))
+	out := make([]string, 0, 4*len(words))
 	for _, w := range words {
 		if local, _, ok := strings.Cut(w, "@"); ok {
 			out = appendWord(out, local)
+			untagged, _, _ := strings.Cut(local, "+")
+			out = appendWord(out, untagged)
+			out = appendWord(out, strings.ReplaceAll(untagged, ".", ""))
 		}
 		out = appendWord(out, w)
 	}
 	return out
 }
 
+// appendWord appends the folded forms of w to out.
 func appendWord(out []string, w string) []string {
-	if w = Fold(w); w != "" {
-		out = append(out, w)
+	w = Fold(w)
+	for _, f := range []string{w, trimEnds(w), letters(w)} {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
 	}
 	return out
 }
 
 // checkCharacters refuses invalid UTF-8 and the characters no password
-// should hold: see Policy.Check.
+// should hold: see Policy.Check. The bidirectional controls (U+061C,
+// U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) are format
+// characters, but they reorder what is shown, so that a password can look
+// like another: they are refused too.
 func checkCharacters(s string) error {
 	for i, r := range s {
 		if r == utf8.RuneError {
@@ -330,7 +458,7 @@ func checkCharacters(s string) error {
 				return &PolicyError{Reason: ReasonInvalidUTF8}
 			}
 		}
-		if !allowed(r) {
+		if !allowed(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return &PolicyError{Reason: ReasonControl, Char: r}
 		}
 	}

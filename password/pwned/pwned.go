@@ -8,7 +8,8 @@
 // password.PolicyConfig.Breached. It is off unless the app does, since it
 // makes a network call per new password to a third party. Each call has a
 // timeout, answers are cached per prefix in a bounded cache, and what a
-// failure (timeout, 5xx, a malformed answer) does is the app's choice,
+// failure (timeout, 5xx, a redirect, a malformed, empty or oversized
+// answer) does is the app's choice,
 // [FailOpen] (the default) or [FailClosed]; either way the failure is
 // visible: [Checker.Count] returns it wrapped around [ErrUnavailable], and
 // a Checker that fails open logs it as the event [EventUnavailable].
@@ -48,8 +49,8 @@ const DefaultBaseURL = "https://api.pwnedpasswords.com"
 const EventUnavailable = "password.breach_check_unavailable"
 
 // ErrUnavailable: the range API could not be asked or its answer not read
-// (a timeout, a network error, a status other than 200, a malformed or
-// oversized body). Every failure Count returns wraps it; a Checker that
+// (a timeout, a network error, a status other than 200, a redirect, a
+// malformed or oversized body, or one of fewer than MinLines lines). Every failure Count returns wraps it; a Checker that
 // fails closed returns it from Breached, and a Policy check then fails
 // with 503 breach_check_unavailable.
 var ErrUnavailable = problem.New("pwned: the breach check is unavailable", problem.Error{
@@ -74,17 +75,24 @@ const (
 // Config configures a Checker. The zero Config asks the public API.
 type Config struct {
 	// BaseURL is the API's root, without the trailing /range; default
-	// DefaultBaseURL. Tests point it at their own server.
+	// DefaultBaseURL. Tests point it at their own server. New refuses
+	// one that is not an absolute http or https URL with a host and no
+	// query or fragment.
 	BaseURL string
 	// Client makes the requests; default a client of its own with
 	// net/http's default transport. Its own Timeout, if any, also
-	// applies.
+	// applies. A Checker uses a copy of it that follows no redirect (a
+	// redirect is a failure): a redirect could send the prefix on over
+	// plain http, or to another host.
 	Client *http.Client
 	// Timeout bounds each range request, body included; default 2 s.
 	Timeout time.Duration
-	// CacheSize is how many prefixes' answers are kept; default 512
-	// (about 22 kB each, so about 11 MB at most). A prefix's answer
-	// serves every password under it. -1 turns the cache off.
+	// CacheSize is how many prefixes' answers are kept; default 512. An
+	// answer is kept in about 22 bytes a breached suffix: about 22 kB for
+	// a real one (about 11 MB for 512), and at most about 86 kB, since an
+	// answer of more than MaxLines lines is a failure (so 44 MB for 512
+	// at worst). A prefix's answer serves every password under it. -1
+	// turns the cache off.
 	CacheSize int
 	// CacheTTL is how long an answer is kept; default 1 hour.
 	CacheTTL time.Duration
@@ -102,8 +110,19 @@ type Config struct {
 }
 
 // maxBody bounds a range answer: real ones are about 30 kB, padded ones
-// under 40 kB.
-const maxBody = 1 << 20
+// under 40 kB; MaxLines of the longest line the protocol allows fit.
+const maxBody = 256 << 10
+
+// MaxLines bounds the lines of a range answer: real ones list about a
+// thousand suffixes (padded, 800 to 1,000 or more), a quarter of this. An
+// answer of more is a failure, so that what the cache keeps is bounded.
+const MaxLines = 4096
+
+// MinLines is the fewest lines an answer may have: a Checker always asks
+// for padding, which makes every answer of the real API 800 lines or
+// more. An empty or near-empty 200 (a proxy, a captive portal, a broken
+// mirror) is a failure, not "no password under this prefix is known".
+const MinLines = 400
 
 // Checker asks the range API whether passwords are known from breaches.
 // It is safe for concurrent use.
@@ -176,6 +195,10 @@ func suffixKey(suffix string) ([18]byte, bool) {
 
 var _ password.BreachChecker = (*Checker)(nil)
 
+// errRedirect is the failure of an answer that redirects. It names no
+// URL: the redirect's would hold the prefix.
+var errRedirect = errors.New("the range API answered with a redirect, which is not followed")
+
 // New checks cfg and returns a Checker.
 func New(cfg Config) (*Checker, error) {
 	c := &Checker{
@@ -193,12 +216,17 @@ func New(cfg Config) (*Checker, error) {
 	if c.base == "" {
 		c.base = DefaultBaseURL
 	}
-	if !strings.HasPrefix(c.base, "https://") && !strings.HasPrefix(c.base, "http://") {
-		return nil, fmt.Errorf("pwned: BaseURL %q is not an http(s) URL", cfg.BaseURL)
+	u, err := url.Parse(c.base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" ||
+		u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, errors.New("pwned: BaseURL is not an absolute http(s) URL with a host and no query or fragment")
 	}
-	if c.client == nil {
-		c.client = &http.Client{}
+	client := http.Client{}
+	if c.client != nil {
+		client = *c.client
 	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return errRedirect }
+	c.client = &client
 	if c.timeout == 0 {
 		c.timeout = 2 * time.Second
 	}
@@ -262,7 +290,7 @@ func (c *Checker) fetch(ctx context.Context, prefix string) (map[string]int, err
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/range/"+prefix, nil)
 	if err != nil {
-		return nil, err
+		return nil, errors.New("the range request could not be made") // err quotes the URL, so the prefix
 	}
 	req.Header.Set("Add-Padding", "true")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -286,18 +314,27 @@ func (c *Checker) fetch(ctx context.Context, prefix string) (map[string]int, err
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("range answer over %d bytes", maxBody)
 	}
-	return parseRange(body)
+	counts, lines, err := parseRange(body)
+	if err != nil {
+		return nil, err
+	}
+	if lines < MinLines {
+		return nil, fmt.Errorf("range answer of %d lines, under %d: not a padded answer of the API", lines, MinLines)
+	}
+	return counts, nil
 }
 
 // parseRange reads a range answer: lines of SUFFIX:COUNT, where SUFFIX is
 // the 35 hex digits of a SHA-1 after its five-digit prefix (either case)
 // and COUNT a decimal count. It returns the suffixes, upper-cased, with
 // their counts, leaving out zero counts (the padding Add-Padding asks
-// for). Empty lines and CRLF line ends are accepted; any other line is an
-// error, as is a suffix listed twice: an answer that is not all of the
-// protocol is not trusted in part.
-func parseRange(body []byte) (map[string]int, error) {
+// for), and how many lines it had, not counting empty ones. Empty lines
+// and CRLF line ends are accepted; any other line is an error, as is a
+// suffix listed twice or more than MaxLines lines: an answer that is not
+// all of the protocol is not trusted in part.
+func parseRange(body []byte) (map[string]int, int, error) {
 	counts := map[string]int{}
+	lines := 0
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 0, 128), 128)
 	for n := 1; sc.Scan(); n++ {
@@ -305,32 +342,35 @@ func parseRange(body []byte) (map[string]int, error) {
 		if len(line) == 0 {
 			continue
 		}
+		if lines++; lines > MaxLines {
+			return nil, 0, fmt.Errorf("range answer of more than %d lines", MaxLines)
+		}
 		suffix, count, ok := bytes.Cut(line, []byte(":"))
 		if !ok || len(suffix) != 35 || !isHex(suffix) {
-			return nil, fmt.Errorf("range answer line %d: not SUFFIX:COUNT", n)
+			return nil, 0, fmt.Errorf("range answer line %d: not SUFFIX:COUNT", n)
 		}
 		if len(count) == 0 || len(count) > 18 || !isDigits(count) {
-			return nil, fmt.Errorf("range answer line %d: count is not a number", n)
+			return nil, 0, fmt.Errorf("range answer line %d: count is not a number", n)
 		}
 		key := strings.ToUpper(string(suffix))
 		if _, dup := counts[key]; dup {
-			return nil, fmt.Errorf("range answer line %d: suffix listed twice", n)
+			return nil, 0, fmt.Errorf("range answer line %d: suffix listed twice", n)
 		}
 		v, err := strconv.Atoi(string(count))
 		if err != nil {
-			return nil, fmt.Errorf("range answer line %d: %w", n, err)
+			return nil, 0, fmt.Errorf("range answer line %d: %w", n, err)
 		}
 		counts[key] = v
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("range answer: %w", err)
+		return nil, 0, fmt.Errorf("range answer: %w", err)
 	}
 	for k, v := range counts {
 		if v == 0 {
 			delete(counts, k) // padding
 		}
 	}
-	return counts, nil
+	return counts, lines, nil
 }
 
 func isHex(b []byte) bool {

@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -302,6 +303,10 @@ func TestWithPolicy(t *testing.T) {
 func TestNewRefuses(t *testing.T) {
 	for _, cfg := range []Config{
 		{Timeout: -1}, {CacheTTL: -1}, {MinCount: -1}, {CacheSize: -2}, {Mode: 7}, {BaseURL: "ftp://example.com"},
+		// Not a URL (every request would fail with an error quoting it,
+		// prefix and all), no host, a query, a fragment, user info.
+		{BaseURL: "http://exa mple.com"}, {BaseURL: "https://"}, {BaseURL: "https:example.com"},
+		{BaseURL: "https://example.com/?x=1"}, {BaseURL: "https://example.com/#x"}, {BaseURL: "https://u:p@example.com"},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
@@ -310,18 +315,18 @@ func TestNewRefuses(t *testing.T) {
 }
 
 func TestParseRange(t *testing.T) {
-	got, err := parseRange([]byte("0018a45c4d1def81644b54ab7f969b88d65:21\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\n\n011053FD0102E94D6AE2F8B83D76FAF94F6:3"))
-	if err != nil {
-		t.Fatal(err)
+	got, lines, err := parseRange([]byte("0018a45c4d1def81644b54ab7f969b88d65:21\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:0\n\n011053FD0102E94D6AE2F8B83D76FAF94F6:3"))
+	if err != nil || lines != 3 {
+		t.Fatal(lines, err)
 	}
 	want := map[string]int{"0018A45C4D1DEF81644B54AB7F969B88D65": 21, "011053FD0102E94D6AE2F8B83D76FAF94F6": 3}
 	if len(got) != len(want) || got["0018A45C4D1DEF81644B54AB7F969B88D65"] != 21 || got["011053FD0102E94D6AE2F8B83D76FAF94F6"] != 3 {
 		t.Errorf("parseRange = %v, want %v", got, want)
 	}
-	if _, err := parseRange([]byte("0018A45C4D1DEF81644B54AB7F969B88D65:1\n0018a45c4d1def81644b54ab7f969b88d65:2")); err == nil {
+	if _, _, err := parseRange([]byte("0018A45C4D1DEF81644B54AB7F969B88D65:1\n0018a45c4d1def81644b54ab7f969b88d65:2")); err == nil {
 		t.Error("a suffix listed twice was accepted")
 	}
-	if got, err := parseRange(nil); err != nil || len(got) != 0 {
+	if got, lines, err := parseRange(nil); err != nil || len(got) != 0 || lines != 0 {
 		t.Errorf("empty answer: %v, %v", got, err)
 	}
 }
@@ -335,9 +340,12 @@ func FuzzParseRange(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		counts, err := parseRange(body)
+		counts, lines, err := parseRange(body)
 		if err != nil {
 			return
+		}
+		if lines < len(counts) || lines > MaxLines {
+			t.Fatalf("parseRange(%q): %d lines, %d suffixes", body, lines, len(counts))
 		}
 		e := newEntry("00000", counts, time.Time{})
 		for k, v := range counts {
@@ -349,4 +357,85 @@ func FuzzParseRange(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAnEmptyOrUnpaddedAnswerIsAFailure: a 200 with no lines, or fewer than
+// a padded answer of the API always has, is a failure (ErrUnavailable),
+// not "no password under this prefix is known" (review 17).
+func TestAnEmptyOrUnpaddedAnswerIsAFailure(t *testing.T) {
+	for _, pad := range []int{0, 10, MinLines - 2} {
+		srv := newRangeServer(t, map[string]int{"password": 5})
+		srv.pad = pad
+		c := newChecker(t, Config{BaseURL: srv.URL, Mode: FailClosed})
+		if found, err := c.Breached(context.Background(), "correct horse battery staple"); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%d padding lines: Breached = %v, %v; want ErrUnavailable", pad, found, err)
+		}
+	}
+	srv := newRangeServer(t, nil)
+	srv.pad = MinLines
+	c := newChecker(t, Config{BaseURL: srv.URL, Mode: FailClosed})
+	if found, err := c.Breached(context.Background(), "correct horse battery staple"); found || err != nil {
+		t.Errorf("%d padding lines: Breached = %v, %v", MinLines, found, err)
+	}
+}
+
+// TestCachedAnswersAreBounded: an answer of MaxLines breached suffixes is
+// kept in under 96 kB (what Config.CacheSize's doc promises), and one of
+// more lines is a failure, not cached (review 17: a 1 MiB answer was kept
+// as 600 kB).
+func TestCachedAnswersAreBounded(t *testing.T) {
+	var full bytes.Buffer
+	for i := range MaxLines {
+		fmt.Fprintf(&full, "%035X:1234567890\r\n", i)
+	}
+	body := full.Bytes()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	c := newChecker(t, Config{BaseURL: srv.URL, CacheSize: 32, Mode: FailClosed})
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for i := range 32 {
+		if _, err := c.Count(context.Background(), fmt.Sprint("pw", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	per := (int64(m1.HeapAlloc) - int64(m0.HeapAlloc)) / 32
+	t.Logf("%d cached prefixes of %d suffixes: %d bytes each", len(c.entries), MaxLines, per)
+	if per > 96<<10 {
+		t.Errorf("a cached prefix holds %d bytes, over 96 kB", per)
+	}
+	body = append(body, []byte("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF:1\r\n")...)
+	c = newChecker(t, Config{BaseURL: srv.URL, Mode: FailClosed})
+	if _, err := c.Count(context.Background(), "password"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("an answer of %d lines: %v, want ErrUnavailable", MaxLines+1, err)
+	}
+}
+
+// TestRedirectsAreNotFollowed: a range request answered with a redirect
+// (here from https to plain http) fails, without the prefix in the error,
+// and the app's own Client is left as it was (review 17).
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	plain := newRangeServer(t, map[string]int{"password": 5})
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer tlsSrv.Close()
+	client := tlsSrv.Client()
+	c := newChecker(t, Config{BaseURL: tlsSrv.URL, Client: client, Mode: FailClosed})
+	_, err := c.Count(context.Background(), "password")
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Count after a redirect: %v, want ErrUnavailable", err)
+	}
+	if strings.Contains(err.Error(), sha1Hex("password")[:5]) {
+		t.Errorf("the error holds the prefix: %v", err)
+	}
+	if n := plain.requests.Load(); n != 0 {
+		t.Errorf("the redirect was followed (%d requests over http)", n)
+	}
+	if client.CheckRedirect != nil {
+		t.Error("New changed the app's Client")
+	}
 }
