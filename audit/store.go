@@ -53,6 +53,13 @@ func (t *timed) Rotate(ctx context.Context, old, next store.ID, life time.Durati
 	return rot, err
 }
 
+func (t *timed) Touch(ctx context.Context, id store.ID, minInterval time.Duration) (bool, error) {
+	start := time.Now()
+	ok, err := t.s.Touch(ctx, id, minInterval)
+	t.done("touch", start, err)
+	return ok, err
+}
+
 func (t *timed) Delete(ctx context.Context, id store.ID) (bool, error) {
 	start := time.Now()
 	ok, err := t.s.Delete(ctx, id)

@@ -23,7 +23,11 @@ type SessionInfo struct {
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	AuthTime  time.Time // when the user last proved a password on its chain
-	Current   bool      // it is the session named by Sessions' current
+	// LastSeen is the session's last activity as a guard with an idle
+	// timeout records it (middleware.GuardConfig.IdleTimeout), to within
+	// its touch interval; IssuedAt when it was never touched.
+	LastSeen time.Time
+	Current  bool // it is the session named by Sessions' current
 }
 
 // Sessions lists the subject's live sessions in every project, newest
@@ -42,7 +46,7 @@ func (a *Authenticator) Sessions(ctx context.Context, subject, current string) (
 		id := tokens.PublicID(it.ID)
 		r := it.Record
 		out = append(out, SessionInfo{ID: id, Project: r.Project, Device: r.Device,
-			IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, AuthTime: r.AuthTime, Current: id == current})
+			IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, AuthTime: r.AuthTime, LastSeen: r.Seen(), Current: id == current})
 	}
 	slices.SortFunc(out, func(x, y SessionInfo) int { return y.IssuedAt.Compare(x.IssuedAt) })
 	return out, nil

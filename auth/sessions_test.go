@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -37,5 +38,28 @@ func TestRevokeSessionIsScopedAndEndsTheChain(t *testing.T) {
 	}
 	if _, err := f.a.ReAuthenticate(ctx, "phone", ds.DeviceToken); err == nil {
 		t.Fatal("the device re-authenticated after its session was revoked")
+	}
+}
+
+// TestSessionsLastSeen: a session's last activity, as a guard with an idle
+// timeout touches it, is in the list; IssuedAt until the first touch.
+func TestSessionsLastSeen(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	s, err := f.login("john_doe", rightPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := f.a.Sessions(ctx, "341", "")
+	if err != nil || len(list) != 1 || !list[0].LastSeen.Equal(list[0].IssuedAt) {
+		t.Fatalf("Sessions before any touch = %+v, %v; want LastSeen = IssuedAt", list, err)
+	}
+	f.clock.Advance(5 * time.Minute)
+	idle := tokens.Idle{Timeout: 30 * time.Minute, TouchInterval: time.Minute}
+	if _, _, err := f.tokens.ValidateIdle(ctx, store.KindSession, s.Token, idle); err != nil {
+		t.Fatal(err)
+	}
+	list, err = f.a.Sessions(ctx, "341", "")
+	if err != nil || len(list) != 1 || !list[0].LastSeen.Equal(f.clock.Now()) {
+		t.Fatalf("Sessions after a touch = %+v, %v; want LastSeen now", list, err)
 	}
 }

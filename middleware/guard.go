@@ -108,6 +108,22 @@ type GuardConfig struct {
 	// POST, PUT, PATCH or DELETE that the guard lets through (CSRF).
 	// Only for apps that check the origin of such requests themselves.
 	AllowCrossOriginCookies bool
+	// IdleTimeout ends a session that made no request for this long: it
+	// is revoked and refused as an expired one (401 invalid_token,
+	// tokens.ErrIdle), however long its tokens.Config.SessionTTL still
+	// runs. Default 0: none, the session lasts SessionTTL however idle
+	// (a password alone is NIST SP 800-63B's AAL1, which asks no idle
+	// timeout; docs/settings.md gives AAL2's 30 minutes and the cost).
+	IdleTimeout time.Duration
+	// TouchInterval is how often an active session's last activity is
+	// written to the store: a request that comes TouchInterval or more
+	// after the last write writes once (tokens.Manager.ValidateIdle),
+	// every other request writes nothing. A session may so end up to
+	// TouchInterval before IdleTimeout. Default, with IdleTimeout set: a
+	// minute, or IdleTimeout/10 when that is shorter. It must be below
+	// IdleTimeout, and is an error without it.
+	TouchInterval time.Duration
+
 	// Logger and Metrics receive the audit events store.unavailable when
 	// the store cannot be asked, token.tag_mismatch when a session was
 	// issued under another tokens.Config.TagKey, and cookie.duplicate when
@@ -122,7 +138,10 @@ type GuardConfig struct {
 
 // Guard protects routes: it takes the session token from the bearer header
 // or the cookie, validates it (shape first, then one store lookup), and puts
-// the [Principal] in the request's context. It is safe for concurrent use.
+// the [Principal] in the request's context. With an idle timeout
+// (GuardConfig.IdleTimeout), a request also writes the session's last
+// activity, at most once per GuardConfig.TouchInterval. It is safe for
+// concurrent use.
 //
 // A store that fails means "not authenticated": the request is refused with
 // 503 and never let through.
@@ -132,6 +151,7 @@ type Guard struct {
 	project func(*http.Request) string
 	deny    func(http.ResponseWriter, *http.Request, error)
 	rec     *audit.Recorder
+	idle    tokens.Idle
 	// crossOrigin checks cookie-authenticated requests; nil with
 	// AllowCrossOriginCookies.
 	crossOrigin *http.CrossOriginProtection
@@ -144,6 +164,13 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 	}
 	g := &Guard{tokens: cfg.Tokens, cookies: cfg.Cookies, project: cfg.Project, deny: cfg.Deny,
 		rec: audit.New(cfg.Logger, cfg.Metrics)}
+	g.idle = tokens.Idle{Timeout: cfg.IdleTimeout, TouchInterval: cfg.TouchInterval}
+	if g.idle.Timeout > 0 && g.idle.TouchInterval == 0 {
+		g.idle.TouchInterval = min(time.Minute, max(g.idle.Timeout/10, 1))
+	}
+	if err := g.idle.Check(); err != nil {
+		return nil, fmt.Errorf("middleware: GuardConfig.IdleTimeout, TouchInterval: %w", err)
+	}
 	if g.deny == nil {
 		g.deny = func(w http.ResponseWriter, _ *http.Request, err error) { problem.Write(w, err) }
 	}
@@ -185,7 +212,7 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	if token == "" {
 		return Principal{}, ErrNoToken
 	}
-	id, rec, err := g.tokens.ValidateID(r.Context(), store.KindSession, token)
+	id, rec, err := g.tokens.ValidateIdle(r.Context(), store.KindSession, token, g.idle)
 	if err != nil {
 		switch {
 		case g.rec == nil:

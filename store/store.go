@@ -83,6 +83,20 @@ type Record struct {
 	// they are given it; what each level means is the caller's (step-up
 	// checks it against what a route requires).
 	Assurance uint8
+	// LastSeen is when the record was last touched ([Toucher]): a
+	// session's last activity, to the precision of the touch interval
+	// its caller uses. Zero means never touched; read it as IssuedAt.
+	// Rotate gives a successor none.
+	LastSeen time.Time
+}
+
+// Seen returns LastSeen, or IssuedAt when the record was never touched:
+// the start of its current idle time.
+func (r Record) Seen() time.Time {
+	if r.LastSeen.IsZero() {
+		return r.IssuedAt
+	}
+	return r.LastSeen
 }
 
 // Item is a listed record together with the ID it is stored under.
@@ -156,6 +170,7 @@ type Tokens interface {
 	Writer
 	Consumer
 	Rotator
+	Toucher
 	SubjectIndex
 }
 
@@ -218,6 +233,25 @@ type Rotator interface {
 	// room for the successor, and an error wrapping [ErrUnavailable]
 	// when the store cannot answer.
 	Rotate(ctx context.Context, old, next ID, lifetime time.Duration) (Rotation, error)
+}
+
+// Toucher records that a session is in use, for an idle timeout: the
+// caller reads [Record.Seen] from Get and refuses a session idle too
+// long; Touch moves that instant on. It is a part of [Tokens], not an
+// optional ability found by type assertion, so that a wrapper (the audit
+// timer, a test's fault injector) cannot hide it and an idle timeout is
+// never silently off.
+type Toucher interface {
+	// Touch sets the LastSeen of the live record under id to the store's
+	// now, unless the record was seen ([Record.Seen]) less than
+	// minInterval before now, and reports whether it wrote. It changes
+	// nothing else: not the expiry, nor the key's time to live. Of
+	// concurrent touches of one record within one minInterval at most one
+	// writes. A miss (unknown, expired, spent or revoked, or a bad Tag) is
+	// false and a nil error. A negative minInterval is a caller mistake:
+	// an error that does not wrap ErrUnavailable, and nothing written.
+	// Other errors wrap [ErrUnavailable].
+	Touch(ctx context.Context, id ID, minInterval time.Duration) (bool, error)
 }
 
 // SubjectIndex reaches every record of one subject at once: "log out
@@ -295,6 +329,16 @@ func CheckPut(id ID, rec Record) error {
 		return fmt.Errorf("store: invalid tag %q", id.Tag)
 	case rec.Subject == "":
 		return errors.New("store: record without a subject")
+	}
+	return nil
+}
+
+// CheckTouch returns the caller mistake in a Touch call, if any: a
+// negative minInterval. Stores call it first and change nothing when it
+// fails.
+func CheckTouch(minInterval time.Duration) error {
+	if minInterval < 0 {
+		return fmt.Errorf("store: touch with interval %v", minInterval)
 	}
 	return nil
 }

@@ -32,6 +32,10 @@ var (
 	// invalid_token). A store cannot tell these apart without keeping what
 	// it promised to forget.
 	ErrInvalid = problem.New("tokens: invalid or expired token", invalidToken)
+	// ErrIdle: a session unused for its idle timeout ([Idle]); it has been
+	// revoked (401 invalid_token, the answer of an expired one). It is not
+	// [ErrInvalid]: errors.Is tells them apart.
+	ErrIdle = problem.New("tokens: session idle past its idle timeout", invalidToken)
 	// ErrReused: a device token that was already rotated was presented
 	// again (401 token_reused). Its whole chain has been revoked.
 	ErrReused = problem.New("tokens: reused token; its chain is revoked", problem.Error{
@@ -245,6 +249,67 @@ func (m *Manager) Validate(ctx context.Context, kind store.Kind, token string) (
 // middleware's guard, for the session id on its principal.
 func (m *Manager) ValidateID(ctx context.Context, kind store.Kind, token string) (store.ID, store.Record, error) {
 	return m.lookup(ctx, kind, token, m.store.Get)
+}
+
+// Idle is an idle timeout: a token unused for Timeout ends, however long
+// its absolute lifetime still runs. The zero Idle is none.
+type Idle struct {
+	// Timeout ends a token that was not used for this long, measured
+	// from its last touch (store.Record.Seen). Zero: no idle timeout.
+	Timeout time.Duration
+	// TouchInterval is how stale the last touch may be before a use
+	// writes a new one: a token used more often than this costs one
+	// store write per interval, every other use none. The timeout is
+	// kept to within one interval (a token may end up to TouchInterval
+	// early). It must be positive and below Timeout when Timeout is set.
+	TouchInterval time.Duration
+}
+
+// Check returns the mistake in idle, if any: negative durations, a
+// TouchInterval without a Timeout, or a Timeout without a TouchInterval
+// shorter than it.
+func (idle Idle) Check() error {
+	switch {
+	case idle.Timeout < 0 || idle.TouchInterval < 0:
+		return fmt.Errorf("tokens: negative idle timeout %v or touch interval %v", idle.Timeout, idle.TouchInterval)
+	case idle.Timeout == 0 && idle.TouchInterval != 0:
+		return fmt.Errorf("tokens: touch interval %v without an idle timeout", idle.TouchInterval)
+	case idle.Timeout > 0 && (idle.TouchInterval == 0 || idle.TouchInterval >= idle.Timeout):
+		return fmt.Errorf("tokens: touch interval %v is not between 0 and the idle timeout %v", idle.TouchInterval, idle.Timeout)
+	}
+	return nil
+}
+
+// ValidateIdle is ValidateID for a token with an idle timeout. A token
+// last seen idle.Timeout ago or longer is revoked and refused with
+// [ErrIdle]. A token last seen idle.TouchInterval ago or longer is
+// touched (store.Toucher: one write, which concurrent requests do not
+// repeat), and the record returned carries its new LastSeen. Any other
+// use writes nothing: one lookup, as Validate. With the zero Idle it is
+// ValidateID. A store that fails to touch fails the validation (fail
+// closed); one that fails to revoke does not change the refusal.
+func (m *Manager) ValidateIdle(ctx context.Context, kind store.Kind, token string, idle Idle) (store.ID, store.Record, error) {
+	id, rec, err := m.lookup(ctx, kind, token, m.store.Get)
+	if err != nil || idle.Timeout <= 0 {
+		return id, rec, err
+	}
+	now := m.now()
+	idleFor := now.Sub(rec.Seen())
+	if idleFor >= idle.Timeout {
+		// Best effort: the next use finds it idle again and retries.
+		_, _ = m.store.Delete(ctx, id)
+		return store.ID{}, store.Record{}, ErrIdle
+	}
+	if idleFor >= idle.TouchInterval {
+		touched, err := m.store.Touch(ctx, id, idle.TouchInterval)
+		if err != nil {
+			return store.ID{}, store.Record{}, err
+		}
+		if touched {
+			rec.LastSeen = now
+		}
+	}
+	return id, rec, nil
 }
 
 // PublicIDLen is the length of a PublicID.

@@ -2,6 +2,7 @@ package proof
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,9 +14,12 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
+	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
+	"github.com/gatehouse-go/gatehouse/internal/storefault"
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
@@ -66,15 +70,8 @@ func TestSessionListAndRevoke(t *testing.T) {
 				return out.Token
 			}
 			call := func(method, path, tok string) (int, string) {
-				req, _ := http.NewRequest(method, srv.URL+path, nil)
-				req.Header.Set("Authorization", "Bearer "+tok)
-				res, err := c.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer res.Body.Close()
-				b, _ := io.ReadAll(res.Body)
-				return res.StatusCode, string(b)
+				t.Helper()
+				return bearerCall(t, srv, method, path, tok)
 			}
 			laptop, phone, tablet := login(), login(), login()
 			status, body := call("GET", "/sessions", laptop)
@@ -210,4 +207,123 @@ func TestSinglePageAppGetsACookieFromAJSONLogin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIdleTimeout is issue 16's idle timeout end to end over HTTP on every
+// store, on a fake clock: a session used every 15 seconds stays alive to
+// its absolute expiry and no further, and costs one store write a minute
+// (the touch interval) while every other request is one lookup and no
+// write, counted at the store and, on Redis, in commands on the wire; a
+// session left idle for the timeout is refused as an expired one (401
+// invalid_token) and revoked.
+func TestIdleTimeout(t *testing.T) {
+	for _, sf := range teststores.All() {
+		t.Run(sf.Name, func(t *testing.T) {
+			// Redis keeps real-time TTLs: the records here live hours, so
+			// the frozen clock never outruns them.
+			clock := fakeclock.New(time.Now().Truncate(time.Millisecond))
+			raw, cmds := sf.OpenCounted(t, clock.Now)
+			st := storefault.Wrap(raw)
+			tm, err := tokens.New(tokens.Config{Store: st, Now: clock.Now, TagKey: testfix.TagKey, SessionTTL: 2 * time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, IdleTimeout: 30 * time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p, _ := middleware.FromContext(r.Context())
+				io.WriteString(w, p.Subject)
+			})))
+			t.Cleanup(srv.Close)
+			get := func(tok string) (int, string) {
+				t.Helper()
+				return bearerCall(t, srv, "GET", "/me", tok)
+			}
+			refused := func(tok, why string) {
+				t.Helper()
+				if status, body := get(tok); status != 401 || !strings.Contains(body, `"invalid_token"`) {
+					t.Fatalf("%s: %d %s, want 401 invalid_token", why, status, body)
+				}
+			}
+			issue := func() tokens.Issued {
+				t.Helper()
+				iss, err := tm.Issue(t.Context(), store.KindSession, tokens.Claims{Subject: "ada"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return iss
+			}
+			wire := func() int64 {
+				if cmds == nil {
+					return 0
+				}
+				return cmds.N.Load()
+			}
+
+			// Active: a request every 15 s until the absolute expiry.
+			iss := issue()
+			calls, touches, sent := st.Calls(), st.Touches(), wire()
+			requests := int64(0)
+			for clock.Now().Before(iss.Record.ExpiresAt) {
+				if status, body := get(iss.Token); status != 200 || body != "ada" {
+					t.Fatalf("after %v of activity: %d %s", clock.Now().Sub(iss.Record.IssuedAt), status, body)
+				}
+				requests++
+				clock.Advance(15 * time.Second)
+			}
+			refused(iss.Token, "past the absolute expiry of an active session")
+			requests++
+			touches = st.Touches() - touches
+			calls = st.Calls() - calls
+			sent = wire() - sent
+			t.Logf("%s: %d requests in 2h: %d touches (writes), %d store calls, %d Redis commands",
+				sf.Name, requests, touches, calls, sent)
+			if touches < 119 || touches > 120 {
+				t.Errorf("%d touches in 2 hours of requests every 15s, want one a minute (119 or 120)", touches)
+			}
+			if calls != requests+touches {
+				t.Errorf("%d store calls for %d requests and %d touches, want one lookup per request and the touches", calls, requests, touches)
+			}
+			// One GET per request and one script per touch; a script a node
+			// has not seen yet costs one more command (NOSCRIPT, EVAL).
+			if cmds != nil && (sent < requests+touches || sent > requests+touches+6) {
+				t.Errorf("%d Redis commands for %d requests and %d touches", sent, requests, touches)
+			}
+
+			// Idle: refused once the timeout has passed since the last
+			// request that touched it, and revoked.
+			iss = issue()
+			clock.Advance(29 * time.Minute)
+			if status, _ := get(iss.Token); status != 200 {
+				t.Fatalf("after 29 minutes idle: %d", status)
+			}
+			clock.Advance(29 * time.Minute)
+			if status, _ := get(iss.Token); status != 200 {
+				t.Fatalf("29 minutes after the last request: %d", status)
+			}
+			clock.Advance(30 * time.Minute)
+			refused(iss.Token, "30 minutes idle")
+			if _, err := tm.Validate(t.Context(), store.KindSession, iss.Token); !errors.Is(err, tokens.ErrInvalid) {
+				t.Errorf("the idle session is still there: Validate = %v", err)
+			}
+			refused(iss.Token, "again, after the idle session was revoked")
+		})
+	}
+}
+
+// bearerCall sends method path to srv with tok as the bearer token and
+// returns the status and body.
+func bearerCall(t *testing.T, srv *httptest.Server, method, path, tok string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }

@@ -18,6 +18,9 @@ type Store struct {
 	store.Store
 	down  atomic.Bool
 	calls atomic.Int64
+	// touches counts the Touch calls, each a possible write on the path
+	// of an authenticated request.
+	touches atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -30,6 +33,9 @@ func (s *Store) SetDown(down bool) { s.down.Store(down) }
 
 // Calls returns how many calls reached the wrapper.
 func (s *Store) Calls() int64 { return s.calls.Load() }
+
+// Touches returns how many Touch calls reached the wrapper.
+func (s *Store) Touches() int64 { return s.touches.Load() }
 
 func (s *Store) fail() error {
 	s.calls.Add(1)
@@ -65,6 +71,14 @@ func (s *Store) Rotate(ctx context.Context, old, next store.ID, lifetime time.Du
 		return store.Rotation{}, err
 	}
 	return s.Store.Rotate(ctx, old, next, lifetime)
+}
+
+func (s *Store) Touch(ctx context.Context, id store.ID, minInterval time.Duration) (bool, error) {
+	s.touches.Add(1)
+	if err := s.fail(); err != nil {
+		return false, err
+	}
+	return s.Store.Touch(ctx, id, minInterval)
 }
 
 func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {

@@ -20,37 +20,50 @@ import (
 type Store struct {
 	Name string
 	Open func(t *testing.T, now func() time.Time) store.Store
+	// OpenCounted is Open that also returns the counter of the commands
+	// the store sends to Redis (redistest.Commands), nil for memory.
+	OpenCounted func(t *testing.T, now func() time.Time) (store.Store, *redistest.Commands)
 }
 
 // All is memory, Redis standalone and Redis Cluster. A test package using
 // it calls redistest.Main from its TestMain; without redis-server the Redis
 // ones skip (or fail under GATEHOUSE_REQUIRE_REDIS=1).
 func All() []Store {
-	return []Store{
-		{"Memory", func(t *testing.T, now func() time.Time) store.Store {
+	all := []Store{
+		{Name: "Memory", OpenCounted: func(t *testing.T, now func() time.Time) (store.Store, *redistest.Commands) {
 			st := memory.New(memory.Options{Now: now})
 			t.Cleanup(func() { st.Close() })
-			return st
+			return st, nil
 		}},
-		{"Redis", func(t *testing.T, now func() time.Time) store.Store {
+		{Name: "Redis", OpenCounted: func(t *testing.T, now func() time.Time) (store.Store, *redistest.Commands) {
 			return openRedis(t, "redis://"+redistest.SharedStandalone(t).Addr, now)
 		}},
-		{"RedisCluster", func(t *testing.T, now func() time.Time) store.Store {
+		{Name: "RedisCluster", OpenCounted: func(t *testing.T, now func() time.Time) (store.Store, *redistest.Commands) {
 			return openRedis(t, strings.Join(redistest.SharedCluster(t).Addrs, ","), now)
 		}},
 	}
+	for i := range all {
+		counted := all[i].OpenCounted
+		all[i].Open = func(t *testing.T, now func() time.Time) store.Store {
+			st, _ := counted(t, now)
+			return st
+		}
+	}
+	return all
 }
 
-func openRedis(t *testing.T, spec string, now func() time.Time) store.Store {
+func openRedis(t *testing.T, spec string, now func() time.Time) (store.Store, *redistest.Commands) {
 	t.Helper()
 	c, err := redis.NewClient(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	cmds := new(redistest.Commands)
+	c.AddHook(cmds)
 	st, err := redis.New(c, redis.Options{Prefix: "t" + strings.ToLower(rand.Text()[:10]), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	return st, cmds
 }

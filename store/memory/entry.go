@@ -13,9 +13,9 @@ import (
 // every Get slower; that package's doc says why. newEntry, successor and
 // record are the only code that knows this layout.
 //
-// spent changes only under both the index shard and the token shard lock,
-// so a reader holding either sees it settled; prev and next belong to the
-// index shard alone; the rest never changes.
+// spent and lastSeen change only under both the index shard and the token
+// shard lock, so a reader holding either sees them settled; prev and next
+// belong to the index shard alone; the rest never changes.
 type entry struct {
 	hash       [32]byte
 	subj       *subject
@@ -30,6 +30,9 @@ type entry struct {
 	expires    int64
 	chainEnd   int64
 	authTime   int64
+	// lastSeen is when Touch last wrote (noTime for never). Its 8 bytes
+	// take the entry from the 112-byte size class to the 128-byte one.
+	lastSeen int64
 }
 
 // until is when the store forgets e: its expiry, or for a spent entry its
@@ -58,14 +61,15 @@ func newEntry(hash [32]byte, like *entry, rec store.Record) *entry {
 		expires:   nanos(rec.ExpiresAt),
 		chainEnd:  nanos(rec.ChainEnd),
 		authTime:  nanos(rec.AuthTime),
+		lastSeen:  nanos(rec.LastSeen),
 	}
 	e.setAttrs(like, rec)
 	return e
 }
 
 // successor returns the entry that rotating e stores under hash: issued
-// and expires are its own, every other field is e's (store.Rotator's
-// contract lists them), attrs shared.
+// and expires are its own, it was never touched, every other field is e's
+// (store.Rotator's contract lists them), attrs shared.
 func (e *entry) successor(hash [32]byte, issued, expires int64) *entry {
 	return &entry{
 		hash:       hash,
@@ -78,6 +82,7 @@ func (e *entry) successor(hash [32]byte, issued, expires int64) *entry {
 		expires:    expires,
 		chainEnd:   e.chainEnd,
 		authTime:   e.authTime,
+		lastSeen:   noTime,
 	}
 }
 
@@ -112,5 +117,6 @@ func (e *entry) record() store.Record {
 		ChainEnd:  toTime(e.chainEnd),
 		AuthTime:  toTime(e.authTime),
 		Assurance: e.assurance,
+		LastSeen:  toTime(e.lastSeen),
 	}
 }

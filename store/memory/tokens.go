@@ -118,6 +118,35 @@ func (s *Store) Rotate(_ context.Context, old, next store.ID, lifetime time.Dura
 	return store.Rotation{Status: store.RotateDone, Record: succ.record()}, nil
 }
 
+// Touch implements [store.Toucher]. A touch that is not due takes the
+// index shard's lock and writes nothing.
+func (s *Store) Touch(_ context.Context, id store.ID, minInterval time.Duration) (bool, error) {
+	if err := store.CheckTouch(minInterval); err != nil {
+		return false, err
+	}
+	if !store.ValidRoutingTag(id.Tag) {
+		return false, nil
+	}
+	now := s.clock()
+	is, e := s.lockFind(id, now)
+	defer is.mu.Unlock()
+	if e == nil || e.spent {
+		return false, nil
+	}
+	seen := e.lastSeen
+	if seen == noTime {
+		seen = e.issued
+	}
+	if seen != noTime && now < addNanos(seen, minInterval) {
+		return false, nil
+	}
+	ts := s.tokenShard(&e.hash)
+	ts.mu.Lock()
+	e.lastSeen = now
+	ts.mu.Unlock()
+	return true, nil
+}
+
 // Delete implements [store.Writer]. An expired record that has not been
 // swept yet is removed but not reported.
 func (s *Store) Delete(_ context.Context, id store.ID) (bool, error) {

@@ -2,16 +2,21 @@ package redis_test
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/redis"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
@@ -91,6 +96,53 @@ func BenchmarkGuard(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkGuardIdle is BenchmarkGuard's Guard with a 30-minute idle
+// timeout and the default 1-minute touch interval, on a clock that moves
+// 10 ms a request, counting what goes to Redis with the go-redis hook:
+// cmds/op is 1 (the GET) plus writes/op, the touch scripts per request
+// (1/6000 here; 1/60 for a session making a request a second).
+//
+//	GATEHOUSE_REQUIRE_REDIS=1 go test -run x -bench GuardIdle -benchmem ./store/redis
+func BenchmarkGuardIdle(b *testing.B) {
+	srv := redistest.Standalone(b)
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	b.Cleanup(func() { c.Close() })
+	clock := fakeclock.New(time.Now().Truncate(time.Millisecond))
+	st, err := redis.New(c, redis.Options{Prefix: "gh" + rand.Text()[:8], Now: clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := tokens.New(tokens.Config{Store: st, Now: clock.Now, TagKey: testfix.TagKey, SessionTTL: 365 * 24 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	iss, err := m.Issue(b.Context(), store.KindSession, tokens.Claims{Subject: "341"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: m, IdleTimeout: 30 * time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+iss.Token)
+	w := httptest.NewRecorder()
+	cmds := &redistest.Commands{}
+	c.AddHook(cmds)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, req)
+		clock.Advance(10 * time.Millisecond)
+	}
+	if w.Code != http.StatusOK {
+		b.Fatalf("guard answered %d: %s", w.Code, w.Body)
+	}
+	n := float64(cmds.N.Load())
+	b.ReportMetric(n/float64(b.N), "cmds/op")
+	b.ReportMetric((n-float64(b.N))/float64(b.N), "writes/op")
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

@@ -352,6 +352,23 @@ func rotation(res []any) (store.Rotation, error) {
 	return store.Rotation{Status: store.RotateReused, Record: d.Record, Revoked: int(n)}, nil
 }
 
+// Touch implements store.Toucher with one script: one round trip, one
+// key, and a write only when the touch is due.
+func (s *Store) Touch(ctx context.Context, id store.ID, minInterval time.Duration) (bool, error) {
+	if err := store.CheckTouch(minInterval); err != nil {
+		return false, err
+	}
+	if !store.ValidRoutingTag(id.Tag) {
+		return false, nil
+	}
+	key, _ := s.tokenKey(id)
+	n, err := touchScript.Run(ctx, s.c, []string{key}, s.nowMillis(), minInterval.Milliseconds()).Int()
+	if err != nil {
+		return false, unavailable("touch", err)
+	}
+	return n == 1, nil
+}
+
 // Delete implements store.Writer.
 func (s *Store) Delete(ctx context.Context, id store.ID) (bool, error) {
 	if !store.ValidRoutingTag(id.Tag) {

@@ -95,6 +95,22 @@ redis.call('ZREM', index_of(ARGV[2], r.subject), ARGV[3])
 return v
 `)
 
+// touchScript: KEYS token; ARGV now, minInterval. Sets the live record's
+// lastSeen to now unless it was seen (lastSeen, else issued) less than
+// minInterval before; the key keeps its expiry. Returns 1 when it wrote.
+var touchScript = goredis.NewScript(prelude + `
+local now = tonumber(ARGV[1])
+local v = redis.call('GET', KEYS[1])
+local r = v and parse(v)
+if not r or r.spent or r.expires <= now then return 0 end
+local seen = r.lastSeen
+if seen == 0 then seen = r.issued end
+if seen ~= 0 and now < seen + tonumber(ARGV[2]) then return 0 end
+r.lastSeen = now
+redis.call('SET', KEYS[1], encode(r), 'PX', string.format('%.0f', r.expires - now))
+return 1
+`)
+
 // deleteScript: KEYS token; ARGV now, base, member. Returns 1 when the
 // record it deleted had not expired.
 var deleteScript = goredis.NewScript(prelude + `

@@ -47,6 +47,7 @@ var groups = []group{
 	{"Tokens", tokenCases},
 	{"Consume", consumeCases},
 	{"Rotate", rotateCases},
+	{"Touch", touchCases},
 	{"DeleteAll", deleteAllCases},
 	{"List", listCases},
 	{"Keys", keyCases},
@@ -223,6 +224,7 @@ func diff(got, want store.Record) string {
 	field("ChainEnd", sameTime(got.ChainEnd, want.ChainEnd), got.ChainEnd, want.ChainEnd)
 	field("AuthTime", sameTime(got.AuthTime, want.AuthTime), got.AuthTime, want.AuthTime)
 	field("Assurance", got.Assurance == want.Assurance, got.Assurance, want.Assurance)
+	field("LastSeen", sameTime(got.LastSeen, want.LastSeen), got.LastSeen, want.LastSeen)
 	return strings.Join(bad, "; ")
 }
 

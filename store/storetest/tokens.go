@@ -36,6 +36,7 @@ func testRoundTrip(e *env) {
 		ChainEnd:  now.Add(30 * 24 * time.Hour),
 		AuthTime:  now.Add(-2 * time.Minute),
 		Assurance: 2,
+		LastSeen:  now.Add(-30 * time.Second),
 	}
 	id := e.putNew(full)
 	e.wantHit(id, full)

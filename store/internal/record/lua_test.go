@@ -48,7 +48,7 @@ func TestLuaRoundTrip(t *testing.T) {
 			}
 			check(t, name+" re-encoded", res[0], r, spent)
 			succ := r
-			succ.IssuedAt, succ.ExpiresAt = issued, expires
+			succ.IssuedAt, succ.ExpiresAt, succ.LastSeen = issued, expires, time.Time{}
 			check(t, name+" successor", res[1], succ, false)
 			check(t, name+" marked spent", res[2], r, true)
 		}
@@ -66,9 +66,26 @@ func TestLuaRoundTrip(t *testing.T) {
 	}
 	check(t, "version 1", res[0], want.Record, false)
 
+	// A record as the store wrote it before LastSeen, version 2: read as
+	// never touched, written back in the current version.
+	v2 := "210b03,1700000360000,1700000000000,0,-5,2,1,0,3;abcfam"
+	res, err = echo.Run(ctx, c, nil, v2, issued.UnixMilli(), expires.UnixMilli()).StringSlice()
+	if err != nil {
+		t.Fatalf("version 2: %v", err)
+	}
+	if want, err = record.Decode(v2); err != nil {
+		t.Fatal(err)
+	}
+	if res[0][0] != record.Version || !want.Record.LastSeen.IsZero() {
+		t.Errorf("version 2 re-encoded as %q, want version %c; decoded %+v", res[0], record.Version, want.Record)
+	}
+	check(t, "version 2", res[0], want.Record, true)
+
 	// What Go refuses, Lua refuses: both sides agree on what a record is.
-	for _, v := range []string{"", "2", "200101,1,1,1,1,0,0,0,1;", "200101,1,1,1,1,0,0,0,0;x",
-		"200101,9007199254740992,1,1,1,0,0,0,0;", "0a,1,1,1,1,0,0,0,0;", "2201,1,1,1,1,0,0,0,0;"} {
+	for _, v := range []string{"", "2", "3", "200101,1,1,1,1,0,0,0,1;", "200101,1,1,1,1,0,0,0,0;x",
+		"200101,9007199254740992,1,1,1,0,0,0,0;", "0a,1,1,1,1,0,0,0,0;", "2201,1,1,1,1,0,0,0,0;",
+		"300101,1,1,1,1,0,0,0,0;", "300101,1,1,1,1,1,0,0,0,1;", "200101,1,1,1,1,1,0,0,0,0;",
+		"300101,1,1,1,1,-9007199254740992,0,0,0,0;", "3201,1,1,1,1,1,0,0,0,0;"} {
 		if _, err := record.Decode(v); err == nil {
 			t.Fatalf("Go decodes %q", v)
 		}

@@ -10,21 +10,21 @@ import (
 )
 
 // Version is the first byte of every record this package writes.
-const Version = '2'
+const Version = '3'
 
 // Lua is the Lua side of the format, for Redis scripts (Lua 5.1). It
 // defines three local functions:
 //
 //	parse(v)        the record table of v, or nil when v is not a record;
-//	                reads version 1 too
+//	                reads versions 1 and 2 too
 //	encode(r)       v of a record table
 //	successor(r, issued, expires)
 //	                the live record that rotating r stores: every field
-//	                copied but the times it is given
+//	                copied but the times it is given, and never touched
 //
 // A record table has spent (boolean), kind, assurance, expires, issued,
-// chainEnd, authTime (numbers; times in ms, 0 for none), subject, project,
-// device and family (strings).
+// chainEnd, authTime, lastSeen (numbers; times in ms, 0 for none),
+// subject, project, device and family (strings).
 //
 //go:embed record.lua
 var Lua string
@@ -73,7 +73,7 @@ func Append(b []byte, r store.Record, spent bool) []byte {
 	b = append(b, Version, flag,
 		hexDigits[r.Kind>>4], hexDigits[r.Kind&15],
 		hexDigits[r.Assurance>>4], hexDigits[r.Assurance&15], ',')
-	for _, ms := range [...]int64{Millis(r.ExpiresAt), Millis(r.IssuedAt), Millis(r.ChainEnd), Millis(r.AuthTime)} {
+	for _, ms := range [...]int64{Millis(r.ExpiresAt), Millis(r.IssuedAt), Millis(r.ChainEnd), Millis(r.AuthTime), Millis(r.LastSeen)} {
 		b = strconv.AppendInt(b, ms, 10)
 		b = append(b, ',')
 	}
@@ -93,7 +93,7 @@ func Append(b []byte, r store.Record, spent bool) []byte {
 
 // Encode returns the encoding of r, marked spent or not.
 func Encode(r store.Record, spent bool) []byte {
-	n := 80 + len(r.Subject) + len(r.Project) + len(r.Device) + len(r.Family)
+	n := 96 + len(r.Subject) + len(r.Project) + len(r.Device) + len(r.Family)
 	return Append(make([]byte, 0, n), r, spent)
 }
 
@@ -107,13 +107,15 @@ type Decoded struct {
 	Expires int64
 }
 
-// Decode reads a record of this format or of version 1. Its strings share
-// v's bytes. Any input that is not a record is ErrCorrupt; none panics.
+// Decode reads a record of this format or of versions 1 and 2. Its
+// strings share v's bytes. Any input that is not a record is ErrCorrupt;
+// none panics.
 func Decode(v string) (Decoded, error) {
 	var d Decoded
 	var rest string
+	times := 4 // versions 1 and 2 have no LastSeen
 	switch {
-	case len(v) >= 7 && v[0] == Version && v[6] == ',':
+	case len(v) >= 7 && (v[0] == Version || v[0] == '2') && v[6] == ',':
 		kind, ok1 := hexByte(v[2], v[3])
 		level, ok2 := hexByte(v[4], v[5])
 		if !ok1 || !ok2 || (v[1] != '0' && v[1] != '1') {
@@ -121,13 +123,19 @@ func Decode(v string) (Decoded, error) {
 		}
 		d.Spent, d.Record.Kind, d.Record.Assurance = v[1] == '1', store.Kind(kind), level
 		rest = v[7:]
+		if v[0] == Version {
+			times = 5
+		}
 	case len(v) >= 3 && (v[0] == '0' || v[0] == '1') && isDigit(v[1]) && v[2] == ',':
 		d.Spent, d.Record.Kind = v[0] == '1', store.Kind(v[1]-'0')
 		rest = v[3:]
 	default:
 		return d, ErrCorrupt
 	}
-	var nums [8]int64
+	// The times, then the four lengths; with 4 times the last slot of
+	// the times stays 0 (LastSeen zero).
+	var buf [9]int64
+	nums := buf[5-times:]
 	for i := range nums {
 		end := byte(',')
 		if i == len(nums)-1 {
@@ -140,25 +148,32 @@ func Decode(v string) (Decoded, error) {
 		if j == len(rest) {
 			return d, ErrCorrupt
 		}
-		n, ok := number(rest[:j], i < 4)
+		n, ok := number(rest[:j], i < times)
 		if !ok {
 			return d, ErrCorrupt
 		}
 		nums[i] = n
 		rest = rest[j+1:]
 	}
+	if times == 4 {
+		// Shift the times down so that buf reads as version 3's: four
+		// times, LastSeen 0, four lengths.
+		copy(buf[:4], buf[1:5])
+		buf[4] = 0
+	}
 	// Each length is at most MaxMillis, so the sum cannot overflow.
-	if int64(len(rest)) != nums[4]+nums[5]+nums[6]+nums[7] {
+	if int64(len(rest)) != buf[5]+buf[6]+buf[7]+buf[8] {
 		return d, ErrCorrupt
 	}
-	d.Expires = nums[0]
-	d.Record.ExpiresAt = Time(nums[0])
-	d.Record.IssuedAt = Time(nums[1])
-	d.Record.ChainEnd = Time(nums[2])
-	d.Record.AuthTime = Time(nums[3])
+	d.Expires = buf[0]
+	d.Record.ExpiresAt = Time(buf[0])
+	d.Record.IssuedAt = Time(buf[1])
+	d.Record.ChainEnd = Time(buf[2])
+	d.Record.AuthTime = Time(buf[3])
+	d.Record.LastSeen = Time(buf[4])
 	var s [4]string
 	for i := range s {
-		s[i], rest = rest[:nums[4+i]], rest[nums[4+i]:]
+		s[i], rest = rest[:buf[5+i]], rest[buf[5+i]:]
 	}
 	d.Record.Subject, d.Record.Project, d.Record.Device, d.Record.Family = s[0], s[1], s[2], s[3]
 	return d, nil
