@@ -144,9 +144,11 @@ func TestSchedulerWaitAndCancel(t *testing.T) {
 	}
 }
 
-// TestSchedulerFirstGoesFirst: a check marked First (a known device) is
-// given the next slot ahead of every check that waited longer.
-func TestSchedulerFirstGoesFirst(t *testing.T) {
+// runOrder holds the only slot of a scheduler, queues one check per
+// entry of first (marked First or not) in that order, releases the slot
+// and returns the order the checks ran in, "F" for First and "p" for the
+// others.
+func runOrder(t *testing.T, first ...bool) string {
 	s := newScheduler(t, SchedulerConfig{Slots: 1, Wait: time.Hour, MaxQueuePerClient: 8})
 	hold, running := make(chan struct{}), make(chan struct{})
 	go s.Run(context.Background(), "x", false, func() { close(running); <-hold })
@@ -154,22 +156,23 @@ func TestSchedulerFirstGoesFirst(t *testing.T) {
 	var order []string
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	run := func(client string, first bool) {
-		defer wg.Done()
-		_ = s.Run(context.Background(), client, first, func() { mu.Lock(); order = append(order, client); mu.Unlock() })
-	}
-	for i := range 3 {
-		wg.Add(1)
-		go run(fmt.Sprint("plain", i), false)
+	for i, f := range first {
+		name := map[bool]string{true: "F", false: "p"}[f]
+		wg.Go(func() {
+			_ = s.Run(context.Background(), fmt.Sprint(name, i), f, func() { mu.Lock(); order = append(order, name); mu.Unlock() })
+		})
 		waitFor(t, func() bool { return s.queued() == i+1 })
 	}
-	wg.Add(1)
-	go run("device", true)
-	waitFor(t, func() bool { return s.queued() == 4 })
 	close(hold)
 	wg.Wait()
-	if order[0] != "device" {
-		t.Fatalf("order %v: the known device's check did not go first", order)
+	return strings.Join(order, "")
+}
+
+// TestSchedulerFirstGoesFirst: a check marked First (a known device) is
+// given the next slot ahead of every check that waited longer.
+func TestSchedulerFirstGoesFirst(t *testing.T) {
+	if got := runOrder(t, false, false, false, true); got != "Fppp" {
+		t.Fatalf("order %s: the known device's check did not go first", got)
 	}
 }
 
@@ -177,24 +180,7 @@ func TestSchedulerFirstGoesFirst(t *testing.T) {
 // waiting, they alternate: a flood marked First (anyone can know a device
 // of an account of their own) takes at most every other slot.
 func TestSchedulerFirstNeverStarvesTheRest(t *testing.T) {
-	s := newScheduler(t, SchedulerConfig{Slots: 1, Wait: time.Hour, MaxQueuePerClient: 8})
-	hold, running := make(chan struct{}), make(chan struct{})
-	go s.Run(context.Background(), "x", false, func() { close(running); <-hold })
-	<-running
-	var order []string
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range 6 {
-		first := i < 3
-		name := map[bool]string{true: "F", false: "p"}[first]
-		wg.Go(func() {
-			_ = s.Run(context.Background(), fmt.Sprint(name, i), first, func() { mu.Lock(); order = append(order, name); mu.Unlock() })
-		})
-		waitFor(t, func() bool { return s.queued() == i+1 })
-	}
-	close(hold)
-	wg.Wait()
-	if got := strings.Join(order, ""); got != "FpFpFp" {
+	if got := runOrder(t, true, true, true, false, false, false); got != "FpFpFp" {
 		t.Fatalf("order %s, want FpFpFp: First checks alternate with the others", got)
 	}
 }

@@ -114,6 +114,14 @@ func countAttempt(a store.Attempt, now int64, c [4]counter) (store.AttemptResult
 
 // ForgiveAttempt implements [store.Attempts].
 func (s *Store) ForgiveAttempt(_ context.Context, a store.Attempt) error {
+	return s.inGroup(a, func(cs *counterShard, group map[string]counter, now int64) {
+		s.forgive(cs, a, group, now)
+	})
+}
+
+// inGroup checks a and calls f with its group's counters (nil for none)
+// under the group's shard lock.
+func (s *Store) inGroup(a store.Attempt, f func(cs *counterShard, group map[string]counter, now int64)) error {
 	if err := store.CheckAttempt(a); err != nil {
 		return err
 	}
@@ -121,9 +129,14 @@ func (s *Store) ForgiveAttempt(_ context.Context, a store.Attempt) error {
 	cs := s.counterShard(a.Group)
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	group := cs.attempts[a.Group]
+	f(cs, cs.attempts[a.Group], now)
+	return nil
+}
+
+// forgive is ForgiveAttempt under the group's lock.
+func (s *Store) forgive(cs *counterShard, a store.Attempt, group map[string]counter, now int64) {
 	if group == nil {
-		return nil
+		return
 	}
 	forgive := func(client, all string) {
 		c, ok := group[client]
@@ -143,35 +156,27 @@ func (s *Store) ForgiveAttempt(_ context.Context, a store.Attempt) error {
 	if len(group) == 0 {
 		delete(cs.attempts, a.Group)
 	}
-	return nil
 }
 
 // UncountAttempt implements [store.Attempts].
 func (s *Store) UncountAttempt(_ context.Context, a store.Attempt, r store.AttemptResult) error {
-	if err := store.CheckAttempt(a); err != nil {
-		return err
-	}
-	now := s.clock()
-	cs := s.counterShard(a.Group)
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	group := cs.attempts[a.Group]
-	takeBack := func(k string, limit int) {
-		if c, ok := group[k]; ok && c.resetAt > now && c.n > 0 {
-			c.n--
-			c.locked = c.n >= int64(limit)
-			group[k] = c
+	return s.inGroup(a, func(_ *counterShard, group map[string]counter, now int64) {
+		takeBack := func(k string, limit int) {
+			if c, ok := group[k]; ok && c.resetAt > now && c.n > 0 {
+				c.n--
+				c.locked = c.n >= int64(limit)
+				group[k] = c
+			}
 		}
-	}
-	if r.NameCounted {
-		takeBack(a.NameClient, a.PerClient)
-		takeBack(a.Name, a.Total)
-	}
-	if r.AccountCounted {
-		takeBack(a.AccountClient, a.PerClient)
-		takeBack(a.Account, a.Total)
-	}
-	return nil
+		if r.NameCounted {
+			takeBack(a.NameClient, a.PerClient)
+			takeBack(a.Name, a.Total)
+		}
+		if r.AccountCounted {
+			takeBack(a.AccountClient, a.PerClient)
+			takeBack(a.Account, a.Total)
+		}
+	})
 }
 
 // ClearAttempts implements [store.Attempts].
