@@ -482,16 +482,24 @@ func (a *Authenticator) logout(ctx context.Context, token string, keepDevice boo
 			return nil // already logged out
 		case err != nil:
 			return err
-		case rec.Family != "":
-			// A device session: its family is the chain it came from. The
-			// filter names the family, never empty here (an empty one
-			// would match every token of the subject).
-			if _, err := a.tokens.RevokeAll(ctx, rec.Subject, store.Filter{Device: rec.Device, Family: rec.Family}); err != nil {
-				return err
-			}
+		}
+		if err := a.endChain(ctx, rec); err != nil {
+			return err
 		}
 	}
 	return a.tokens.Revoke(ctx, store.KindSession, token)
+}
+
+// endChain ends the device chain a session came from, its device token
+// and every session issued from it; a session from a password login
+// (no Family) has none, and nothing is ended.
+func (a *Authenticator) endChain(ctx context.Context, session store.Record) error {
+	if session.Family == "" {
+		// An empty filter would match every token of the subject.
+		return nil
+	}
+	_, err := a.tokens.RevokeAll(ctx, session.Subject, store.Filter{Device: session.Device, Family: session.Family})
+	return err
 }
 
 // LogoutEverywhere ends every live token of the subject, of every kind and

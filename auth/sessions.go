@@ -69,11 +69,10 @@ func (a *Authenticator) RevokeSession(ctx context.Context, subject, id string) (
 		return false, errors.New("auth: RevokeSession needs a subject")
 	}
 	rec, ended, err = a.tokens.RevokePublic(ctx, subject, store.KindSession, id)
-	if err != nil || !ended || rec.Family == "" {
+	if err != nil || !ended {
 		return ended, err
 	}
-	_, err = a.tokens.RevokeAll(ctx, subject, store.Filter{Device: rec.Device, Family: rec.Family})
-	return ended, err
+	return ended, a.endChain(ctx, rec)
 }
 
 // RevokeOtherSessions ends every live session of the subject but the one
