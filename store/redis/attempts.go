@@ -109,6 +109,28 @@ func ceilMillis(d time.Duration) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
+// attemptCounts is the start of every attempt script: now is ARGV[1]
+// (ms), and a field of the group's hash (KEYS[1]) holds "n:resetAt".
+// live reads a field's value, read a field: the count and its end while
+// the count lives, else nil. put writes a count.
+const attemptCounts = `
+local now = tonumber(ARGV[1])
+local function live(v)
+  local a, b = string.match(v, '^(%d+):(%d+)$')
+  a, b = tonumber(a), tonumber(b)
+  if a and b and b > now then return a, b end
+  return nil
+end
+local function read(f)
+  local v = redis.call('HGET', KEYS[1], f)
+  if not v then return nil end
+  return live(v)
+end
+local function put(f, n, r)
+  redis.call('HSET', KEYS[1], f, string.format('%d:%.0f', n, r))
+end
+`
+
 // attemptScript: KEYS the group's hash; ARGV now (ms, rounded down),
 // window, lockFor (ms), perClient, total, knownDevice (0|1), the fields of
 // nameClient, name, accountClient, account ("" for none), and now rounded
@@ -117,17 +139,11 @@ func ceilMillis(d time.Duration) int64 {
 // line for line. The hash lives as long as its longest counter; an
 // expired field reads as zero and is deleted when read, and a hash past
 // 64 fields (many clients on one account) is swept of its expired ones.
-var attemptScript = goredis.NewScript(`
-local now, window, lockfor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+var attemptScript = goredis.NewScript(attemptCounts + `
+local window, lockfor = tonumber(ARGV[2]), tonumber(ARGV[3])
 local k, m, known = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
 local f = {ARGV[7], ARGV[8], ARGV[9], ARGV[10]}
 local up = tonumber(ARGV[11])
-local function live(v)
-  local a, b = string.match(v, '^(%d+):(%d+)$')
-  a, b = tonumber(a), tonumber(b)
-  if a and b and b > now then return a, b end
-  return nil
-end
 if redis.call('HLEN', KEYS[1]) > 64 then
   local all = redis.call('HGETALL', KEYS[1])
   for i = 1, #all, 2 do
@@ -154,7 +170,7 @@ local function hit(i, limit)
   if n[i] == 0 then r[i] = up + window end
   n[i] = n[i] + 1
   if n[i] == limit and up + lockfor > r[i] then r[i] = up + lockfor end
-  redis.call('HSET', KEYS[1], f[i], string.format('%d:%.0f', n[i], r[i]))
+  put(f[i], n[i], r[i])
   if r[i] > last then last = r[i] end
 end
 hit(1, k)
@@ -173,18 +189,11 @@ return {0, 0, held and 1 or 0, 1, counted}
 
 // uncountScript: KEYS the group's hash; ARGV now, then up to four fields
 // ("" for none), each taken down by one if live and above zero.
-var uncountScript = goredis.NewScript(`
-local now = tonumber(ARGV[1])
+var uncountScript = goredis.NewScript(attemptCounts + `
 for i = 2, 5 do
   if ARGV[i] ~= '' then
-    local v = redis.call('HGET', KEYS[1], ARGV[i])
-    if v then
-      local a, b = string.match(v, '^(%d+):(%d+)$')
-      a, b = tonumber(a), tonumber(b)
-      if a and b and b > now and a > 0 then
-        redis.call('HSET', KEYS[1], ARGV[i], string.format('%d:%.0f', a - 1, b))
-      end
-    end
+    local n, r = read(ARGV[i])
+    if n and n > 0 then put(ARGV[i], n - 1, r) end
   end
 end
 return 0
@@ -194,16 +203,7 @@ return 0
 // nameClient, name, accountClient, account ("" for none). Each client
 // count is taken off its all-clients count (never below zero) and
 // deleted. It deletes the hash once empty.
-var forgiveScript = goredis.NewScript(`
-local now = tonumber(ARGV[1])
-local function read(f)
-  local v = redis.call('HGET', KEYS[1], f)
-  if not v then return nil end
-  local a, b = string.match(v, '^(%d+):(%d+)$')
-  a, b = tonumber(a), tonumber(b)
-  if a and b and b > now then return a, b end
-  return nil
-end
+var forgiveScript = goredis.NewScript(attemptCounts + `
 for i = 2, 4, 2 do
   local client, all = ARGV[i], ARGV[i + 1]
   if client ~= '' then
@@ -211,9 +211,7 @@ for i = 2, 4, 2 do
     redis.call('HDEL', KEYS[1], client)
     if c then
       local n, r = read(all)
-      if n then
-        redis.call('HSET', KEYS[1], all, string.format('%d:%.0f', math.max(0, n - c), r))
-      end
+      if n then put(all, math.max(0, n - c), r) end
     end
   end
 end
