@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
@@ -256,42 +258,71 @@ type Credentials struct {
 // A store failure is returned wrapping store.ErrUnavailable: the login
 // fails closed.
 func (a *Authenticator) Authenticate(ctx context.Context, c Credentials) (User, error) {
-	var subject string
-	u, err := a.authenticate(ctx, c, &subject)
-	a.record(ctx, audit.LoginSucceeded, audit.LoginFailed, "login", err, subjectAttr(subject), clientAttr(c.Client))
-	return u, err
+	return a.authenticateThen(ctx, c, nil, nil)
 }
 
-// authenticate is Authenticate; it sets *subject as soon as it knows the
-// account, so that failures are reported with it.
-func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject *string) (User, error) {
+// authenticateThen is Authenticate, with issue (when not nil) run for the
+// authenticated user while the store takes back the client's failure
+// counts: the two are independent writes, so a login waits on the store
+// twice in all (count, then forgive and issue together) rather than three
+// times. When issue fails the login fails with its error; when taking the
+// counts back fails after issue succeeded, undo (when not nil) withdraws
+// what issue made, and the login fails closed.
+func (a *Authenticator) authenticateThen(ctx context.Context, c Credentials, issue func(User) error, undo func()) (User, error) {
+	var subject string
+	u, forgiven, err := a.authenticate(ctx, c, &subject)
+	a.record(ctx, audit.LoginSucceeded, audit.LoginFailed, "login", err, subjectAttr(subject), clientAttr(c.Client))
+	if err != nil {
+		return User{}, err
+	}
+	if issue != nil {
+		err = issue(u)
+	}
+	if ferr := forgiven(); ferr != nil {
+		a.record(ctx, audit.LoginSucceeded, audit.LoginFailed, "login", ferr, subjectAttr(subject), clientAttr(c.Client))
+		if err == nil && undo != nil {
+			undo()
+		}
+		err = cmp.Or(err, ferr)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// authenticate is Authenticate without the audit record; it sets *subject
+// as soon as it knows the account, so that failures are reported with it.
+// On success the client's failure counts are being taken back meanwhile:
+// forgiven waits for that and reports how it went.
+func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject *string) (u User, forgiven func() error, err error) {
 	login := NormalizeLogin(c.Login)
 	switch {
 	case login == "":
-		return User{}, &FieldError{Field: "login", Reason: "missing"}
+		return User{}, nil, &FieldError{Field: "login", Reason: "missing"}
 	case c.Password == "":
-		return User{}, &FieldError{Field: "password", Reason: "missing"}
+		return User{}, nil, &FieldError{Field: "password", Reason: "missing"}
 	case len(c.Password) > password.MaxLen(a.hasher):
-		return User{}, password.CheckLen(a.hasher, c.Password)
+		return User{}, nil, password.CheckLen(a.hasher, c.Password)
 	case len(password.Normalize(c.Password)) > password.MaxLen(a.hasher):
 		// NFC can lengthen a password (U+0958: 3 bytes typed, 6 in NFC),
 		// and it is the NFC form that is compared.
-		return User{}, password.CheckLen(a.hasher, password.Normalize(c.Password))
+		return User{}, nil, password.CheckLen(a.hasher, password.Normalize(c.Password))
 	case len(login) > maxLoginBytes:
-		return User{}, &FieldError{Field: "login", Reason: "too long"}
+		return User{}, nil, &FieldError{Field: "login", Reason: "too long"}
 	}
 
 	// Rate limited before any lookup, count or hash: a client over its
 	// limit costs one store call and leaves no state about the account.
 	if a.limiter != nil {
 		if err := a.limiter.Allow(ctx, limit.Login, c.Client, ""); err != nil {
-			return User{}, err
+			return User{}, nil, err
 		}
 	}
 	user, err := a.users.FindUser(ctx, login)
 	known := err == nil
 	if err != nil && !errors.Is(err, ErrUnknownUser) {
-		return User{}, fmt.Errorf("auth: finding user: %w", err)
+		return User{}, nil, fmt.Errorf("auth: finding user: %w", err)
 	}
 	if known {
 		*subject = user.Subject
@@ -309,7 +340,7 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 	attempt := a.lockout.newAttempt(a.attempts, login, user.Subject, c.Client, device)
 	held, err := attempt.count(ctx)
 	if err != nil {
-		return User{}, err
+		return User{}, nil, err
 	}
 	// An account without a hash the hasher reads (SSO only, invited, a
 	// hash of another scheme), or held for this client, is compared
@@ -352,31 +383,38 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		a.rec.ObserveHash(time.Since(start))
 	}); err != nil {
 		if uerr := attempt.uncount(ctx); uerr != nil {
-			return User{}, uerr
+			return User{}, nil, uerr
 		}
-		return User{}, err
+		return User{}, nil, err
 	}
 	if held {
 		a.rec.Record(ctx, audit.LoginHeld, subjectAttr(user.Subject), clientAttr(c.Client))
 	}
 	if cmpErr != nil || !checked {
 		if !known && a.reveal {
-			return User{}, ErrUnknownUser
+			return User{}, nil, ErrUnknownUser
 		}
-		return User{}, ErrInvalidCredentials
+		return User{}, nil, ErrInvalidCredentials
 	}
-	if err := attempt.succeeded(ctx); err != nil {
-		return User{}, err
-	}
+	// The right password ends this client's counts, whatever follows.
+	done := make(chan error, 1)
+	go func() { done <- attempt.succeeded(ctx) }()
+	forgiven = sync.OnceValue(func() error { return <-done })
 	user.PasswordHash = a.upgradeHash(ctx, user, string(nfc), asTyped, c.Client)
 
-	if !user.Active {
-		return User{}, ErrInactive
+	switch {
+	case !user.Active:
+		err = ErrInactive
+	case !user.EmailConfirmed && !a.allowUnc:
+		err = ErrUnconfirmed
 	}
-	if !user.EmailConfirmed && !a.allowUnc {
-		return User{}, ErrUnconfirmed
+	if err != nil {
+		if ferr := forgiven(); ferr != nil {
+			return User{}, nil, ferr
+		}
+		return User{}, nil, err
 	}
-	return user, nil
+	return user, forgiven, nil
 }
 
 // readable reports whether the hasher can check a password against hash
@@ -434,12 +472,16 @@ type Session struct {
 // the project ("" for none). Every login gets a new token, so a session id
 // planted before login is worthless after it.
 func (a *Authenticator) Login(ctx context.Context, c Credentials, project string) (Session, error) {
-	u, err := a.Authenticate(ctx, c)
-	if err != nil {
-		return Session{}, err
-	}
-	iss, err := a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: u.Subject, Project: project, AuthTime: a.now()})
-	a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindSession), subjectAttr(u.Subject), projectAttr(project))
+	var iss tokens.Issued
+	u, err := a.authenticateThen(ctx, c, func(u User) error {
+		var err error
+		iss, err = a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: u.Subject, Project: project, AuthTime: a.now()})
+		a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindSession), subjectAttr(u.Subject), projectAttr(project))
+		return err
+	}, func() {
+		// Nobody holds the token yet: withdraw it. Best effort.
+		_ = a.tokens.Revoke(context.WithoutCancel(ctx), store.KindSession, iss.Token)
+	})
 	if err != nil {
 		return Session{}, err
 	}

@@ -98,12 +98,15 @@ func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project,
 	if err := checkDeviceName(device); err != nil {
 		return DeviceSession{}, err
 	}
-	u, err := a.Authenticate(ctx, c)
-	if err != nil {
-		return DeviceSession{}, err
-	}
 	now := a.now()
-	dev, err := a.tokens.Issue(ctx, store.KindDevice, tokens.Claims{Subject: u.Subject, Project: project, Device: device, AuthTime: now})
+	var dev tokens.Issued
+	u, err := a.authenticateThen(ctx, c, func(u User) error {
+		var err error
+		dev, err = a.tokens.Issue(ctx, store.KindDevice, tokens.Claims{Subject: u.Subject, Project: project, Device: device, AuthTime: now})
+		return err
+	}, func() {
+		_ = a.tokens.Revoke(context.WithoutCancel(ctx), store.KindDevice, dev.Token)
+	})
 	if err != nil {
 		return DeviceSession{}, err
 	}

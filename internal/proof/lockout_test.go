@@ -180,11 +180,12 @@ func TestAttack6SuccessRefillsNothing(t *testing.T) {
 	}
 }
 
-// TestLoginRoundTrips counts what a login costs the store, with the
-// go-redis hook: a wrong password is 2 commands (the client's rate limit,
-// then the one script that checks the locks and counts the try), a right
-// one 4 (and the script that ends the client's count, and the session's
-// put). Before the lockout was one script it was 6 and 8.
+// TestLoginRoundTrips counts what a login costs the store, with go-redis
+// hooks: a wrong password is 1 command and 1 wait (the one script that
+// checks the locks and counts the try), a right one 3 commands in 2 waits
+// (the count, then the script that ends the client's count sent beside
+// the session's put); the rate limiter, on by default, adds one of each
+// before them. Before the lockout was one script it was 6 and 8 commands.
 func TestLoginRoundTrips(t *testing.T) {
 	for name, spec := range map[string]func() string{
 		"Redis":        func() string { return "redis://" + redistest.SharedStandalone(t).Addr },
@@ -196,24 +197,38 @@ func TestLoginRoundTrips(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			cnt := &redistest.Commands{}
+			cnt, rts := &redistest.Commands{}, &redistest.RoundTrips{Grace: 300 * time.Millisecond}
 			c.AddHook(cnt) // on a cluster, once per command, whichever node takes it
+			c.AddHook(rts)
 			st, err := redis.New(c, redis.Options{Prefix: "rt" + fmt.Sprint(time.Now().UnixNano())})
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, _ := loginApp(t, st, auth.Config{})
-			url, cl := srv.URL+"/login", clientFrom("127.0.0.2")
-			loginAs(t, cl, url, "ada", rightPassword, "") // loads the scripts, warms the slot map
-			loginAs(t, cl, url, "ada", "wrong", "")
-			for _, tc := range []struct {
-				pw   string
-				want int64
-			}{{"wrong", 2}, {rightPassword, 4}} {
-				cnt.N.Store(0)
-				loginAs(t, cl, url, "ada", tc.pw, "")
-				if n := cnt.N.Load(); n != tc.want {
-					t.Errorf("a login with the %s password sent %d commands, want %d", map[bool]string{true: "right", false: "wrong"}[tc.pw == rightPassword], n, tc.want)
+			for _, limited := range []bool{true, false} {
+				srv, _ := loginApp(t, st, auth.Config{NoRateLimits: !limited})
+				url, cl := srv.URL+"/login", clientFrom("127.0.0.2")
+				loginAs(t, cl, url, "ada", rightPassword, "") // loads the scripts, warms the slot map
+				loginAs(t, cl, url, "ada", "wrong", "")
+				// The login itself waits on the store twice: it counts the
+				// attempt (checking the locks), then issues the session
+				// while the client's counts are taken back. The limiter,
+				// when on, is one more wait before either.
+				fence := map[bool]int{true: 1}[limited]
+				for _, tc := range []struct {
+					pw       string
+					commands int64
+					trips    int
+				}{{"wrong", 1, 1}, {rightPassword, 3, 2}} {
+					cnt.N.Store(0)
+					rts.Reset()
+					loginAs(t, cl, url, "ada", tc.pw, "")
+					which := map[bool]string{true: "right", false: "wrong"}[tc.pw == rightPassword]
+					if n := cnt.N.Load(); n != tc.commands+int64(fence) {
+						t.Errorf("limiter %v: a login with the %s password sent %d commands, want %d", limited, which, n, tc.commands+int64(fence))
+					}
+					if n := rts.N(); n != tc.trips+fence {
+						t.Errorf("limiter %v: a login with the %s password waited on the store %d times, want %d", limited, which, n, tc.trips+fence)
+					}
 				}
 			}
 		})

@@ -2,7 +2,9 @@ package redistest
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -31,6 +33,87 @@ func (c *Commands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (c *Commands) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		c.N.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// RoundTrips is a go-redis hook that counts how many times a client waits
+// on Redis: commands in flight together count once. So that commands
+// sent together are seen together however the goroutines are scheduled,
+// a command that starts alone is held until another starts or Grace
+// passes: each wait costs up to Grace more, and nothing is timed.
+type RoundTrips struct {
+	Grace time.Duration
+
+	mu       sync.Mutex
+	inFlight int
+	n        int
+	arrived  chan struct{} // closed when a command joins one in flight
+}
+
+var _ redis.Hook = (*RoundTrips)(nil)
+
+// N is how many round trips were counted since the last Reset.
+func (r *RoundTrips) N() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// Reset sets the count to zero.
+func (r *RoundTrips) Reset() {
+	r.mu.Lock()
+	r.n = 0
+	r.mu.Unlock()
+}
+
+func (r *RoundTrips) start() {
+	r.mu.Lock()
+	r.inFlight++
+	if r.inFlight > 1 {
+		if r.arrived != nil {
+			close(r.arrived)
+			r.arrived = nil
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.n++
+	arrived := make(chan struct{})
+	r.arrived = arrived
+	r.mu.Unlock()
+	select {
+	case <-arrived:
+	case <-time.After(r.Grace):
+	}
+}
+
+func (r *RoundTrips) end() {
+	r.mu.Lock()
+	r.inFlight--
+	if r.inFlight == 0 {
+		r.arrived = nil
+	}
+	r.mu.Unlock()
+}
+
+// DialHook implements redis.Hook; dials are not counted.
+func (r *RoundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// ProcessHook implements redis.Hook.
+func (r *RoundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.start()
+		defer r.end()
+		return next(ctx, cmd)
+	}
+}
+
+// ProcessPipelineHook implements redis.Hook: a pipeline is one wait.
+func (r *RoundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.start()
+		defer r.end()
 		return next(ctx, cmds)
 	}
 }
