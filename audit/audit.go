@@ -21,21 +21,26 @@ type Event string
 
 // The events gatehouse records.
 const (
-	LoginSucceeded   Event = "login.succeeded"      // a password login passed
-	LoginFailed      Event = "login.failed"         // wrong password, unknown, inactive or unconfirmed user
-	LoginLocked      Event = "login.locked"         // refused because the account is locked
-	LoginHeld        Event = "login.held"           // the account is held for this client: answered as a wrong password, not checked
-	HashUnreadable   Event = "password.unreadable"  // an account's stored hash is one the Hasher cannot read: its logins fail (see password.Importing)
-	TokenIssued      Event = "token.issued"         // a one-time, device or session token was issued
-	TokenRedeemed    Event = "token.redeemed"       // a one-time token was spent
-	TokenRejected    Event = "token.rejected"       // a one-time or device token was refused
-	TokenRotated     Event = "token.rotated"        // a device token was exchanged for its successor
-	TokenReused      Event = "token.reused"         // a spent device token came back: its chain was revoked
-	TokenTagMismatch Event = "token.tag_mismatch"   // a token issued under another tokens.Config.TagKey: instances disagree on the key
-	SessionRevoked   Event = "session.revoked"      // sessions ended: logout, deactivation, reset
-	StoreUnavailable Event = "store.unavailable"    // the store failed; the request failed closed
-	RateLimited      Event = "request.rate_limited" // a request refused by a rate limit (package limit)
-	CookieDuplicate  Event = "cookie.duplicate"     // two session cookies of one name: none was used (one may be planted)
+	LoginSucceeded   Event = "login.succeeded"          // a password login passed
+	LoginFailed      Event = "login.failed"             // wrong password, unknown, inactive or unconfirmed user
+	LoginLocked      Event = "login.locked"             // refused because the account is locked
+	LoginHeld        Event = "login.held"               // the account is held for this client: answered as a wrong password, not checked
+	HashUnreadable   Event = "password.unreadable"      // an account's stored hash is one the Hasher cannot read: its logins fail (see password.Importing)
+	TokenIssued      Event = "token.issued"             // a one-time, device or session token was issued
+	TokenRedeemed    Event = "token.redeemed"           // a one-time token was spent
+	TokenRejected    Event = "token.rejected"           // a one-time or device token was refused
+	TokenRotated     Event = "token.rotated"            // a device token was exchanged for its successor
+	TokenReused      Event = "token.reused"             // a spent device token came back: its chain was revoked
+	TokenTagMismatch Event = "token.tag_mismatch"       // a token issued under another tokens.Config.TagKey: instances disagree on the key
+	SessionRevoked   Event = "session.revoked"          // sessions ended: logout, deactivation, reset
+	StoreUnavailable Event = "store.unavailable"        // the store failed; the request failed closed
+	RateLimited      Event = "request.rate_limited"     // a request refused by a rate limit (package limit)
+	CookieDuplicate  Event = "cookie.duplicate"         // two session cookies of one name: none was used (one may be planted)
+	AccountCreated   Event = "account.created"          // a signup created an account (package account)
+	SignupExisting   Event = "account.signup_existing"  // a signup named an address that has an account: its owner was mailed
+	EmailConfirmed   Event = "account.email_confirmed"  // an address was confirmed, or changed to a confirmed new one
+	PasswordChanged  Event = "account.password_changed" // a signed-in user changed their password; their other sessions ended
+	AccountDeleted   Event = "account.deleted"          // a user deleted their account; every token of it ended
 )
 
 // Attribute keys of events.

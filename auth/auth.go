@@ -647,3 +647,9 @@ func hashingKey(client netip.Prefix) string {
 	}
 	return clientaddr.Key(client)
 }
+
+// Limiter is the rate limiter the Authenticator applies to logins
+// (Config.Limiter, or the default one on Config.Counters); nil with
+// Config.NoRateLimits. Packages that serve more endpoints on top of auth
+// (package account) share it, so that one client has one budget.
+func (a *Authenticator) Limiter() *limit.Limiter { return a.limiter }

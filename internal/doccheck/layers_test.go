@@ -40,6 +40,7 @@ var floors = map[string]int{
 	"middleware":          5,
 	"auth":                6,
 	"auth/authtest":       7,
+	"account":             7,
 }
 
 const module = "github.com/gatehouse-go/gatehouse/"

@@ -1,0 +1,167 @@
+package account
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/audit"
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/clientaddr"
+	"github.com/gatehouse-go/gatehouse/internal/httpbody"
+	"github.com/gatehouse-go/gatehouse/limit"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+// Users is the app's user table as the account API needs it at least:
+// find an account by login and by subject. Creator, EmailSetter, Deleter
+// and auth.HashUpdater add the routes that change it.
+type Users interface {
+	auth.Users
+	auth.SubjectFinder
+}
+
+// Config is what New needs. Auth, Tokens, Guard, Users and Mailer are
+// required; the rest have defaults.
+type Config struct {
+	// Auth logs users in and issues their sessions; its Config.Users
+	// must be Users below.
+	Auth *auth.Authenticator
+	// Tokens is the Manager Auth was built with: it issues and spends the
+	// email confirmation tokens.
+	Tokens *tokens.Manager
+	// Guard authenticates the routes of a signed-in user, by bearer token
+	// or by cookie (then refusing cross-origin unsafe requests).
+	Guard *middleware.Guard
+	// Users is the app's user table. Routes whose ability it lacks
+	// answer 501 not_supported: signup needs Creator, email confirmation
+	// and change EmailSetter, deletion Deleter, password change and reset
+	// auth.HashUpdater. MemoryUsers has them all.
+	Users Users
+	// Mailer delivers confirmation links, reset links and notices (see
+	// the Purpose constants); the same Mailer as auth.Config.Mailer.
+	Mailer auth.Mailer
+	// Cookies, when set, lets browsers and single-page apps keep their
+	// session in a cookie: the Cookies the Guard reads.
+	Cookies *middleware.Cookies
+	// JSONCookie makes the cookie the default session of a JSON login (a
+	// client may still ask with "session": "token" or "cookie"); needs
+	// Cookies.
+	JSONCookie bool
+	// Limiter rate-limits every route a stranger can call (signup,
+	// confirmation, forgotten password) and every message sent; default
+	// Auth.Limiter(). With neither, New fails unless NoRateLimits.
+	Limiter *limit.Limiter
+	// NoRateLimits runs without a Limiter: only for apps that limit these
+	// routes at their edge.
+	NoRateLimits bool
+	// Client returns the client's network (rate limits, lockout, hashing
+	// turn); default clientaddr.FromRequest. Behind a proxy pass a
+	// clientaddr.Resolver's Client.
+	Client func(*http.Request) (netip.Prefix, error)
+	// Project names the project sessions are for; default none ("").
+	Project func(*http.Request) string
+	// MaxBodyBytes bounds request bodies; default 64 KiB.
+	MaxBodyBytes int64
+	// SignupMinDuration is the least time a signup takes after its
+	// password is hashed, so that creating an account (a token and a
+	// confirmation mail) and mailing the owner of a taken address (a
+	// notice) take alike; default 25 ms. A Mailer slower than this shows
+	// through: queue mail and return.
+	SignupMinDuration time.Duration
+	// Logger and Metrics receive the account.* audit events (package
+	// audit); default none.
+	Logger  *slog.Logger
+	Metrics audit.Metrics
+	// Now is the clock; default time.Now. Tests set a fake one.
+	Now func() time.Time
+}
+
+// Account serves the account lifecycle over HTTP. Its API (a JSON and
+// form API, [Account.API]) is an http.Handler to mount under a prefix
+// with http.StripPrefix. It is safe for concurrent use.
+type Account struct {
+	cfg     Config
+	users   Users
+	can     abilities
+	limiter *limit.Limiter
+	rec     *audit.Recorder
+	login   http.Handler
+	logout  http.Handler
+	api     http.Handler
+}
+
+// New checks cfg and returns an Account.
+func New(cfg Config) (*Account, error) {
+	switch {
+	case cfg.Auth == nil:
+		return nil, errors.New("account: Config.Auth is nil")
+	case cfg.Tokens == nil:
+		return nil, errors.New("account: Config.Tokens is nil")
+	case cfg.Guard == nil:
+		return nil, errors.New("account: Config.Guard is nil")
+	case cfg.Users == nil:
+		return nil, errors.New("account: Config.Users is nil")
+	case cfg.Mailer == nil:
+		return nil, errors.New("account: Config.Mailer is nil")
+	case cfg.JSONCookie && cfg.Cookies == nil:
+		return nil, errors.New("account: Config.JSONCookie needs Config.Cookies")
+	case cfg.SignupMinDuration < 0:
+		return nil, errors.New("account: negative Config.SignupMinDuration")
+	}
+	if cfg.Limiter == nil && !cfg.NoRateLimits {
+		cfg.Limiter = cfg.Auth.Limiter()
+		if cfg.Limiter == nil {
+			return nil, errors.New("account: no Config.Limiter, and Config.Auth has none: set one, or Config.NoRateLimits")
+		}
+	}
+	if cfg.Limiter != nil && cfg.NoRateLimits {
+		return nil, errors.New("account: set Config.Limiter or Config.NoRateLimits, not both")
+	}
+	if cfg.Client == nil {
+		cfg.Client = func(r *http.Request) (netip.Prefix, error) { return clientaddr.FromRequest(r), nil }
+	}
+	if cfg.Project == nil {
+		cfg.Project = func(*http.Request) string { return "" }
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = httpbody.DefaultMaxBytes
+	}
+	if cfg.SignupMinDuration == 0 {
+		cfg.SignupMinDuration = 25 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &Account{cfg: cfg, users: cfg.Users, can: discover(cfg.Users), limiter: cfg.Limiter,
+		rec: audit.New(cfg.Logger, cfg.Metrics)}
+	var cookies auth.SessionCookies
+	if cfg.Cookies != nil {
+		cookies = cfg.Cookies
+	}
+	opts := auth.HandlerOptions{Cookies: cookies, Project: cfg.Project, MaxBodyBytes: cfg.MaxBodyBytes,
+		Client: cfg.Client, JSONCookie: cfg.JSONCookie}
+	a.login = cfg.Auth.LoginHandler(opts)
+	a.logout = cfg.Auth.LogoutHandler(opts)
+	a.api = a.newAPI()
+	return a, nil
+}
+
+// API is the JSON API (forms are read too). Mount it under a prefix:
+//
+//	mux.Handle("/account/", http.StripPrefix("/account", acct.API()))
+//
+// Its routes are listed in docs/accounts.md.
+func (a *Account) API() http.Handler { return a.api }
+
+// need reports errNotHere when the user table lacks an ability.
+func need(ok bool, what string) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("%w: the user table does not implement %s", errNotHere, what)
+}

@@ -1,0 +1,153 @@
+package account_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/account"
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
+	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
+	"github.com/gatehouse-go/gatehouse/internal/redistest"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
+
+// strongPassword passes the default policy.
+const strongPassword = "correct horse battery staple 42"
+
+// harness is an app that mounts the account API at /account/ on a store.
+type harness struct {
+	srv   *httptest.Server
+	users *account.MemoryUsers
+	mail  *authtest.Outbox
+	clock *fakeclock.Clock
+	acct  *account.Account
+	auth  *auth.Authenticator
+}
+
+// harnessConfig lets a test change the account Config before New.
+type harnessConfig func(*account.Config)
+
+func newHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, mods ...harnessConfig) *harness {
+	t.Helper()
+	h := &harness{users: account.NewMemoryUsers(), mail: &authtest.Outbox{}, clock: fakeclock.New(testfix.Start)}
+	s := st(t, h.clock.Now)
+	tm, err := tokens.New(tokens.Config{Store: s, TagKey: testfix.TagKey, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.auth, err = auth.New(auth.Config{Users: h.users, Tokens: tm, Counters: s, Hasher: authtest.NewHasher(),
+		Mailer: h.mail, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies, err := middleware.NewCookies(middleware.CookieConfig{Name: "sess", HashKey: testfix.TagKey, InsecureAllowHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := account.Config{Auth: h.auth, Tokens: tm, Guard: guard, Users: h.users, Mailer: h.mail, Cookies: cookies,
+		SignupMinDuration: time.Millisecond, Now: h.clock.Now}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	h.acct, err = account.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/account/", http.StripPrefix("/account", h.acct.API()))
+	h.srv = httptest.NewServer(mux)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// client is an API client: a bearer token once logged in, or a cookie jar.
+type client struct {
+	t     *testing.T
+	h     *harness
+	http  *http.Client
+	token string
+}
+
+func (h *harness) client(t *testing.T) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, h: h, http: &http.Client{Jar: jar}}
+}
+
+// do sends a JSON request (body nil: none) and returns the status and the
+// decoded JSON answer (nil when empty).
+func (c *client) do(method, path string, body any) (int, map[string]any) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, c.h.srv.URL+"/account"+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			c.t.Fatalf("%s %s: %d, not JSON: %q", method, path, res.StatusCode, raw)
+		}
+	}
+	return res.StatusCode, out
+}
+
+// must is do that fails the test unless the status is want.
+func (c *client) must(want int, method, path string, body any) map[string]any {
+	c.t.Helper()
+	got, out := c.do(method, path, body)
+	if got != want {
+		c.t.Fatalf("%s %s: %d %v, want %d", method, path, got, out, want)
+	}
+	return out
+}
+
+// signup creates and confirms an account and returns its confirmation
+// message's subject.
+func (h *harness) signup(t *testing.T, email, username string) string {
+	t.Helper()
+	c := h.client(t)
+	c.must(202, "POST", "/signup", map[string]string{"email": email, "password": strongPassword, "username": username})
+	m := h.mail.Last(t)
+	if m.Purpose != auth.PurposeConfirmEmail || m.To != email {
+		t.Fatalf("signup mailed %+v", m)
+	}
+	c.must(200, "POST", "/email/confirm", map[string]string{"token": m.Token})
+	return m.Subject
+}
+
+// login logs in by JSON and keeps the bearer token.
+func (c *client) login(login, pw string) {
+	c.t.Helper()
+	out := c.must(200, "POST", "/login", map[string]string{"login": login, "password": pw})
+	c.token, _ = out["token"].(string)
+}
