@@ -1,0 +1,111 @@
+// Command accounts is "team notes" on the account API: people sign up,
+// confirm their address from a mailed link, log in (a page, or JSON for a
+// single-page or mobile client), keep notes, see and end their sessions
+// and devices, change their password or address, and delete their
+// account. All the account routes are gatehouse's package account; the
+// app writes its notes.
+//
+//	go run ./examples/accounts [-addr 127.0.0.1:8090] [-redis host:port]
+//
+// Mail is printed to the log: follow the links from there.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/gatehouse-go/gatehouse/account"
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/tokens"
+)
+
+func main() {
+	serveApp("127.0.0.1:8090", func(st store.Store, tagKey []byte, a net.Addr) (http.Handler, error) {
+		return newApp(appConfig{store: st, tagKey: tagKey, secure: !loopback(a), mailer: logMailer{}, logger: slog.Default()})
+	}, func(url, storeInfo string) {
+		fmt.Printf(`team notes listening on %[1]s
+
+  Browser:  open %[1]s/account/signup, then follow the link printed below
+  API:      curl -s -X POST %[1]s/api/account/signup -H 'Content-Type: application/json' \
+              -d '{"email":"you@example.com","password":"a long passphrase of yours"}'
+
+Tokens: %[2]s. Ctrl-C stops it.
+`, url, storeInfo)
+	})
+}
+
+type appConfig struct {
+	store      store.Store
+	tagKey     []byte // tokens.Config.TagKey: a shared secret of 32+ bytes
+	secure     bool   // cookies only over HTTPS (off on loopback HTTP)
+	mailer     auth.Mailer
+	users      *account.MemoryUsers // nil: a new, empty table
+	logger     *slog.Logger
+	bcryptCost int // 0: the library default
+}
+
+// newApp wires gatehouse: the store's tokens, the authenticator over the
+// user table, the session cookie and its guard, and the account API and
+// pages. This is all the auth code the app has.
+func newApp(cfg appConfig) (http.Handler, error) {
+	users := cfg.users
+	if users == nil {
+		users = account.NewMemoryUsers()
+	}
+	tm, err := tokens.New(tokens.Config{Store: cfg.store, TagKey: cfg.tagKey})
+	if err != nil {
+		return nil, err
+	}
+	authn, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: cfg.store, Mailer: cfg.mailer,
+		BcryptCost: cfg.bcryptCost, Logger: cfg.logger})
+	if err != nil {
+		return nil, err
+	}
+	// A real app loads a fixed key from its secrets, shared by instances.
+	cookieKey := make([]byte, 32)
+	rand.Read(cookieKey)
+	name := "notes"
+	if cfg.secure {
+		name = "__Host-notes"
+	}
+	cookies, err := middleware.NewCookies(middleware.CookieConfig{Name: name, HashKey: cookieKey, InsecureAllowHTTP: !cfg.secure})
+	if err != nil {
+		return nil, err
+	}
+	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies, Logger: cfg.logger})
+	if err != nil {
+		return nil, err
+	}
+	acct, err := account.New(account.Config{Auth: authn, Tokens: tm, Guard: guard, Users: users, Mailer: cfg.mailer,
+		Cookies: cookies, Logger: cfg.logger})
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/account/", http.StripPrefix("/api/account", acct.API()))
+	notes := newNotes()
+	mux.Handle("GET /api/notes", guard.Handler(http.HandlerFunc(notes.list)))
+	mux.Handle("POST /api/notes", guard.Handler(http.HandlerFunc(notes.add)))
+	return mux, nil
+}
+
+// logMailer prints each message to the log: the demo's stand-in for a
+// mail service. A real one sends the token as a link to the app's page.
+type logMailer struct{}
+
+func (m logMailer) Send(_ context.Context, msg auth.Message) error {
+	line := fmt.Sprintf("mail to %s: %s", msg.To, msg.Purpose)
+	if msg.Token != "" {
+		line += fmt.Sprintf(" (token %s)", msg.Token)
+	}
+	log.Print(line)
+	return nil
+}
