@@ -63,3 +63,19 @@ func TestJourneyJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestUsernameCannotBeAnAddress: a username holding an '@' would squat on
+// the account of that address, since logins find both alike.
+func TestUsernameCannotBeAnAddress(t *testing.T) {
+	h := newHarness(t, teststores.All()[0].Open)
+	c := h.client(t)
+	for _, name := range []string{"bob@example.com", " padded", "tab\tname"} {
+		got, out := c.do("POST", "/signup", map[string]string{"email": "a@example.com", "password": strongPassword, "username": name})
+		if got != 400 || out["code"] != "invalid_field" || out["field"] != "username" {
+			t.Errorf("username %q: %d %v", name, got, out)
+		}
+	}
+	if h.users.Len() != 0 {
+		t.Fatal("an account was created")
+	}
+}

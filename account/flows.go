@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
@@ -35,8 +36,8 @@ func (a *Account) signup(ctx context.Context, client netip.Prefix, email, pw, us
 	if err != nil {
 		return err
 	}
-	if len(username) > maxUsername {
-		return &auth.FieldError{Field: "username", Reason: "too long"}
+	if err := validUsername(username); err != nil {
+		return err
 	}
 	if err := a.allowClient(ctx, limit.Signup, client); err != nil {
 		return err
@@ -350,6 +351,21 @@ func (a *Account) resetPassword(ctx context.Context, client netip.Prefix, token,
 	}
 	_, err := a.cfg.Auth.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: token, Password: pw, Client: client})
 	return err
+}
+
+// validUsername checks an optional username. It may not hold an '@':
+// logins look accounts up by address or username alike, so a username
+// that is an address would squat on that address's future account.
+func validUsername(name string) error {
+	switch {
+	case name == "":
+		return nil
+	case len(name) > maxUsername:
+		return &auth.FieldError{Field: "username", Reason: "too long"}
+	case name != strings.TrimSpace(name) || strings.ContainsRune(name, '@') || strings.ContainsFunc(name, isControl):
+		return &auth.FieldError{Field: "username", Reason: "invalid"}
+	}
+	return nil
 }
 
 // addressOf is the account's address, normalised.
