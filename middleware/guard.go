@@ -167,9 +167,10 @@ type Remember interface {
 	// Errors: tokens.ErrMissing when r carries no usable credential
 	// (nothing was done: the guard answers as without one); an error
 	// matching tokens.ErrReused when a spent credential was replayed (its
-	// chain is revoked: the guard clears the session cookie too); an error
-	// wrapping store.ErrUnavailable when the store cannot be asked (503,
-	// nothing cleared); any other token error (401) refuses the request.
+	// chain is revoked); an error wrapping store.ErrUnavailable when the
+	// store cannot be asked (503, nothing cleared); any other token error
+	// (401) refuses the request. On those token errors the guard clears
+	// the project's session cookie, dead by then.
 	Restore(w http.ResponseWriter, r *http.Request, project string) (token string, expires time.Time, err error)
 }
 
@@ -297,9 +298,11 @@ func (g *Guard) restore(w http.ResponseWriter, r *http.Request, project string, 
 		case errors.Is(err, store.ErrUnavailable):
 			g.rec.Record(r.Context(), audit.StoreUnavailable, slog.String(audit.KeyOp, "remember"),
 				slog.String(audit.KeyClient, r.RemoteAddr))
-		case errors.Is(err, tokens.ErrReused):
-			// The chain, sessions included, is gone: so is this
-			// browser's session. Best effort: the answer is 401 anyway.
+		default:
+			// The credential is dead, spent (its chain, sessions
+			// included, is revoked) or foreign, and the session cookie,
+			// if any, was already dead: the browser keeps neither.
+			// Best effort: the answer is 401 anyway.
 			_ = g.cookies.ClearSession(w, r, project)
 		}
 		return Principal{}, err
