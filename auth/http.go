@@ -218,7 +218,7 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 			}
 		}
 		if err == nil && remember {
-			if err = SetRememberCookie(w, ds); err == nil {
+			if err = a.SetRememberCookie(w, ds); err == nil {
 				// The chain the browser held before is replaced: end
 				// it, so that no copy of its cookie signs anyone in.
 				// Best effort: the new one stands.

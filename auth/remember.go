@@ -117,17 +117,17 @@ func RememberFromRequest(r *http.Request) (device, token string, ok bool) {
 
 // SetRememberCookie keeps the browser's remember-me token (ds from
 // LoginRemembered or RestoreRemembered) in its RememberCookie cookie until
-// the token expires: Secure, HttpOnly, SameSite=Lax, for the whole site,
+// the token expires, counted on the Authenticator's clock: Secure, HttpOnly, SameSite=Lax, for the whole site,
 // as the __Host- prefix demands (browsers keep Secure cookies of
 // http://localhost too). A DeviceSession of another device (LoginDevice)
 // is an error and sets nothing: its name would not read back.
-func SetRememberCookie(w http.ResponseWriter, ds DeviceSession) error {
+func (a *Authenticator) SetRememberCookie(w http.ResponseWriter, ds DeviceSession) error {
 	value := ds.Device + "." + ds.DeviceToken
 	if _, _, ok := parseRemember(value); !ok {
 		return errors.New("auth: SetRememberCookie needs a DeviceSession from LoginRemembered or RestoreRemembered")
 	}
 	http.SetCookie(w, &http.Cookie{Name: RememberCookie, Value: value, Path: "/",
-		MaxAge: max(1, int(time.Until(ds.DeviceExpiresAt)/time.Second)),
+		MaxAge: max(1, int(ds.DeviceExpiresAt.Sub(a.now())/time.Second)),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return nil
 }
@@ -226,7 +226,7 @@ func (m *RememberMe) Restore(w http.ResponseWriter, r *http.Request, project str
 	}
 	ds, err := m.a.RestoreRemembered(r.Context(), device, token, project)
 	if err == nil {
-		err = SetRememberCookie(w, ds)
+		err = m.a.SetRememberCookie(w, ds)
 	}
 	switch {
 	case err == nil:
