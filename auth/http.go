@@ -154,8 +154,10 @@ var errRememberToken = &FieldError{Field: "remember", Reason: "needs the session
 // with the session cookie and {"expires_at"} when Options.JSONCookie is
 // set or the body says "session": "cookie"; a form body (with
 // Options.Cookies) sets the session cookie and redirects (303) to
-// Options.Redirect. Either way a successful login sets the
-// known-device cookie (see SetKnownDeviceCookie), and a login presenting
+// Options.Redirect. A login whose session goes into the cookie asks to be
+// remembered with "remember" (Options.RememberMe), and ends the
+// remember-me chain the browser held before (see RememberCookie). Either
+// way a successful login sets the known-device cookie (see SetKnownDeviceCookie), and a login presenting
 // it is not locked out by other clients' failures. Errors are answered with their
 // Problem as JSON, or for forms by a redirect carrying ?error=<code>.
 func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
@@ -218,13 +220,20 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 			}
 		}
 		if err == nil && remember {
-			if err = a.SetRememberCookie(w, ds); err == nil {
-				// The chain the browser held before is replaced: end
-				// it, so that no copy of its cookie signs anyone in.
-				// Best effort: the new one stands.
-				if device, token, ok := RememberFromRequest(r); ok {
-					_ = a.ForgetRemembered(r.Context(), device, token)
-				}
+			err = a.SetRememberCookie(w, ds)
+		}
+		if err == nil && (browser || jsonCookie) && len(r.CookiesNamed(RememberCookie)) > 0 {
+			// A password login replaces what the browser held, its
+			// remember-me chain too: end it, so that no copy of its
+			// cookie signs anyone in, and, unless a new one was just
+			// set, clear the cookie, or the browser of a user who logs
+			// in after another would come back as the other once its
+			// session ends. Best effort: the new session stands.
+			if device, token, ok := RememberFromRequest(r); ok {
+				_ = a.ForgetRemembered(r.Context(), device, token)
+			}
+			if !remember {
+				ClearRememberCookie(w)
 			}
 		}
 		if err == nil {

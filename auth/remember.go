@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -182,18 +183,22 @@ func (a *Authenticator) RestoreRemembered(ctx context.Context, device, token, pr
 // live token and every session issued from it, as logging out of one of
 // those sessions does. A token that is unknown, spent, expired or not of
 // the device is not an error: nothing it could open is left.
-func (a *Authenticator) ForgetRemembered(ctx context.Context, device, token string) error {
+func (a *Authenticator) ForgetRemembered(ctx context.Context, device, token string) (err error) {
 	if _, _, ok := parseRemember(device + "." + token); !ok {
 		return nil
 	}
 	rec, err := a.tokens.Validate(ctx, store.KindDevice, token)
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
+		a.record(ctx, audit.SessionRevoked, audit.SessionRevoked, "forget_remembered", err, deviceAttr(device))
 		return err
 	case err != nil, rec.Device != device, rec.Family == "":
 		return nil
 	}
-	return a.endChain(ctx, rec)
+	err = a.endChain(ctx, rec)
+	a.record(ctx, audit.SessionRevoked, audit.SessionRevoked, "forget_remembered", err,
+		subjectAttr(rec.Subject), projectAttr(rec.Project), deviceAttr(device))
+	return err
 }
 
 // RememberMe restores browsers' sessions from their remember-me cookie for

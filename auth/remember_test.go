@@ -157,3 +157,45 @@ func TestRestoreRemembered(t *testing.T) {
 		}
 	}
 }
+
+// TestPasswordLoginEndsTheRememberedChain: a browser remembered for one
+// login, where someone then logs in with a password without asking to be
+// remembered, loses the remember-me cookie and its chain: once the new
+// session ends, the browser does not come back as the first user.
+func TestPasswordLoginEndsTheRememberedChain(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	j := &jar{}
+	h := f.a.LoginHandler(auth.HandlerOptions{Cookies: j, RememberMe: true})
+	first := post(h, "application/json", `{"username":"john_doe","password":"john_doe_secret","session":"cookie","remember":true}`)
+	c := rememberCookieOf(first)
+	if first.Code != 200 || c == nil {
+		t.Fatalf("remembered login: %d %s", first.Code, first.Body)
+	}
+	_, token, _ := strings.Cut(c.Value, ".")
+	for _, tc := range []struct{ name, ctype, body string }{
+		{"JSON", "application/json", `{"username":"john_doe","password":"john_doe_secret","session":"cookie"}`},
+		{"form", "application/x-www-form-urlencoded", "username=john_doe&password=john_doe_secret"},
+	} {
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(tc.body))
+		r.Header.Set("Content-Type", tc.ctype)
+		r.AddCookie(c)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		cleared := rememberCookieOf(w)
+		if w.Code >= 400 || cleared == nil || cleared.MaxAge >= 0 {
+			t.Fatalf("%s: a login over a remembered browser: %d, remember-me cookie %v; want it cleared", tc.name, w.Code, cleared)
+		}
+		if f.live(t, store.KindDevice, token) {
+			t.Fatalf("%s: the chain the browser held lives on", tc.name)
+		}
+	}
+	// A bearer login leaves the cookie it cannot see alone.
+	r := httptest.NewRequest("POST", "/login", strings.NewReader(`{"username":"john_doe","password":"john_doe_secret"}`))
+	r.Header.Set("Content-Type", "application/json")
+	r.AddCookie(c)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 || rememberCookieOf(w) != nil {
+		t.Fatalf("a token login: %d, cookies %v", w.Code, w.Result().Cookies())
+	}
+}
