@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
+	"github.com/gatehouse-go/gatehouse/clientaddr"
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -153,22 +156,33 @@ func (a *Authenticator) LoginRemembered(ctx context.Context, c Credentials, proj
 // RestoreRemembered redeems a browser's remember-me token (from
 // RememberFromRequest) for a new session of the project and a rotated
 // token, as ReAuthenticate does, without the password. Keep both
-// (SetRememberCookie and the session cookie).
+// (SetRememberCookie and the session cookie). A well-formed token takes
+// one unit of the client's login rate limit (limit.Login, as a password
+// login does; client as in Credentials.Client) before the store is asked
+// for it; a malformed one is refused first, at no cost.
 //
-// Errors: a token of another project is left unspent and answered as
-// tokens.ErrMissing; an unknown, expired or revoked token, or one past its
-// chain's end, is tokens.ErrInvalid; a spent one is a *ReusedError, and
-// the chain is revoked, sessions included; a store failure wraps
-// store.ErrUnavailable. Clear the cookie on the token errors but
-// tokens.ErrMissing, and keep it on a store failure.
+// Errors: a malformed token, or a token of another project (left
+// unspent), is tokens.ErrMissing; an unknown, expired or revoked token, or
+// one past its chain's end, is tokens.ErrInvalid (ErrWrongDevice for a
+// live token under another name); a spent one is a *ReusedError, and the
+// chain is revoked, sessions included; a spent rate limit is a
+// *limit.Error (429); a store failure wraps store.ErrUnavailable. Clear
+// the cookie on tokens.ErrInvalid and tokens.ErrReused, and keep it on the
+// others.
 //
 // Redemptions of one token that overlap, or follow within RememberGrace,
 // on one Authenticator share one rotation and get the same result (see
 // RememberGrace); across instances, the store's rotation is atomic and
 // exactly one wins: the others are replays.
-func (a *Authenticator) RestoreRemembered(ctx context.Context, device, token, project string) (DeviceSession, error) {
+func (a *Authenticator) RestoreRemembered(ctx context.Context, client netip.Prefix, device, token, project string) (DeviceSession, error) {
 	if _, _, ok := parseRemember(device + "." + token); !ok {
 		return DeviceSession{}, tokens.ErrMissing
+	}
+	if a.limiter != nil {
+		if err := a.limiter.Allow(ctx, limit.Login, client, ""); err != nil {
+			a.record(ctx, audit.TokenRotated, audit.TokenRejected, "rotate", err, kindAttr(store.KindDevice), deviceAttr(device))
+			return DeviceSession{}, err
+		}
 	}
 	return a.remembering.do(ctx, device+"."+token, a.now, func() (DeviceSession, error) {
 		ds, err := a.reAuthenticate(context.WithoutCancel(ctx), device, token, &project)
@@ -206,11 +220,33 @@ func (a *Authenticator) ForgetRemembered(ctx context.Context, device, token stri
 // middleware.Remember). Login handlers start the chains: LoginHandler with
 // HandlerOptions.RememberMe, or a handler of the app's own that calls
 // LoginRemembered and SetRememberCookie. It is safe for concurrent use.
-type RememberMe struct{ a *Authenticator }
+type RememberMe struct {
+	a      *Authenticator
+	client func(*http.Request) (netip.Prefix, error)
+}
+
+// RememberOptions configure a RememberMe. The zero value serves clients
+// that connect directly.
+type RememberOptions struct {
+	// Client returns the client's network, for the per-client login rate
+	// limit each redemption takes (RestoreRemembered); default
+	// clientaddr.FromRequest (RemoteAddr, IPv6 grouped by /64). Behind a
+	// reverse proxy pass the Client method of a clientaddr.Resolver, as
+	// for HandlerOptions.Client: else every browser counts as the proxy,
+	// and they share one limit. An error is answered as is (400
+	// invalid_forwarded, say) and nothing is redeemed.
+	Client func(*http.Request) (netip.Prefix, error)
+}
 
 // RememberMe returns the remember-me hook of a middleware.Guard (see
 // RememberMe).
-func (a *Authenticator) RememberMe() *RememberMe { return &RememberMe{a: a} }
+func (a *Authenticator) RememberMe(opts RememberOptions) *RememberMe {
+	m := &RememberMe{a: a, client: opts.Client}
+	if m.client == nil {
+		m.client = func(r *http.Request) (netip.Prefix, error) { return clientaddr.FromRequest(r), nil }
+	}
+	return m
+}
 
 // Remembered reports whether r carries a well-formed remember-me cookie;
 // it does no I/O.
@@ -222,21 +258,26 @@ func (m *RememberMe) Remembered(r *http.Request) bool {
 // Restore redeems r's remember-me cookie for a new session of the project
 // (RestoreRemembered), sets the rotated cookie on w and returns the
 // session's token and expiry, for the guard to keep in the session cookie.
-// On a dead, spent or foreign token it clears the cookie; on a store
-// failure, or a token of another project, it leaves it.
+// On a dead or spent token (tokens.ErrInvalid, tokens.ErrReused) it clears
+// the cookie; on any other error (a store failure, a spent rate limit, a
+// token of another project) it leaves it.
 func (m *RememberMe) Restore(w http.ResponseWriter, r *http.Request, project string) (string, time.Time, error) {
 	device, token, ok := RememberFromRequest(r)
 	if !ok {
 		return "", time.Time{}, tokens.ErrMissing
 	}
-	ds, err := m.a.RestoreRemembered(r.Context(), device, token, project)
+	client, err := m.client(r)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	ds, err := m.a.RestoreRemembered(r.Context(), client, device, token, project)
 	if err == nil {
 		err = m.a.SetRememberCookie(w, ds)
 	}
 	switch {
 	case err == nil:
 		return ds.Token, ds.ExpiresAt, nil
-	case !errors.Is(err, tokens.ErrMissing) && !errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, tokens.ErrInvalid), errors.Is(err, tokens.ErrReused):
 		ClearRememberCookie(w)
 	}
 	return "", time.Time{}, err

@@ -125,17 +125,17 @@ func TestRestoreRemembered(t *testing.T) {
 	if err != nil || !strings.HasPrefix(ds.Device, "browser-") || ds.Project != "notes" {
 		t.Fatalf("LoginRemembered = %+v, %v", ds, err)
 	}
-	if _, err := f.a.RestoreRemembered(ctx, ds.Device, ds.DeviceToken, "other"); !errors.Is(err, tokens.ErrMissing) {
+	if _, err := f.a.RestoreRemembered(ctx, c.Client, ds.Device, ds.DeviceToken, "other"); !errors.Is(err, tokens.ErrMissing) {
 		t.Fatalf("another project: %v, want tokens.ErrMissing", err)
 	}
 	other, err := f.a.LoginRemembered(ctx, c, "notes")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.RestoreRemembered(ctx, other.Device, ds.DeviceToken, "notes"); !errors.Is(err, auth.ErrWrongDevice) || problem.Of(err).Status != 401 {
+	if _, err := f.a.RestoreRemembered(ctx, c.Client, other.Device, ds.DeviceToken, "notes"); !errors.Is(err, auth.ErrWrongDevice) || problem.Of(err).Status != 401 {
 		t.Fatalf("another browser's name: %v, want ErrWrongDevice", err)
 	}
-	next, err := f.a.RestoreRemembered(ctx, ds.Device, ds.DeviceToken, "notes")
+	next, err := f.a.RestoreRemembered(ctx, c.Client, ds.Device, ds.DeviceToken, "notes")
 	if err != nil || next.DeviceToken == ds.DeviceToken || next.Device != ds.Device || next.User.Subject != "341" {
 		t.Fatalf("RestoreRemembered = %+v, %v", next, err)
 	}

@@ -166,11 +166,12 @@ type Remember interface {
 	// spent or dead. The guard puts the token into the session cookie.
 	// Errors: tokens.ErrMissing when r carries no usable credential
 	// (nothing was done: the guard answers as without one); an error
-	// matching tokens.ErrReused when a spent credential was replayed (its
-	// chain is revoked); an error wrapping store.ErrUnavailable when the
-	// store cannot be asked (503, nothing cleared); any other token error
-	// (401) refuses the request. On those token errors the guard clears
-	// the project's session cookie, dead by then.
+	// matching tokens.ErrInvalid (dead) or tokens.ErrReused (a spent
+	// credential replayed: its chain is revoked), on which the guard also
+	// clears the project's session cookie, dead by then; an error
+	// wrapping store.ErrUnavailable when the store cannot be asked (503).
+	// Any error but ErrMissing refuses the request with its Problem (a
+	// rate limit's 429, say); only the two token errors clear anything.
 	Restore(w http.ResponseWriter, r *http.Request, project string) (token string, expires time.Time, err error)
 }
 
@@ -298,11 +299,11 @@ func (g *Guard) restore(w http.ResponseWriter, r *http.Request, project string, 
 		case errors.Is(err, store.ErrUnavailable):
 			g.rec.Record(r.Context(), audit.StoreUnavailable, slog.String(audit.KeyOp, "remember"),
 				slog.String(audit.KeyClient, r.RemoteAddr))
-		default:
-			// The credential is dead, spent (its chain, sessions
-			// included, is revoked) or foreign, and the session cookie,
-			// if any, was already dead: the browser keeps neither.
-			// Best effort: the answer is 401 anyway.
+		case errors.Is(err, tokens.ErrInvalid), errors.Is(err, tokens.ErrReused):
+			// The credential is dead or spent (its chain, sessions
+			// included, is revoked), and the session cookie, if any,
+			// was already dead: the browser keeps neither. Best
+			// effort: the answer is 401 anyway.
 			_ = g.cookies.ClearSession(w, r, project)
 		}
 		return Principal{}, err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -117,6 +118,7 @@ func TestGuardRemember(t *testing.T) {
 		{tokens.ErrInvalid, 401, "invalid_token", true},
 		{tokens.ErrReused, 401, "token_reused", true},
 		{store.ErrUnavailable, 503, "", false},
+		{&limit.Error{Class: limit.Login, Scope: limit.ScopeClient, RetryAfter: time.Second}, 429, "rate_limited", false},
 	} {
 		rm.err = tc.err
 		w := serve(g.Handler(echo), "GET", dead+"; rm=x", "")

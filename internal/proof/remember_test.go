@@ -37,6 +37,7 @@ type rememberApp struct {
 	st    *storefault.Store
 	tm    *tokens.Manager
 	a     *auth.Authenticator
+	h     *authtest.Hasher
 	srv   *httptest.Server
 }
 
@@ -49,12 +50,12 @@ func newRememberApp(t *testing.T, sf teststores.Store) *rememberApp {
 	clock := fakeclock.New(time.Now().Truncate(time.Millisecond))
 	st := storefault.Wrap(sf.Open(t, clock.Now))
 	ap := &rememberApp{clock: clock, st: st}
-	ap.tm, ap.a = newRememberAuth(t, st, clock)
+	ap.tm, ap.a, ap.h = newRememberAuth(t, st, clock)
 	ap.srv = newRememberServer(t, ap.tm, ap.a)
 	return ap
 }
 
-func newRememberAuth(t *testing.T, st store.Store, clock *fakeclock.Clock) (*tokens.Manager, *auth.Authenticator) {
+func newRememberAuth(t *testing.T, st store.Store, clock *fakeclock.Clock) (*tokens.Manager, *auth.Authenticator, *authtest.Hasher) {
 	t.Helper()
 	tm, err := tokens.New(tokens.Config{Store: st, Now: clock.Now, TagKey: testfix.TagKey, SessionTTL: time.Hour})
 	if err != nil {
@@ -66,7 +67,7 @@ func newRememberAuth(t *testing.T, st store.Store, clock *fakeclock.Clock) (*tok
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tm, a
+	return tm, a, h
 }
 
 func newRememberServer(t *testing.T, tm *tokens.Manager, a *auth.Authenticator) *httptest.Server {
@@ -75,7 +76,7 @@ func newRememberServer(t *testing.T, tm *tokens.Manager, a *auth.Authenticator) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies, Remember: a.RememberMe()})
+	g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies, Remember: a.RememberMe(auth.RememberOptions{})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +371,7 @@ func TestRememberMeConcurrentUses(t *testing.T) {
 		})
 		t.Run(sf.Name+"/TwoInstances", func(t *testing.T) {
 			ap := newRememberApp(t, sf)
-			tm2, a2 := newRememberAuth(t, ap.st, ap.clock)
+			tm2, a2, _ := newRememberAuth(t, ap.st, ap.clock)
 			srv2 := newRememberServer(t, tm2, a2)
 			b := ap.browser()
 			b.login(t, true)
@@ -416,7 +417,8 @@ func TestRememberMeConcurrentUses(t *testing.T) {
 // remember-me cookie is refused (403) before the store is asked, and the
 // cookie is not spent; a bearer request is never restored from it; a
 // store that is down is 503 with the cookie kept, and the browser comes
-// back once it is up.
+// back once it is up; well-formed guesses are 401 until the client's
+// login rate limit is spent, then 429.
 func TestRememberMeGuards(t *testing.T) {
 	for _, sf := range teststores.All() {
 		t.Run(sf.Name, func(t *testing.T) {
@@ -428,7 +430,7 @@ func TestRememberMeGuards(t *testing.T) {
 			ap.clock.Advance(2 * time.Hour)
 			delete(b.cookies, sessionCookie)
 
-			calls := ap.st.Calls()
+			calls, hashes := ap.st.Calls(), ap.h.Compares.Load()
 			for name, value := range map[string]string{
 				"empty":           "",
 				"no dot":          device + token,
@@ -484,6 +486,31 @@ func TestRememberMeGuards(t *testing.T) {
 			if r := b.do(t, "POST", "/me", "", "Sec-Fetch-Site", "same-origin"); r.status != 200 {
 				t.Fatalf("same-origin POST: %d %s", r.status, r.body)
 			}
+
+			// Well-formed guesses cost no hash, and take the client's
+			// login rate limit: 429, the cookie kept, once it is spent.
+			guess, err := ap.tm.Unissued(store.KindDevice, "1815")
+			if err != nil {
+				t.Fatal(err)
+			}
+			limited := false
+			for i := 0; i < 120 && !limited; i++ {
+				g := ap.browser()
+				g.cookies[rememberCookie] = device + "." + guess
+				switch r := g.do(t, "GET", "/me", ""); {
+				case r.status == 429 && strings.Contains(r.body, `"rate_limited"`) && len(r.set) == 0:
+					limited = true
+				case r.status != 401 || !strings.Contains(r.body, `"invalid_token"`) || r.set[rememberCookie] != "":
+					t.Fatalf("guess %d: %d %s %v, want 401 invalid_token and the cookie cleared", i, r.status, r.body, r.set)
+				}
+			}
+			if !limited {
+				t.Fatal("120 remember-me guesses from one client, none rate limited")
+			}
+			if n := ap.h.Compares.Load() - hashes; n != 0 {
+				t.Fatalf("%d password comparisons on the remember-me path, want 0", n)
+			}
+
 		})
 	}
 }
