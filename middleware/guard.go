@@ -246,39 +246,56 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (Principal,
 		project = g.project(r)
 	}
 	token := tokens.FromAuthorization(r.Header.Get("Authorization"))
-	remembered := false
+	fromCookie := false
 	if token == "" && g.cookies != nil {
 		var duplicate bool
 		if token, duplicate = g.cookies.sessionToken(r, project); duplicate {
 			g.rec.Record(r.Context(), audit.CookieDuplicate, slog.String(audit.KeyClient, r.RemoteAddr))
 			return Principal{}, ErrNoToken
 		}
-		remembered = w != nil && g.remember != nil && g.remember.Remembered(r)
-		// Check answers nil at once for GET, HEAD and OPTIONS: the
-		// cookie requests of the hot path pay for a switch. A remember-me
-		// cookie is checked as a session cookie is: a cross-origin POST
-		// must not get a session out of it either.
-		if (token != "" || remembered) && g.crossOrigin != nil {
-			if err := g.crossOrigin.Check(r); err != nil {
-				return Principal{}, fmt.Errorf("%w: %w", ErrCrossOrigin, err)
-			}
+		fromCookie = true
+	}
+	// remembers reports whether the request may come back from a
+	// remember-me credential: asked only when the session cookie did not
+	// do, so that the hot path (a live session) never parses it.
+	remembers := func() bool { return fromCookie && w != nil && g.remember != nil && g.remember.Remembered(r) }
+	if token == "" {
+		if !remembers() {
+			return Principal{}, ErrNoToken
+		}
+		if err := g.checkOrigin(r); err != nil {
+			return Principal{}, err
+		}
+		return g.restore(w, r, project, nil)
+	}
+	if fromCookie {
+		if err := g.checkOrigin(r); err != nil {
+			return Principal{}, err
 		}
 	}
-	if token == "" && !remembered {
-		return Principal{}, ErrNoToken
+	p, err := g.validate(r, project, token)
+	// Only a session that is not there (expired, idle, revoked) comes
+	// back from the remember-me credential: a store failure is 503, a
+	// session of another project or key is refused as is.
+	if err != nil && (errors.Is(err, tokens.ErrInvalid) || errors.Is(err, tokens.ErrIdle)) && remembers() {
+		return g.restore(w, r, project, err)
 	}
-	var err error
-	if token != "" {
-		var p Principal
-		p, err = g.validate(r, project, token)
-		// Only a session that is not there (expired, idle, revoked)
-		// comes back from the remember-me cookie: a store failure is
-		// 503, a session of another project or key is refused as is.
-		if err == nil || !remembered || !(errors.Is(err, tokens.ErrInvalid) || errors.Is(err, tokens.ErrIdle)) {
-			return p, err
-		}
+	return p, err
+}
+
+// checkOrigin refuses a cross-origin request with an unsafe method that
+// presents a cookie credential (a session or remember-me cookie): a page
+// of another origin must not get a session out of either. Check answers
+// nil at once for GET, HEAD and OPTIONS: the cookie requests of the hot
+// path pay for a switch.
+func (g *Guard) checkOrigin(r *http.Request) error {
+	if g.crossOrigin == nil {
+		return nil
 	}
-	return g.restore(w, r, project, err)
+	if err := g.crossOrigin.Check(r); err != nil {
+		return fmt.Errorf("%w: %w", ErrCrossOrigin, err)
+	}
+	return nil
 }
 
 // restore brings the session back from the remember-me credential; prev
