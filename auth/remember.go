@@ -184,7 +184,9 @@ func (a *Authenticator) RestoreRemembered(ctx context.Context, client netip.Pref
 			return DeviceSession{}, err
 		}
 	}
-	return a.remembering.do(ctx, device+"."+token, a.now, func() (DeviceSession, error) {
+	// Keyed by the project too: a redemption for another project must
+	// not be handed this one's session.
+	return a.remembering.do(ctx, project+"\x00"+device+"."+token, a.now, func() (DeviceSession, error) {
 		ds, err := a.reAuthenticate(context.WithoutCancel(ctx), device, token, &project)
 		if errors.Is(err, tokens.ErrMalformed) || errors.Is(err, tokens.ErrWrongKind) {
 			err = tokens.ErrMissing
