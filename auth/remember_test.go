@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -197,5 +198,36 @@ func TestPasswordLoginEndsTheRememberedChain(t *testing.T) {
 	h.ServeHTTP(w, r)
 	if w.Code != 200 || rememberCookieOf(w) != nil {
 		t.Fatalf("a token login: %d, cookies %v", w.Code, w.Result().Cookies())
+	}
+}
+
+// TestRestoreRememberedGrace: the same token redeemed again within
+// RememberGrace on one Authenticator gets the same new session and token
+// (a page's parallel requests); after the grace it is a replay, which
+// revokes the chain.
+func TestRestoreRememberedGrace(t *testing.T) {
+	f := newFixture(t, auth.Config{})
+	c := auth.Credentials{Login: "john_doe", Password: rightPassword, Client: netip.MustParsePrefix("192.0.2.1/32")}
+	ds, err := f.a.LoginRemembered(ctx, c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := f.a.RestoreRemembered(ctx, c.Client, ds.Device, ds.DeviceToken, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(auth.RememberGrace - time.Millisecond)
+	again, err := f.a.RestoreRemembered(ctx, c.Client, ds.Device, ds.DeviceToken, "")
+	if err != nil || again.Token != first.Token || again.DeviceToken != first.DeviceToken {
+		t.Fatalf("within the grace: %v, same tokens %v; want the first redemption's", err, again.DeviceToken == first.DeviceToken)
+	}
+	f.clock.Advance(time.Millisecond)
+	_, err = f.a.RestoreRemembered(ctx, c.Client, ds.Device, ds.DeviceToken, "")
+	var reused *auth.ReusedError
+	if !errors.As(err, &reused) || reused.Device != ds.Device {
+		t.Fatalf("after the grace: %v, want a *ReusedError", err)
+	}
+	if f.live(t, store.KindDevice, first.DeviceToken) || f.live(t, store.KindSession, first.Token) {
+		t.Fatal("the replay left the chain alive")
 	}
 }
