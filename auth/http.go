@@ -215,7 +215,8 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 				// The session this browser held is replaced, so it ends
 				// (OWASP ASVS 5.0 7.2.4). Best effort: the new one stands.
 				// A password login says nothing of a device the old
-				// session came from, so its chain stays.
+				// session came from, so its chain stays; the browser's
+				// own remember-me chain is ended below.
 				_ = a.LogoutKeepDevice(r.Context(), prev)
 			}
 		}
