@@ -131,6 +131,9 @@ type Authenticator struct {
 	rec       *audit.Recorder
 	resetMin  time.Duration
 	now       func() time.Time
+	// remembering shares concurrent redemptions of one remember-me
+	// token (see RememberGrace).
+	remembering rememberFlight
 }
 
 // New checks cfg, fills in defaults, and returns an Authenticator. It

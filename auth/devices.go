@@ -190,6 +190,12 @@ func (a *Authenticator) deviceSession(ctx context.Context, dev tokens.Issued) (D
 // RevokeDevice end chains, so call one of them when an account is
 // deactivated or its password changes.
 func (a *Authenticator) ReAuthenticate(ctx context.Context, device, token string) (ds DeviceSession, err error) {
+	return a.reAuthenticate(ctx, device, token, nil)
+}
+
+// reAuthenticate is ReAuthenticate; with project, a live token of another
+// project is errOtherProject and stays unspent.
+func (a *Authenticator) reAuthenticate(ctx context.Context, device, token string, project *string) (ds DeviceSession, err error) {
 	defer func() {
 		a.record(ctx, audit.TokenRotated, audit.TokenRejected, "rotate", err, kindAttr(store.KindDevice),
 			subjectAttr(ds.User.Subject), projectAttr(ds.Project), deviceAttr(device))
@@ -214,6 +220,8 @@ func (a *Authenticator) ReAuthenticate(ctx context.Context, device, token string
 		return DeviceSession{}, err
 	case rec.Device != device:
 		return DeviceSession{}, ErrWrongDevice
+	case project != nil && rec.Project != *project:
+		return DeviceSession{}, errOtherProject
 	}
 	// The session first, in the chain's family: should issuing it fail,
 	// the device token is still unspent and the device can retry.

@@ -59,6 +59,18 @@ type HandlerOptions struct {
 	// chain (Authenticator.Logout), so that the device cannot sign back in
 	// without the password; with this set, it can.
 	KeepDeviceOnLogout bool
+	// RememberMe lets a login ask to be remembered: with "remember": true
+	// in a JSON body, or a form field "remember" of "on", "true", "1" or
+	// "yes" (a checkbox), a login whose session goes into the cookie
+	// starts a browser remember-me chain (Authenticator.LoginRemembered)
+	// and keeps it in the RememberCookie cookie, which a middleware.Guard
+	// with Authenticator.RememberMe redeems when the session is gone. A
+	// JSON login that takes its session as a token and asks to be
+	// remembered is 400 invalid_field "remember": a token client keeps a
+	// device token instead (LoginDevice). Default off: the field is
+	// ignored, and a browser logs in again when its session ends.
+	// LogoutHandler ends a remembered chain whatever this says.
+	RememberMe bool
 }
 
 func (o HandlerOptions) withDefaults() HandlerOptions {
@@ -93,6 +105,8 @@ type loginRequest struct {
 	// Session is how a JSON client wants its session: "cookie", or
 	// "token" (and "" for the handler's default).
 	Session string `json:"session"`
+	// Remember asks for a remember-me cookie (HandlerOptions.RememberMe).
+	Remember bool `json:"remember"`
 }
 
 // identifier returns the first of Login, Username and Email that is set.
@@ -110,6 +124,10 @@ func (l loginRequest) identifier() string {
 func readLogin(w http.ResponseWriter, r *http.Request, max int64) (req loginRequest, form bool, err error) {
 	form, err = httpbody.Decode(w, r, max, &req, func(v url.Values) {
 		req = loginRequest{Login: v.Get("login"), Username: v.Get("username"), Email: v.Get("email"), Password: v.Get("password")}
+		switch strings.ToLower(v.Get("remember")) {
+		case "on", "true", "1", "yes":
+			req.Remember = true
+		}
 	})
 	return req, form, err
 }
@@ -127,13 +145,19 @@ var errSessionKind = &FieldError{Field: "session", Reason: `want "cookie" or "to
 // errNoCookies: a JSON login asked for a cookie from a handler without Cookies.
 var errNoCookies = &FieldError{Field: "session", Reason: "this endpoint sets no cookies"}
 
+// errRememberToken: a JSON login asked to be remembered and for its
+// session as a token.
+var errRememberToken = &FieldError{Field: "remember", Reason: "needs the session in a cookie"}
+
 // LoginHandler logs users in. A JSON body {"login" (or "username" or
 // "email"), "password"}, is answered 200 with {"token", "expires_at"}, or
 // with the session cookie and {"expires_at"} when Options.JSONCookie is
 // set or the body says "session": "cookie"; a form body (with
 // Options.Cookies) sets the session cookie and redirects (303) to
-// Options.Redirect. Either way a successful login sets the
-// known-device cookie (see SetKnownDeviceCookie), and a login presenting
+// Options.Redirect. A login whose session goes into the cookie asks to be
+// remembered with "remember" (Options.RememberMe), and ends the
+// remember-me chain the browser held before (see RememberCookie). Either
+// way a successful login sets the known-device cookie (see SetKnownDeviceCookie), and a login presenting
 // it is not locked out by other clients' failures. Errors are answered with their
 // Problem as JSON, or for forms by a redirect carrying ?error=<code>.
 func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
@@ -165,14 +189,25 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 				err = errNoCookies
 			}
 		}
+		// A login that asked to be remembered, where the app allows it.
+		remember := o.RememberMe && req.Remember
+		if err == nil && remember && !browser && !jsonCookie {
+			err = errRememberToken
+		}
 		var client netip.Prefix
 		if err == nil {
 			client, err = o.Client(r)
 		}
 		var s Session
+		var ds DeviceSession
 		if err == nil {
-			s, err = a.Login(r.Context(), Credentials{Login: req.identifier(), Password: req.Password, Client: client,
-				KnownDevice: KnownDeviceFromRequest(r)}, o.Project(r))
+			c := Credentials{Login: req.identifier(), Password: req.Password, Client: client, KnownDevice: KnownDeviceFromRequest(r)}
+			if remember {
+				ds, err = a.LoginRemembered(r.Context(), c, o.Project(r))
+				s = ds.Session
+			} else {
+				s, err = a.Login(r.Context(), c, o.Project(r))
+			}
 		}
 		if err == nil && (browser || jsonCookie) {
 			prev := o.Cookies.SessionToken(r, s.Project)
@@ -180,8 +215,26 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 				// The session this browser held is replaced, so it ends
 				// (OWASP ASVS 5.0 7.2.4). Best effort: the new one stands.
 				// A password login says nothing of a device the old
-				// session came from, so its chain stays.
+				// session came from, so its chain stays; the browser's
+				// own remember-me chain is ended below.
 				_ = a.LogoutKeepDevice(r.Context(), prev)
+			}
+		}
+		if err == nil && remember {
+			err = a.SetRememberCookie(w, ds)
+		}
+		if err == nil && (browser || jsonCookie) && len(r.CookiesNamed(RememberCookie)) > 0 {
+			// A password login replaces what the browser held, its
+			// remember-me chain too: end it, so that no copy of its
+			// cookie signs anyone in, and, unless a new one was just
+			// set, clear the cookie, or the browser of a user who logs
+			// in after another would come back as the other once its
+			// session ends. Best effort: the new session stands.
+			if device, token, ok := RememberFromRequest(r); ok {
+				_ = a.ForgetRemembered(r.Context(), device, token)
+			}
+			if !remember {
+				ClearRememberCookie(w)
 			}
 		}
 		if err == nil {
@@ -208,10 +261,13 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 // LogoutHandler ends the session presented as a bearer token or, with
 // Options.Cookies, as the cookie (which it clears). A session issued from a
 // device chain ends with its chain, device token included (see
-// Authenticator.Logout), unless Options.KeepDeviceOnLogout. It answers
+// Authenticator.Logout), unless Options.KeepDeviceOnLogout. With
+// Options.Cookies, a browser's remember-me chain (RememberCookie) ends too,
+// whatever KeepDeviceOnLogout says, and its cookie is cleared: a browser
+// that logged out does not come back without the password. It answers
 // 204, or for a form post a 303 to Options.Redirect. An unknown or expired
-// session is already logged out: 204 too. No token at all is 401
-// missing_token.
+// session is already logged out: 204 too. No token at all (no session and
+// no remember-me cookie) is 401 missing_token.
 func (a *Authenticator) LogoutHandler(opts HandlerOptions) http.Handler {
 	o := opts.withDefaults()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -223,7 +279,10 @@ func (a *Authenticator) LogoutHandler(opts HandlerOptions) http.Handler {
 		if token == "" && o.Cookies != nil {
 			token, fromCookie = o.Cookies.SessionToken(r, project), true
 		}
-		if token == "" {
+		// A browser's remember-me cookie, well-formed or not: either way
+		// it is cleared.
+		remembered := fromCookie && len(r.CookiesNamed(RememberCookie)) > 0
+		if token == "" && !remembered {
 			problem.Write(w, tokens.ErrMissing)
 			return
 		}
@@ -231,9 +290,20 @@ func (a *Authenticator) LogoutHandler(opts HandlerOptions) http.Handler {
 		if o.KeepDeviceOnLogout {
 			logout = a.LogoutKeepDevice
 		}
-		if err := logout(r.Context(), token); err != nil {
-			problem.Write(w, err)
-			return
+		if token != "" {
+			if err := logout(r.Context(), token); err != nil {
+				problem.Write(w, err)
+				return
+			}
+		}
+		if remembered {
+			if device, rtoken, ok := RememberFromRequest(r); ok {
+				if err := a.ForgetRemembered(r.Context(), device, rtoken); err != nil {
+					problem.Write(w, err)
+					return
+				}
+			}
+			ClearRememberCookie(w)
 		}
 		if fromCookie {
 			if err := o.Cookies.ClearSession(w, r, project); err != nil {

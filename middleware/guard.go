@@ -103,6 +103,18 @@ type GuardConfig struct {
 	// (AddInsecureBypassPattern). Its deny handler is not used: refusals
 	// go to Deny.
 	CrossOrigin *http.CrossOriginProtection
+	// Remember, with Cookies, brings a browser's session back from a
+	// longer-lived remember-me credential when the request carries no
+	// valid session cookie: a missing one, or one that expired, idled out
+	// or was revoked. The guard asks Remember to restore a session (auth's
+	// Authenticator.RememberMe does it with a device chain: it rotates the
+	// remember-me cookie and issues a new session), sets the new session
+	// cookie on the response, and serves the request as its principal. The
+	// cross-origin check below runs before it, as before a session lookup.
+	// Bearer requests never use it, and neither do Authenticate and Check,
+	// which have no response to set cookies on. Default nil: no
+	// remember-me; an expired session is 401 and the user logs in again.
+	Remember Remember
 	// AllowCrossOriginCookies turns that check off: a page of any origin
 	// can then make the user's browser send the session cookie with a
 	// POST, PUT, PATCH or DELETE that the guard lets through (CSRF).
@@ -136,6 +148,33 @@ type GuardConfig struct {
 	Metrics audit.Metrics
 }
 
+// Remember restores a browser's session from a remember-me credential the
+// request carries beside (or instead of) its session cookie. A [Guard] in
+// cookie mode calls it (GuardConfig.Remember); auth.Authenticator.RememberMe
+// implements it with a rotated device chain. Implementations must be safe
+// for concurrent use.
+type Remember interface {
+	// Remembered reports whether r carries a well-formed remember-me
+	// credential. It does no I/O: garbage, and two credentials of one name
+	// (a sibling subdomain can plant one), are no credential, and the
+	// guard answers as it does without one.
+	Remembered(r *http.Request) bool
+	// Restore redeems r's credential for a new session of the project
+	// (the project the guard reads cookies for: "" without
+	// GuardConfig.Project) and returns its token and expiry; it sets its
+	// own rotated credential on w, or clears it when the credential is
+	// spent or dead. The guard puts the token into the session cookie.
+	// Errors: tokens.ErrMissing when r carries no usable credential
+	// (nothing was done: the guard answers as without one); an error
+	// matching tokens.ErrInvalid (dead) or tokens.ErrReused (a spent
+	// credential replayed: its chain is revoked), on which the guard also
+	// clears the project's session cookie, dead by then; an error
+	// wrapping store.ErrUnavailable when the store cannot be asked (503).
+	// Any error but ErrMissing refuses the request with its Problem (a
+	// rate limit's 429, say); only the two token errors clear anything.
+	Restore(w http.ResponseWriter, r *http.Request, project string) (token string, expires time.Time, err error)
+}
+
 // Guard protects routes: it takes the session token from the bearer header
 // or the cookie, validates it (shape first, then one store lookup), and puts
 // the [Principal] in the request's context. With an idle timeout
@@ -146,12 +185,13 @@ type GuardConfig struct {
 // A store that fails means "not authenticated": the request is refused with
 // 503 and never let through.
 type Guard struct {
-	tokens  *tokens.Manager
-	cookies *Cookies
-	project func(*http.Request) string
-	deny    func(http.ResponseWriter, *http.Request, error)
-	rec     *audit.Recorder
-	idle    tokens.Idle
+	tokens   *tokens.Manager
+	cookies  *Cookies
+	remember Remember
+	project  func(*http.Request) string
+	deny     func(http.ResponseWriter, *http.Request, error)
+	rec      *audit.Recorder
+	idle     tokens.Idle
 	// crossOrigin checks cookie-authenticated requests; nil with
 	// AllowCrossOriginCookies.
 	crossOrigin *http.CrossOriginProtection
@@ -162,7 +202,10 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 	if cfg.Tokens == nil {
 		return nil, errors.New("middleware: GuardConfig.Tokens is nil")
 	}
-	g := &Guard{tokens: cfg.Tokens, cookies: cfg.Cookies, project: cfg.Project, deny: cfg.Deny,
+	if cfg.Remember != nil && cfg.Cookies == nil {
+		return nil, errors.New("middleware: GuardConfig.Remember needs GuardConfig.Cookies to keep the session it restores")
+	}
+	g := &Guard{tokens: cfg.Tokens, cookies: cfg.Cookies, remember: cfg.Remember, project: cfg.Project, deny: cfg.Deny,
 		rec: audit.New(cfg.Logger, cfg.Metrics)}
 	g.idle = tokens.Idle{Timeout: cfg.IdleTimeout, TouchInterval: cfg.TouchInterval}
 	if g.idle.Timeout > 0 && g.idle.TouchInterval == 0 {
@@ -188,30 +231,105 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 
 // Authenticate returns the principal of the request's session, or why there
 // is none. A session cookie on a cross-origin request with an unsafe method
-// is refused ([ErrCrossOrigin]) before any store lookup.
+// is refused ([ErrCrossOrigin]) before any store lookup. It never restores
+// a session from GuardConfig.Remember: it has no response to set the
+// cookies on (Handler and Optional do).
 func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
+	return g.authenticate(nil, r)
+}
+
+// authenticate is Authenticate; with w it also restores a session from
+// g.remember when the request has no valid session cookie.
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (Principal, error) {
 	project := ""
 	if g.project != nil {
 		project = g.project(r)
 	}
 	token := tokens.FromAuthorization(r.Header.Get("Authorization"))
+	fromCookie := false
 	if token == "" && g.cookies != nil {
 		var duplicate bool
 		if token, duplicate = g.cookies.sessionToken(r, project); duplicate {
 			g.rec.Record(r.Context(), audit.CookieDuplicate, slog.String(audit.KeyClient, r.RemoteAddr))
 			return Principal{}, ErrNoToken
 		}
-		// Check answers nil at once for GET, HEAD and OPTIONS: the
-		// cookie requests of the hot path pay for a switch.
-		if token != "" && g.crossOrigin != nil {
-			if err := g.crossOrigin.Check(r); err != nil {
-				return Principal{}, fmt.Errorf("%w: %w", ErrCrossOrigin, err)
-			}
+		fromCookie = true
+	}
+	// remembers reports whether the request may come back from a
+	// remember-me credential: asked only when the session cookie did not
+	// do, so that the hot path (a live session) never parses it.
+	remembers := func() bool { return fromCookie && w != nil && g.remember != nil && g.remember.Remembered(r) }
+	if token == "" {
+		if !remembers() {
+			return Principal{}, ErrNoToken
+		}
+		if err := g.checkOrigin(r); err != nil {
+			return Principal{}, err
+		}
+		return g.restore(w, r, project, nil)
+	}
+	if fromCookie {
+		if err := g.checkOrigin(r); err != nil {
+			return Principal{}, err
 		}
 	}
-	if token == "" {
-		return Principal{}, ErrNoToken
+	p, err := g.validate(r, project, token)
+	// Only a session that is not there (expired, idle, revoked) comes
+	// back from the remember-me credential: a store failure is 503, a
+	// session of another project or key is refused as is.
+	if err != nil && (errors.Is(err, tokens.ErrInvalid) || errors.Is(err, tokens.ErrIdle)) && remembers() {
+		return g.restore(w, r, project, err)
 	}
+	return p, err
+}
+
+// checkOrigin refuses a cross-origin request with an unsafe method that
+// presents a cookie credential (a session or remember-me cookie): a page
+// of another origin must not get a session out of either. Check answers
+// nil at once for GET, HEAD and OPTIONS: the cookie requests of the hot
+// path pay for a switch.
+func (g *Guard) checkOrigin(r *http.Request) error {
+	if g.crossOrigin == nil {
+		return nil
+	}
+	if err := g.crossOrigin.Check(r); err != nil {
+		return fmt.Errorf("%w: %w", ErrCrossOrigin, err)
+	}
+	return nil
+}
+
+// restore brings the session back from the remember-me credential; prev
+// is why the session cookie did not do (nil: there was none), answered
+// when the credential turns out unusable before any I/O.
+func (g *Guard) restore(w http.ResponseWriter, r *http.Request, project string, prev error) (Principal, error) {
+	if prev == nil {
+		prev = ErrNoToken
+	}
+	token, expires, err := g.remember.Restore(w, r, project)
+	if err == nil {
+		err = g.cookies.SetSession(w, r, project, token, expires)
+	}
+	if err != nil {
+		switch {
+		case errors.Is(err, tokens.ErrMissing):
+			return Principal{}, prev
+		case errors.Is(err, store.ErrUnavailable):
+			g.rec.Record(r.Context(), audit.StoreUnavailable, slog.String(audit.KeyOp, "remember"),
+				slog.String(audit.KeyClient, r.RemoteAddr))
+		case errors.Is(err, tokens.ErrInvalid), errors.Is(err, tokens.ErrReused):
+			// The credential is dead or spent (its chain, sessions
+			// included, is revoked), and the session cookie, if any,
+			// was already dead: the browser keeps neither. Best
+			// effort: the answer is 401 anyway.
+			_ = g.cookies.ClearSession(w, r, project)
+		}
+		return Principal{}, err
+	}
+	return g.validate(r, project, token)
+}
+
+// validate looks the session token up and makes its principal.
+func (g *Guard) validate(r *http.Request, project, token string) (Principal, error) {
 	id, rec, err := g.tokens.ValidateIdle(r.Context(), store.KindSession, token, g.idle)
 	if err != nil {
 		switch {
@@ -243,10 +361,13 @@ func (g *Guard) Check(r *http.Request) error {
 }
 
 // Handler lets through requests with a valid session, with the principal in
-// their context, and denies the others.
+// their context, and denies the others. With GuardConfig.Remember, a
+// browser whose session cookie is missing or dead comes back silently
+// from its remember-me cookie: the response then carries the new session
+// cookie and the rotated remember-me cookie.
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := g.Authenticate(r)
+		p, err := g.authenticate(w, r)
 		if err != nil {
 			g.deny(w, r, err)
 			return
@@ -263,7 +384,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 // anonymous visitor.
 func (g *Guard) Optional(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := g.Authenticate(r)
+		p, err := g.authenticate(w, r)
 		switch {
 		case err == nil:
 			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, &p))
