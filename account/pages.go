@@ -496,6 +496,9 @@ func (p *pages) after(w http.ResponseWriter, r *http.Request, s session, page st
 	d := p.sessionData(r, s, page)
 	d.Notice, d.Values = "", values
 	d.setError(page, err)
+	if fe := (*auth.FieldError)(nil); errors.As(err, &fe) && fe.Reason == reasonSameEmail {
+		d.Error = "That is already your address."
+	}
 	p.render(w, status(err), page, d)
 }
 
