@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-go/gatehouse/auth"
@@ -544,6 +545,16 @@ func (p *pages) sessions(w http.ResponseWriter, r *http.Request, s session) {
 		p.message(w, r, status(err), err)
 		return
 	}
+	// This browser's session first, then the others, newest first.
+	slices.SortStableFunc(d.Sessions, func(x, y auth.SessionInfo) int {
+		switch {
+		case x.Current == y.Current:
+			return 0
+		case x.Current:
+			return -1
+		}
+		return 1
+	})
 	p.render(w, http.StatusOK, "sessions", d)
 }
 

@@ -57,6 +57,9 @@ var pageErrors = map[string]map[string]string{
 	"confirm": {
 		"missing_field": "This link is invalid, has expired or has been used already.",
 	},
+	"password": {"invalid_credentials": "Your current password is not right."},
+	"email":    {"invalid_credentials": "That password is not right."},
+	"delete":   {"invalid_credentials": "That password is not right."},
 	"login": {
 		"missing_field": "Please enter your email address or username and your password.",
 		"missing_token": "Please log in.",
