@@ -48,7 +48,8 @@ func productionCookies(t *testing.T) harnessConfig {
 
 // TestPagesBrowserJourney: signup, the mailed link, confirm, login, the
 // sessions page, revoke the other browser's session (its next page is the
-// login page), change password, log out.
+// login page), change password, log out; then a forgotten password, reset
+// from its mailed link, on a phone-sized screen in dark mode.
 func TestPagesBrowserJourney(t *testing.T) {
 	browser := newBrowser(t)
 	h := newHarness(t, teststores.All()[0].Open, productionCookies(t))
@@ -183,6 +184,13 @@ func TestPagesBrowserJourney(t *testing.T) {
 	reset := account.PageLink(base, h.mail.Last(t))
 	bstep(t, phone, "open the reset link", chromedp.Navigate(reset), chromedp.WaitVisible(chromedp.ID("reset")))
 	shots.take(phone, "19-reset-phone-dark")
+	const third = "the third passphrase of ada"
+	bstep(t, phone, "set a new password",
+		chromedp.SendKeys(chromedp.ID("password"), third),
+		chromedp.Click(chromedp.CSS(`#reset button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("notice")))
+	shots.take(phone, "20-reset-done-phone-dark")
+	loginIn(t, phone, "ada", third, true)
 }
 
 // loginIn fills the login form of the page open in tab and submits it;
