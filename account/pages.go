@@ -194,6 +194,22 @@ func (a *Account) newPages() (*pages, error) {
 //	mux.Handle("/account/", http.StripPrefix("/account", acct.API()))
 //	mux.Handle("/account/pages/", http.StripPrefix("/account/pages", acct.Pages()))
 //
+// Its pages, under that path:
+//
+//	GET  /                  overview (signed in)
+//	GET  /login, POST       login form (auth.LoginHandler); POST /logout
+//	GET  /signup, POST      signup, then /check-email
+//	GET  /forgot, POST      forgotten password, then /check-email
+//	GET  /reset?token=, POST        new password from a mailed link
+//	GET  /confirm?token=, POST      confirm an address from a mailed link
+//	GET  /password, POST    change password (signed in)
+//	GET  /email, POST       change address (signed in); POST /email/resend
+//	GET  /sessions          sessions and devices (signed in); POST
+//	                        /sessions/revoke, /sessions/revoke-others,
+//	                        /devices/revoke, /logout-everywhere
+//	GET  /delete, POST      delete the account (signed in)
+//	GET  /style.css
+//
 // The pages keep the session in the cookie, so they need Config.Cookies
 // (the Cookies Config.Guard reads): without it New succeeds for the API
 // alone and Pages panics. Every POST must come from the app's own origin
