@@ -366,3 +366,72 @@ func TestPageLink(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesSignedInActions: what the pages of a session do when they
+// succeed, each ending in a 303 to the page that says so.
+func TestPagesSignedInActions(t *testing.T) {
+	h := newHarness(t, teststores.All()[0].Open)
+	srv := pagesServer(t, h, false)
+	h.signup(t, "ada@example.com", "ada")
+	laptop, phone, tablet := newPageClient(t, srv), newPageClient(t, srv), newPageClient(t, srv)
+	laptop.login("ada@example.com", strongPassword)
+	phone.login("ada", strongPassword)
+	tablet.login("ada", strongPassword)
+
+	expect := func(what string, p page, status int, loc string) {
+		t.Helper()
+		if p.status != status || p.location != loc {
+			t.Fatalf("%s: %d to %q, want %d to %q\n%s", what, p.status, p.location, status, loc, p.body)
+		}
+	}
+	// Revoke one other session by its id, from the sessions page.
+	list := laptop.get("/sessions")
+	ids := regexp.MustCompile(`<li class="item" data-session="([^"]+)"`).FindAllStringSubmatch(list.body, -1)
+	if len(ids) != 2 || strings.Count(list.body, `class="item current"`) != 1 {
+		t.Fatalf("sessions page lists %d other sessions:\n%s", len(ids), list.body)
+	}
+	expect("revoke one", laptop.post("/sessions/revoke", url.Values{"id": {ids[0][1]}}), 303, pagesPath+"/sessions?done=session_revoked")
+	if p := laptop.get("/sessions?done=session_revoked"); !strings.Contains(p.body, "That session has been logged out.") {
+		t.Errorf("after revoking: %s", p.body)
+	}
+	// Revoke the others: the phone and the tablet are both out now, and a
+	// browser whose session ended is sent to log in, its cookie cleared.
+	expect("revoke others", laptop.post("/sessions/revoke-others", url.Values{}), 303, pagesPath+"/sessions?done=others_revoked")
+	for _, c := range []*pageClient{phone, tablet} {
+		expect("a revoked browser", c.get("/"), 303, pagesPath+"/login?error=invalid_token")
+		expect("then again", c.get("/"), 303, pagesPath+"/login")
+	}
+
+	// Change the address: the check-email page; the link moves the account.
+	expect("change email", laptop.post("/email", url.Values{"email": {"ada@new.example"}, "password": {strongPassword}}),
+		303, pagesPath+"/check-email?for=email")
+	link, _ := url.Parse(account.PageLink(srv.URL+pagesPath, h.mail.Last(t)))
+	expect("confirm the new address", laptop.post("/confirm", url.Values{"token": {link.Query().Get("token")}}),
+		303, pagesPath+"/login?done=email_confirmed")
+	expect("signed in already", laptop.get("/login?done=email_confirmed"), 303, pagesPath+"/?done=email_confirmed")
+	if p := laptop.get("/?done=email_confirmed"); !strings.Contains(p.body, "ada@new.example") || !strings.Contains(p.body, "your email address is confirmed") {
+		t.Errorf("overview after the change:\n%s", p.body)
+	}
+
+	// Change password, log out, log in again, log out everywhere.
+	const next = "a brand new passphrase for ada"
+	expect("change password", laptop.post("/password", url.Values{"current_password": {strongPassword}, "new_password": {next}}),
+		303, pagesPath+"/?done=password_changed")
+	expect("log out", laptop.post("/logout", url.Values{}), 303, pagesPath+"/login?done=logged_out")
+	expect("logged out", laptop.get("/"), 303, pagesPath+"/login")
+	expect("log out again", laptop.post("/logout", url.Values{}), 303, pagesPath+"/login?done=logged_out")
+	laptop.login("ada", next)
+	phone.login("ada", next)
+	expect("log out everywhere", laptop.post("/logout-everywhere", url.Values{}), 303, pagesPath+"/login?done=logged_out_everywhere")
+	expect("the phone too", phone.get("/sessions"), 303, pagesPath+"/login?error=invalid_token")
+
+	// Delete the account.
+	laptop.login("ada", next)
+	expect("delete", laptop.post("/delete", url.Values{"password": {next}}), 303, pagesPath+"/login?done=account_deleted")
+	if p := laptop.get("/login?done=account_deleted"); p.status != 200 || !strings.Contains(p.body, "Your account has been deleted.") {
+		t.Errorf("after deleting: %d %s", p.status, p.body)
+	}
+	if h.users.Len() != 0 {
+		t.Error("the account is still there")
+	}
+}
