@@ -457,6 +457,8 @@ func (p *pages) checkEmail(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "check-email", PageData{Kind: kind})
 }
 
+const errGuardCookies = "account: Config.Guard does not read Config.Cookies: build it with middleware.GuardConfig{Cookies: cfg.Cookies}"
+
 // signedIn runs h with the session of the request's cookie (through the
 // Guard), or sends the browser to the login page: with "your session has
 // ended" when it showed a session that is no longer valid, whose cookie
@@ -474,6 +476,12 @@ func (p *pages) signedIn(h func(http.ResponseWriter, *http.Request, session)) ht
 		switch {
 		case err == nil:
 			h(w, r, session{p: pr, user: u})
+		case errors.Is(err, middleware.ErrNoToken) && r.Header.Get("Authorization") == "" &&
+			p.a.cfg.Cookies.SessionToken(r, p.a.cfg.Project(r)) != "":
+			// The browser holds a session cookie the Guard did not read: a
+			// Guard built without these Cookies. Every signed-in page would
+			// send the user back to log in, for ever; say why instead.
+			http.Error(w, errGuardCookies, http.StatusInternalServerError)
 		case errors.Is(err, middleware.ErrNoToken):
 			p.redirect(w, r, "/login")
 		case errors.Is(err, middleware.ErrCrossOrigin), errors.Is(err, store.ErrUnavailable),

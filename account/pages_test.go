@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/account"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/middleware"
 )
 
 const pagesPath = "/account/pages"
@@ -433,5 +434,27 @@ func TestPagesSignedInActions(t *testing.T) {
 	}
 	if h.users.Len() != 0 {
 		t.Error("the account is still there")
+	}
+}
+
+// TestPagesGuardWithoutCookies: a Guard that does not read the pages'
+// cookie is a misconfiguration the signed-in pages name, rather than send
+// a logged-in user back to the login page for ever.
+func TestPagesGuardWithoutCookies(t *testing.T) {
+	h := newHarness(t, teststores.All()[0].Open, func(c *account.Config) {
+		g, err := middleware.NewGuard(middleware.GuardConfig{Tokens: c.Tokens})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Guard = g
+	})
+	srv := pagesServer(t, h, false)
+	h.signup(t, "ada@example.com", "ada")
+	c := newPageClient(t, srv)
+	if p := c.post("/login", url.Values{"login": {"ada"}, "password": {strongPassword}}); p.status != 303 {
+		t.Fatalf("login: %d", p.status)
+	}
+	if p := c.get("/"); p.status != 500 || !strings.Contains(p.body, "GuardConfig{Cookies") {
+		t.Errorf("overview with a Guard without cookies: %d %q", p.status, p.body)
 	}
 }
