@@ -216,6 +216,13 @@ func (a *Account) newPages() (*pages, error) {
 // (http.CrossOriginProtection); pages of a session send a browser
 // without one to the login page. Links in mail go to the pages with
 // [PageLink]; templates are overridden with Config.Templates.
+//
+// Every page answers with Cache-Control: no-store, Referrer-Policy:
+// no-referrer (the reset page's address holds its token), X-Frame-Options:
+// DENY and a Content-Security-Policy that allows the page's own style
+// sheet and nothing else. A header the app's middleware set before
+// calling Pages is kept: templates that load scripts or fonts set their
+// own policy there.
 func (a *Account) Pages() http.Handler {
 	if a.pages == nil {
 		panic("account: Pages needs Config.Cookies: the pages keep the session in a cookie")
@@ -242,18 +249,28 @@ func PageLink(base string, m auth.Message) string {
 	return ""
 }
 
-// headers sets what every page answers with: no caching of pages that
-// show an account, no framing (clickjacking), no Referer (a reset link's
-// token is in the page's address), and a policy that lets the page load
+// pageHeaders are what every page answers with: no caching of pages that
+// show an account, no Referer (a reset link's token is in the page's
+// address), no framing (clickjacking), and a policy that lets a page load
 // its own style sheet and nothing else, and post only to its own origin.
+var pageHeaders = [][2]string{
+	{"Cache-Control", "no-store"},
+	{"Referrer-Policy", "no-referrer"},
+	{"X-Content-Type-Options", "nosniff"},
+	{"X-Frame-Options", "DENY"},
+	{"Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
+}
+
+// headers sets pageHeaders, each unless the app's middleware set it
+// before: an app whose templates need more sets its own policy.
 func headers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Cache-Control", "no-store")
-		hd.Set("Referrer-Policy", "no-referrer")
-		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		for _, kv := range pageHeaders {
+			if hd.Get(kv[0]) == "" {
+				hd.Set(kv[0], kv[1])
+			}
+		}
 		h.ServeHTTP(w, r)
 	})
 }

@@ -458,3 +458,33 @@ func TestPagesGuardWithoutCookies(t *testing.T) {
 		t.Errorf("overview with a Guard without cookies: %d %q", p.status, p.body)
 	}
 }
+
+// TestPagesHeaders: the pages answer with their security headers, and
+// keep one the app set before.
+func TestPagesHeaders(t *testing.T) {
+	h := newHarness(t, teststores.All()[0].Open)
+	pages := h.acct.Pages()
+	for _, tc := range []struct {
+		name, appCSP, wantCSP string
+	}{
+		{"default", "", "default-src 'none'"},
+		{"the app's policy", "default-src 'self'", "default-src 'self'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			if tc.appCSP != "" {
+				w.Header().Set("Content-Security-Policy", tc.appCSP)
+			}
+			pages.ServeHTTP(w, httptest.NewRequest("GET", "/reset?token=abc", nil))
+			if got := w.Header().Get("Content-Security-Policy"); !strings.HasPrefix(got, tc.wantCSP) {
+				t.Errorf("Content-Security-Policy %q, want %q...", got, tc.wantCSP)
+			}
+			for k, v := range map[string]string{"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Frame-Options": "DENY",
+				"Content-Type": "text/html; charset=utf-8"} {
+				if got := w.Header().Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
