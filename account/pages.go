@@ -66,12 +66,14 @@ type PageData struct {
 	// SessionID is the public id of the signed-in user's session.
 	SessionID string
 	// Error is the sentence for the error the last action met, and
-	// ErrorCode and ErrorField its stable code and the form field at
-	// fault ("" for none).
+	// ErrorCode and ErrorField its stable code (docs/errors.md) and the
+	// form field at fault ("" for none). A template that says it in
+	// other words, or another language, switches on ErrorCode.
 	Error, ErrorCode, ErrorField string
-	// Notice is the sentence for what the last action did (the ?done=
-	// code of the redirect after it).
-	Notice string
+	// Notice is the sentence for what the last action did, and
+	// NoticeCode its code (the ?done= of the redirect after it:
+	// logged_out, password_changed, session_revoked, ...).
+	Notice, NoticeCode string
 	// Values refills a form shown again after an error: addresses and
 	// usernames, never passwords.
 	Values map[string]string
@@ -356,7 +358,9 @@ func (p *pages) do(w http.ResponseWriter, r *http.Request, f func(v url.Values, 
 // show renders an anonymous page with the notice of ?done=.
 func (p *pages) show(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p.render(w, http.StatusOK, name, PageData{Notice: notice(r)})
+		d := PageData{}
+		d.setNotice(r)
+		p.render(w, http.StatusOK, name, d)
 	}
 }
 
@@ -380,7 +384,8 @@ func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	d := PageData{Notice: notice(r)}
+	d := PageData{}
+	d.setNotice(r)
 	if code := q.Get("error"); code != "" {
 		d.ErrorCode = code
 		d.Error = errorSentence("login", code, "")
@@ -521,7 +526,8 @@ func (p *pages) showSignedIn(name string) func(http.ResponseWriter, *http.Reques
 
 func (p *pages) sessionData(r *http.Request, s session, page string) PageData {
 	u := s.user
-	d := PageData{User: &u, SessionID: s.p.SessionID(), Notice: notice(r)}
+	d := PageData{User: &u, SessionID: s.p.SessionID()}
+	d.setNotice(r)
 	if code := r.URL.Query().Get("error"); code != "" {
 		d.ErrorCode = code
 		d.Error = errorSentence(page, code, "")
@@ -536,7 +542,7 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request, s session) {
 // after renders the page again with err, or redirects on success.
 func (p *pages) after(w http.ResponseWriter, r *http.Request, s session, page string, err error, values map[string]string) {
 	d := p.sessionData(r, s, page)
-	d.Notice, d.Values = "", values
+	d.Notice, d.NoticeCode, d.Values = "", "", values
 	d.setError(page, err)
 	if fe := (*auth.FieldError)(nil); errors.As(err, &fe) && fe.Reason == reasonSameEmail {
 		d.Error = "That is already your address."

@@ -171,6 +171,11 @@ func TestPagesBrowserJourney(t *testing.T) {
 		t.Errorf("after logout: notice %q", got)
 	}
 	shots.take(laptop, "17-logged-out")
+	bstep(t, laptop, "open a page that is not there", chromedp.Navigate(base+"/nope"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if got := brun(t, laptop, "read the title", chromedp.Text(chromedp.CSS("h1"))); got != "Page not found" {
+		t.Errorf("unknown page: %q", got)
+	}
+	shots.take(laptop, "17b-not-found")
 	bstep(t, laptop, "open the overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("login")))
 
 	// The forgotten-password pages, anonymous, on the phone in dark mode.

@@ -111,5 +111,11 @@ var notices = map[string]string{
 	"account_deleted":       "Your account has been deleted.",
 }
 
-// notice is the sentence of the request's ?done= code, or "".
-func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
+// setNotice sets the sentence and the code of the request's ?done=, when
+// it is one of notices.
+func (d *PageData) setNotice(r *http.Request) {
+	code := r.URL.Query().Get("done")
+	if s, ok := notices[code]; ok {
+		d.Notice, d.NoticeCode = s, code
+	}
+}
