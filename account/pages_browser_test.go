@@ -196,6 +196,8 @@ func TestPagesBrowserJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("notice")))
 	shots.take(phone, "20-reset-done-phone-dark")
 	loginIn(t, phone, "ada", third, true)
+	bstep(t, phone, "open sessions", chromedp.Navigate(base+"/sessions"), chromedp.WaitVisible(chromedp.ID("sessions")))
+	shots.take(phone, "21-sessions-phone-dark")
 }
 
 // loginIn fills the login form of the page open in tab and submits it;
