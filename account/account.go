@@ -3,9 +3,11 @@ package account
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/audit"
@@ -73,6 +75,18 @@ type Config struct {
 	// notice) take alike; default 25 ms. A Mailer slower than this shows
 	// through: queue mail and return.
 	SignupMinDuration time.Duration
+	// PagesPath is where the app mounts [Account.Pages] (with
+	// http.StripPrefix): the pages link and redirect under it. Default
+	// DefaultPagesPath, "/account/pages". It starts with "/" and does not
+	// end with one.
+	PagesPath string
+	// Templates overrides the pages' templates: a file in it named like
+	// one of the embedded ones ([TemplateNames]: layout.html, login.html,
+	// ..., style.css) is used instead, the others stay. A page template
+	// defines "title" and "content", which layout.html's "layout" places;
+	// each is executed with a [PageData]. Default nil: the embedded set.
+	// Needs Cookies.
+	Templates fs.FS
 	// Logger and Metrics receive the account.* audit events (package
 	// audit); default none.
 	Logger  *slog.Logger
@@ -82,8 +96,9 @@ type Config struct {
 }
 
 // Account serves the account lifecycle over HTTP. Its API (a JSON and
-// form API, [Account.API]) is an http.Handler to mount under a prefix
-// with http.StripPrefix. It is safe for concurrent use.
+// form API, [Account.API]) and its pages (server-rendered HTML,
+// [Account.Pages]) are http.Handlers to mount under a prefix with
+// http.StripPrefix. It is safe for concurrent use.
 type Account struct {
 	cfg     Config
 	users   Users
@@ -93,6 +108,7 @@ type Account struct {
 	login   http.Handler
 	logout  http.Handler
 	api     http.Handler
+	pages   *pages // nil without Cookies
 }
 
 // New checks cfg and returns an Account.
@@ -110,6 +126,10 @@ func New(cfg Config) (*Account, error) {
 		return nil, errors.New("account: Config.Mailer is nil")
 	case cfg.JSONCookie && cfg.Cookies == nil:
 		return nil, errors.New("account: Config.JSONCookie needs Config.Cookies")
+	case cfg.Templates != nil && cfg.Cookies == nil:
+		return nil, errors.New("account: Config.Templates needs Config.Cookies: the pages keep the session in a cookie")
+	case cfg.PagesPath != "" && (!strings.HasPrefix(cfg.PagesPath, "/") || strings.HasSuffix(cfg.PagesPath, "/")):
+		return nil, fmt.Errorf("account: Config.PagesPath %q: want a path that starts with / and does not end with one", cfg.PagesPath)
 	case cfg.SignupMinDuration < 0:
 		return nil, errors.New("account: negative Config.SignupMinDuration")
 	}
@@ -134,6 +154,9 @@ func New(cfg Config) (*Account, error) {
 	if cfg.SignupMinDuration == 0 {
 		cfg.SignupMinDuration = 25 * time.Millisecond
 	}
+	if cfg.PagesPath == "" {
+		cfg.PagesPath = DefaultPagesPath
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -148,6 +171,12 @@ func New(cfg Config) (*Account, error) {
 	a.login = cfg.Auth.LoginHandler(opts)
 	a.logout = cfg.Auth.LogoutHandler(opts)
 	a.api = a.newAPI()
+	if cfg.Cookies != nil {
+		var err error
+		if a.pages, err = a.newPages(); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 

@@ -23,6 +23,10 @@ import (
 
 const maxUsername = 64
 
+// reasonSameEmail is the FieldError reason of a change to the address the
+// account has already.
+const reasonSameEmail = "already the account's address"
+
 // signup creates an account, or, when the address has one, mails its
 // owner instead: the client's answer is the same either way (nil after
 // at least SignupMinDuration past the hash), so signup tells no one which
@@ -285,7 +289,7 @@ func (a *Account) changeEmail(ctx context.Context, client netip.Prefix, r reqInf
 		return err
 	}
 	if email == addressOf(u) {
-		return &auth.FieldError{Field: "email", Reason: "already the account's address"}
+		return &auth.FieldError{Field: "email", Reason: reasonSameEmail}
 	}
 	if err := a.proveOwner(ctx, client, r, u, pw, "password"); err != nil {
 		return err

@@ -1,0 +1,383 @@
+package account_test
+
+// The account pages in a real browser: headless Chromium, driven over the
+// DevTools protocol by chromedp, against the pages and the API served over
+// TLS with a production cookie (__Host-, Secure). TestPagesRoutes checks
+// each page with a Go client; this test walks the whole journey as a user
+// does, with two browsers of one user, and takes a screenshot of every
+// page it passes (set GATEHOUSE_SCREENSHOTS to a directory to keep them).
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/gatehouse-go/gatehouse/account"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/middleware"
+)
+
+// browserStepTimeout bounds each browser step.
+const browserStepTimeout = 20 * time.Second
+
+// productionCookies gives the harness the cookie a deployed app has: the
+// __Host- default name, Secure, with a Guard that reads it.
+func productionCookies(t *testing.T) harnessConfig {
+	return func(c *account.Config) {
+		cookies, err := middleware.NewCookies(middleware.CookieConfig{HashKey: testfix.TagKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: c.Tokens, Cookies: cookies})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Cookies, c.Guard = cookies, guard
+	}
+}
+
+// TestPagesBrowserJourney: signup, the mailed link, confirm, login, the
+// sessions page, revoke the other browser's session (its next page is the
+// login page), change password, log out; then a forgotten password, reset
+// from its mailed link, on a phone-sized screen in dark mode.
+func TestPagesBrowserJourney(t *testing.T) {
+	browser := newBrowser(t)
+	h := newHarness(t, teststores.All()[0].Open, productionCookies(t))
+	srv := pagesServer(t, h, true)
+	base := srv.URL + pagesPath
+	shots := newShots(t)
+
+	laptop := newTab(t, browser)
+	bstep(t, laptop, "desktop viewport", chromedp.EmulateViewport(1100, 800))
+
+	// Signup, and the check-email page.
+	bstep(t, laptop, "open the signup page", chromedp.Navigate(base+"/signup"), chromedp.WaitVisible(chromedp.ID("signup")))
+	shots.take(laptop, "01-signup")
+	bstep(t, laptop, "sign up",
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.SendKeys(chromedp.ID("username"), "ada"),
+		chromedp.SendKeys(chromedp.ID("password"), strongPassword),
+		chromedp.Click(chromedp.CSS(`#signup button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("check-email")))
+	shots.take(laptop, "02-check-email")
+
+	// The mailed link opens the confirm page; its button confirms.
+	m := h.mail.Last(t)
+	link := account.PageLink(base, m)
+	if !strings.HasPrefix(link, base+"/confirm?token=") {
+		t.Fatalf("the confirmation mail links to %q", link)
+	}
+	bstep(t, laptop, "open the mailed link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("confirm")))
+	shots.take(laptop, "03-confirm")
+	if u, _ := h.users.FindUser(t.Context(), "ada@example.com"); u.EmailConfirmed {
+		t.Fatal("opening the link confirmed the address: a mail scanner would have spent it")
+	}
+	bstep(t, laptop, "press confirm", chromedp.Click(chromedp.CSS(`#confirm button`)), chromedp.WaitVisible(chromedp.ID("login")))
+	if got := brun(t, laptop, "read the notice", chromedp.Text(chromedp.ID("notice"))); !strings.Contains(got, "confirmed") {
+		t.Errorf("after confirming: notice %q", got)
+	}
+	shots.take(laptop, "04-login-confirmed")
+
+	// A wrong password first, then the right one.
+	loginIn(t, laptop, "ada@example.com", "not the password at all", false)
+	if got := brun(t, laptop, "read the error", chromedp.Text(chromedp.ID("error"))); !strings.Contains(got, "do not match") {
+		t.Errorf("wrong password: error %q", got)
+	}
+	shots.take(laptop, "05-login-error")
+	loginIn(t, laptop, "ada@example.com", strongPassword, true)
+	shots.take(laptop, "06-home")
+
+	// A second browser (its own cookie jar) logs in as the same user.
+	phone := newTab(t, browser)
+	bstep(t, phone, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	bstep(t, phone, "open the login page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.ID("login")))
+	shots.take(phone, "07-login-phone")
+	loginIn(t, phone, "ada", strongPassword, true)
+
+	// The sessions page lists both, this browser's marked.
+	bstep(t, laptop, "open sessions", chromedp.Navigate(base+"/sessions"), chromedp.WaitVisible(chromedp.ID("sessions")))
+	if n := countNodes(t, laptop, "#sessions li"); n != 2 {
+		t.Fatalf("sessions listed: %d, want 2", n)
+	}
+	if n := countNodes(t, laptop, "#sessions li.current"); n != 1 {
+		t.Fatalf("sessions marked current: %d, want 1", n)
+	}
+	shots.take(laptop, "08-sessions")
+	bstep(t, laptop, "revoke the other session",
+		chromedp.Click(chromedp.CSS(`#sessions li:not(.current) button`)),
+		chromedp.WaitVisible(chromedp.ID("notice")))
+	if n := countNodes(t, laptop, "#sessions li"); n != 1 {
+		t.Errorf("sessions after revoking the other: %d, want 1", n)
+	}
+	shots.take(laptop, "09-sessions-revoked")
+
+	// The phone's next page load goes to the login page.
+	bstep(t, phone, "reload the phone's overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("login")))
+	if loc := brun(t, phone, "read the location", chromedp.Location()); !strings.Contains(loc, pagesPath+"/login") {
+		t.Errorf("the revoked browser is at %s, want the login page", loc)
+	}
+	if got := brun(t, phone, "read the error", chromedp.Text(chromedp.ID("error"))); !strings.Contains(got, "session has ended") {
+		t.Errorf("the revoked browser is told %q", got)
+	}
+	shots.take(phone, "10-phone-logged-out")
+
+	// Change password: a wrong current one, then the right one.
+	const next = "a brand new passphrase for ada"
+	bstep(t, laptop, "open change password", chromedp.Navigate(base+"/password"), chromedp.WaitVisible(chromedp.ID("change-password")))
+	shots.take(laptop, "11-password")
+	bstep(t, laptop, "change password with a wrong current one",
+		chromedp.SendKeys(chromedp.ID("current_password"), "not my password at all"),
+		chromedp.SendKeys(chromedp.ID("new_password"), next),
+		chromedp.Click(chromedp.CSS(`#change-password button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("error")))
+	shots.take(laptop, "12-password-error")
+	bstep(t, laptop, "change password",
+		chromedp.SendKeys(chromedp.ID("current_password"), strongPassword),
+		chromedp.SendKeys(chromedp.ID("new_password"), next),
+		chromedp.Click(chromedp.CSS(`#change-password button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("account")))
+	if got := brun(t, laptop, "read the notice", chromedp.Text(chromedp.ID("notice"))); !strings.Contains(got, "password has been changed") {
+		t.Errorf("after the change: notice %q", got)
+	}
+	shots.take(laptop, "13-password-changed")
+
+	// The other pages, for their screenshots, and dark mode.
+	for _, pg := range []struct{ path, id, name string }{
+		{"/email", "change-email", "14-email"},
+		{"/delete", "delete", "15-delete"},
+	} {
+		bstep(t, laptop, "open "+pg.path, chromedp.Navigate(base+pg.path), chromedp.WaitVisible(chromedp.ID(pg.id)))
+		shots.take(laptop, pg.name)
+	}
+	bstep(t, laptop, "dark mode", darkMode(true))
+	bstep(t, laptop, "open sessions", chromedp.Navigate(base+"/sessions"), chromedp.WaitVisible(chromedp.ID("sessions")))
+	shots.take(laptop, "16-sessions-dark")
+	bstep(t, laptop, "light mode", darkMode(false))
+
+	// Log out: the login page, and the overview is closed.
+	bstep(t, laptop, "log out", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("logout")),
+		chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login")))
+	if got := brun(t, laptop, "read the notice", chromedp.Text(chromedp.ID("notice"))); !strings.Contains(got, "logged out") {
+		t.Errorf("after logout: notice %q", got)
+	}
+	shots.take(laptop, "17-logged-out")
+	bstep(t, laptop, "open a page that is not there", chromedp.Navigate(base+"/nope"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if got := brun(t, laptop, "read the title", chromedp.Text(chromedp.CSS("h1"))); got != "Page not found" {
+		t.Errorf("unknown page: %q", got)
+	}
+	shots.take(laptop, "17b-not-found")
+	bstep(t, laptop, "open the overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("login")))
+
+	// The forgotten-password pages, anonymous, on the phone in dark mode.
+	bstep(t, phone, "dark mode", darkMode(true))
+	bstep(t, phone, "open forgot", chromedp.Navigate(base+"/forgot"), chromedp.WaitVisible(chromedp.ID("forgot")))
+	shots.take(phone, "18-forgot-phone-dark")
+	bstep(t, phone, "ask for a reset",
+		chromedp.SendKeys(chromedp.ID("email"), "ada@example.com"),
+		chromedp.Click(chromedp.CSS(`#forgot button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("check-email")))
+	reset := account.PageLink(base, h.mail.Last(t))
+	bstep(t, phone, "open the reset link", chromedp.Navigate(reset), chromedp.WaitVisible(chromedp.ID("reset")))
+	shots.take(phone, "19-reset-phone-dark")
+	const third = "the third passphrase of ada"
+	bstep(t, phone, "set a new password",
+		chromedp.SendKeys(chromedp.ID("password"), third),
+		chromedp.Click(chromedp.CSS(`#reset button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("notice")))
+	shots.take(phone, "20-reset-done-phone-dark")
+	loginIn(t, phone, "ada", third, true)
+	bstep(t, phone, "open sessions", chromedp.Navigate(base+"/sessions"), chromedp.WaitVisible(chromedp.ID("sessions")))
+	shots.take(phone, "21-sessions-phone-dark")
+}
+
+// loginIn fills the login form of the page open in tab and submits it;
+// ok says whether it should land on the overview or on the login page.
+func loginIn(t *testing.T, tab context.Context, login, pw string, ok bool) {
+	t.Helper()
+	want := chromedp.ID("error")
+	if ok {
+		want = chromedp.ID("account")
+	}
+	bstep(t, tab, "log in as "+login,
+		chromedp.WaitVisible(chromedp.ID("login")),
+		chromedp.SendKeys(chromedp.ID("login-id"), login),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Click(chromedp.CSS(`#login button[type="submit"]`)),
+		chromedp.WaitVisible(want))
+}
+
+func countNodes(t *testing.T, tab context.Context, css string) int {
+	t.Helper()
+	return brun(t, tab, "count "+css, chromedp.Evaluate[int](`document.querySelectorAll(`+jsQuote(css)+`).length`))
+}
+
+func jsQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+// darkMode makes the tab prefer a dark colour scheme, or stops.
+func darkMode(on bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		p := emulation.SetEmulatedMediaParams{}
+		if on {
+			p.Features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}
+		}
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, p)
+		return err
+	})
+}
+
+// shots saves screenshots in $GATEHOUSE_SCREENSHOTS, or in the test's
+// temporary directory.
+type shots struct {
+	t   *testing.T
+	dir string
+}
+
+func newShots(t *testing.T) *shots {
+	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &shots{t: t, dir: dir}
+}
+
+func (s *shots) take(tab context.Context, name string) {
+	s.t.Helper()
+	png := brun(s.t, tab, "screenshot "+name, chromedp.FullScreenshot(100))
+	path := filepath.Join(s.dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Logf("screenshot: %s", path)
+}
+
+// bstep runs actions in tab within browserStepTimeout and fails the test
+// on error.
+func bstep(t *testing.T, tab context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	brun(t, tab, what, chromedp.Steps(actions...))
+}
+
+// brun runs one action in tab within browserStepTimeout and returns its
+// value.
+func brun[T any](t *testing.T, tab context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, browserStepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// newBrowser starts headless Chromium for the test and stops it at the
+// end. It skips the test when Chromium is not installed, unless
+// GATEHOUSE_REQUIRE_BROWSER=1 (make test sets it, after installing it).
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath(t)
+	out := new(lockedBuffer)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.CombinedOutput(out),
+		// As root on a machine without a display or a GPU.
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		// No traffic of Chromium's own: the network may be closed.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		// httptest's certificate is self-signed; TLS is what lets the
+		// Secure __Host- cookie be set at all.
+		chromedp.IgnoreCertErrors,
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		if t.Failed() {
+			var keep []string // less the D-Bus complaints of a machine without a desktop
+			for line := range strings.Lines(out.String()) {
+				if !strings.Contains(line, "dbus") {
+					keep = append(keep, line)
+				}
+			}
+			t.Logf("chromium's output:\n%s", strings.Join(keep, ""))
+		}
+	})
+	startBrowser(t, ctx, cancel, "start chromium")
+	return ctx
+}
+
+// newTab opens a tab in a new browser context of browser (its own cookie
+// jar, like a private window) and closes it at the end of the test.
+func newTab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	startBrowser(t, ctx, cancel, "open a tab")
+	return ctx
+}
+
+// startBrowser runs nothing on ctx, which starts its browser or tab, and
+// gives up after browserStepTimeout.
+func startBrowser(t *testing.T, ctx context.Context, cancel context.CancelFunc, what string) {
+	t.Helper()
+	timer := time.AfterFunc(browserStepTimeout, cancel)
+	err := chromedp.Do(ctx)
+	if !timer.Stop() {
+		t.Fatalf("%s: not done after %v (%v)", what, browserStepTimeout, err)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	const msg = "chromium is not installed; `make test` installs it (Debian package chromium) and runs this test"
+	if os.Getenv("GATEHOUSE_REQUIRE_BROWSER") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// lockedBuffer is a bytes.Buffer that Chromium's output goroutine and the
+// test may use at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
