@@ -557,6 +557,8 @@ func TestAPIDevices(t *testing.T) {
 		}
 		wantCode(t, "another user's device", mallory.send("DELETE", "/devices/phone", "", ""), 404, "no_device")
 		wantCode(t, "no such device", c.send("DELETE", "/devices/tablet", "", ""), 404, "no_device")
+		wantCode(t, "a control character", c.send("DELETE", "/devices/a%01b", "", ""), 400, "invalid_field")
+		wantCode(t, "an over-long name", c.send("DELETE", "/devices/"+strings.Repeat("d", 300), "", ""), 400, "invalid_field")
 		if r := c.send("DELETE", "/devices/phone", "", ""); r.status != 204 {
 			t.Fatalf("revoke device: %s", r)
 		}
