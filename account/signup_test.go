@@ -61,3 +61,29 @@ func TestSignupAlikeCounted(t *testing.T) {
 		}
 	})
 }
+
+// TestAPISignupUsernameNotAnAddress: a username is a login, and a login
+// with an '@' is looked up as an address. A username that is someone
+// else's address would squat it: its owner's signup would find the
+// squatter's account (and mail the squatter), and a login with that
+// address would reach the squatter's account. Such usernames are 400
+// invalid_field, as are ones with white space at an end (a login is
+// trimmed, so it could never log in) or control characters.
+func TestAPISignupUsernameNotAnAddress(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newHarness(t, st.Open)
+		c := h.client(t)
+		for _, u := range []string{"mallory@example.com", "Mallory@Example.com", "@", " ada", "ada ", "a\x01da", "a\nda"} {
+			r := c.post("/signup", map[string]string{"email": "eve@example.com", "password": strongPassword, "username": u})
+			wantCode(t, "username "+u, r, 400, "invalid_field")
+		}
+		if h.users.Len() != 0 {
+			t.Fatalf("%d accounts", h.users.Len())
+		}
+		sub := h.signup(t, "mallory@example.com", "mallory")
+		if u, err := h.users.FindUser(t.Context(), "mallory@example.com"); err != nil || u.Subject != sub {
+			t.Fatalf("mallory's address names %+v %v", u, err)
+		}
+		h.signup(t, "ada@example.com", "a.da_99")
+	})
+}
