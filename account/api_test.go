@@ -727,11 +727,22 @@ func TestAPIChangePassword(t *testing.T) {
 			}
 		}
 		other.must(200, "GET", "/session", nil)
+		// A device chain and a reset link, both to end with the change.
+		ds, err := h.auth.LoginDevice(t.Context(), auth.Credentials{Login: "ada", Password: strongPassword, Client: netip.MustParsePrefix("127.0.0.1/32")}, "", "phone")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.client(t).must(202, "POST", "/password/forgot", map[string]string{"email": "ada@example.com"})
+		resetLink := h.mail.Last(t).Token
 		if r := c.post("/password/change", map[string]string{"current_password": strongPassword, "new_password": next}); r.status != 204 {
 			t.Fatalf("change: %s", r)
 		}
 		c.must(200, "GET", "/session", nil)
 		wantCode(t, "other session", other.send("GET", "/session", "", ""), 401, "invalid_token")
+		if _, err := h.auth.ReAuthenticate(t.Context(), "phone", ds.DeviceToken); err == nil {
+			t.Error("the device chain outlived the password change")
+		}
+		wantCode(t, "reset link mailed before the change", h.client(t).post("/password/reset", map[string]string{"token": resetLink, "password": "yet another passphrase here"}), 401, "invalid_token")
 		wantCode(t, "old password", h.client(t).post("/login", map[string]string{"login": "ada", "password": strongPassword}), 401, "invalid_credentials")
 		h.client(t).login("ada", next)
 	})
@@ -769,6 +780,10 @@ func TestAPIDelete(t *testing.T) {
 		c, _ := h.loggedIn(t, "ada@example.com", "ada")
 		browser := h.client(t)
 		browser.cookieLogin("ada", strongPassword)
+		ds, err := h.auth.LoginDevice(t.Context(), auth.Credentials{Login: "ada", Password: strongPassword, Client: netip.MustParsePrefix("127.0.0.1/32")}, "", "phone")
+		if err != nil {
+			t.Fatal(err)
+		}
 		bob, _ := h.loggedIn(t, "bob@example.com", "bob")
 		wantCode(t, "no password", c.post("/delete", map[string]string{}), 400, "missing_field")
 		wantCode(t, "no body", c.send("POST", "/delete", "", ""), 415, "unsupported_media_type")
@@ -787,6 +802,12 @@ func TestAPIDelete(t *testing.T) {
 		if r := browser.send("GET", "/session", "", ""); r.status != 401 {
 			t.Fatalf("the browser's session: %s", r)
 		}
+		if _, err := h.auth.ReAuthenticate(t.Context(), "phone", ds.DeviceToken); err == nil {
+			t.Error("the device chain outlived the account")
+		}
+		phone := h.client(t)
+		phone.token = ds.Session.Token
+		wantCode(t, "the device's session", phone.send("GET", "/session", "", ""), 401, "invalid_token")
 		wantCode(t, "login after delete", h.client(t).post("/login", map[string]string{"login": "ada", "password": strongPassword}), 401, "invalid_credentials")
 		bob.must(200, "GET", "/session", nil)
 		// The address is free again.
