@@ -3,6 +3,7 @@ package account_test
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -236,5 +237,25 @@ func TestAPIUncleanPaths(t *testing.T) {
 	}
 	if h.users.Len() != 0 {
 		t.Fatal("an unclean path created an account")
+	}
+}
+
+// TestAPIUncleanPathsWithoutServeMux: mounted under a router that does
+// not clean paths (chi, or StripPrefix as the server's handler), a path
+// with a double slash or dot segments is 404 not_found with its code,
+// never the API's own mux redirect, whose Location would drop the prefix
+// ("/signup" for "/account//signup") and lead out of the API.
+func TestAPIUncleanPathsWithoutServeMux(t *testing.T) {
+	h := newHarness(t, teststores.All()[0].Open)
+	api := http.StripPrefix("/account", h.acct.API())
+	for _, p := range []string{"/account//signup", "/account/./signup", "/account/x/../session", "/account/sessions/../devices", "/account/session/.", "/account"} {
+		for _, m := range []string{"GET", "POST"} {
+			r := httptest.NewRequest(m, "http://app.example/", strings.NewReader(`{}`))
+			r.URL.Path = p
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			api.ServeHTTP(w, r)
+			wantCode(t, m+" "+p, reply{status: w.Code, header: w.Header(), body: w.Body.Bytes()}, 404, "not_found")
+		}
 	}
 }
