@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse-go/gatehouse/account"
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 )
 
@@ -55,4 +57,58 @@ func TestAPIConfirmStoresNormalizedAddress(t *testing.T) {
 			wantCode(t, "a respelled link", r, 400, "invalid_link")
 		}
 	})
+}
+
+// readOnlyUsers is a user table with no ability beyond finding accounts.
+type readOnlyUsers struct{ m *account.MemoryUsers }
+
+func (r readOnlyUsers) FindUser(ctx context.Context, login string) (auth.User, error) {
+	return r.m.FindUser(ctx, login)
+}
+func (r readOnlyUsers) FindSubject(ctx context.Context, subject string) (auth.User, error) {
+	return r.m.FindSubject(ctx, subject)
+}
+
+// TestAPINotSupported: each route that changes the user table answers
+// 501 not_supported when the table lacks its ability (docs/accounts.md,
+// "The user table"), and changes nothing; the routes that only read it
+// work.
+func TestAPINotSupported(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newHarness(t, st.Open, func(c *account.Config) { c.Users = readOnlyUsers{c.Users.(*account.MemoryUsers)} })
+		if err := h.users.Add(auth.User{Subject: "u_ada", Email: "ada@example.com", EmailConfirmed: true, Active: true,
+			PasswordHash: mustHash(t, strongPassword)}); err != nil {
+			t.Fatal(err)
+		}
+		c := h.client(t)
+		c.login("ada@example.com", strongPassword)
+		for _, tc := range []struct {
+			path string
+			body map[string]string
+		}{
+			{"/signup", map[string]string{"email": "bob@example.com", "password": strongPassword}},           // Creator
+			{"/email/confirm", map[string]string{"token": "x.YUBi"}},                                         // EmailSetter
+			{"/email/resend", map[string]string{}},                                                           // EmailSetter
+			{"/email/change", map[string]string{"email": "ada@new.example", "password": strongPassword}},     // EmailSetter
+			{"/password/forgot", map[string]string{"email": "ada@example.com"}},                              // HashUpdater
+			{"/password/reset", map[string]string{"token": "x", "password": strongPassword}},                 // HashUpdater
+			{"/password/change", map[string]string{"current_password": strongPassword, "new_password": "x"}}, // HashUpdater
+			{"/delete", map[string]string{"password": strongPassword}},                                       // Deleter
+		} {
+			wantCode(t, tc.path, c.post(tc.path, tc.body), 501, "not_supported")
+		}
+		c.must(200, "GET", "/session", nil)
+		c.must(200, "GET", "/sessions", nil)
+		if h.users.Len() != 1 || len(h.mail.Messages()) != 0 {
+			t.Fatal("a route without its ability changed something")
+		}
+	})
+}
+
+func mustHash(t *testing.T, pw string) []byte {
+	b, err := authtest.NewHasher().Hash([]byte(pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
