@@ -112,3 +112,21 @@ func mustHash(t *testing.T, pw string) []byte {
 	}
 	return b
 }
+
+// TestAPIConfirmTaken: an email change whose new address another account
+// took meanwhile is 409 taken when its link is confirmed (only the
+// holder of that address's link sees it), and the account keeps its
+// address.
+func TestAPIConfirmTaken(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newHarness(t, st.Open)
+		c, sub := h.loggedIn(t, "ada@example.com", "ada")
+		c.must(202, "POST", "/email/change", map[string]string{"email": "new@example.com", "password": strongPassword})
+		link := h.mail.Last(t).Token
+		h.client(t).must(202, "POST", "/signup", map[string]string{"email": "new@example.com", "password": strongPassword})
+		wantCode(t, "confirm a taken address", c.post("/email/confirm", map[string]string{"token": link}), 409, "taken")
+		if u, _ := h.users.FindSubject(t.Context(), sub); u.Email != "ada@example.com" || !u.EmailConfirmed {
+			t.Fatalf("after a taken confirmation: %+v", u)
+		}
+	})
+}
