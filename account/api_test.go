@@ -438,6 +438,27 @@ func TestAPILoginLogout(t *testing.T) {
 	})
 }
 
+// TestAPILoginJSONCookie: with Config.JSONCookie a JSON login keeps its
+// session in the cookie unless it asks for a token; a session kind
+// other than "cookie" or "token" is 400 invalid_field.
+func TestAPILoginJSONCookie(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newHarness(t, st.Open, func(c *account.Config) { c.JSONCookie = true }).realTime()
+		h.signup(t, "ada@example.com", "ada")
+		b := h.client(t)
+		r := b.post("/login", map[string]string{"login": "ada", "password": strongPassword})
+		if r.status != 200 || bytes.Contains(r.body, []byte(`"token"`)) {
+			t.Fatalf("JSON login with JSONCookie: %s", r)
+		}
+		b.must(200, "GET", "/session", nil)
+		r = h.client(t).post("/login", map[string]string{"login": "ada", "password": strongPassword, "session": "token"})
+		if r.status != 200 || !bytes.Contains(r.body, []byte(`"token"`)) {
+			t.Fatalf("JSON login asking for a token: %s", r)
+		}
+		wantCode(t, "another session kind", h.client(t).post("/login", map[string]string{"login": "ada", "password": strongPassword, "session": "jwt"}), 400, "invalid_field")
+	})
+}
+
 // TestAPISession: the signed-in user's session and account; without a
 // token 401 missing_token, with a bad one 401 invalid_token.
 func TestAPISession(t *testing.T) {
@@ -910,9 +931,12 @@ func TestAPISignupMailBudget(t *testing.T) {
 }
 
 // TestAPICrossOrigin: a POST a browser sends from another site's page
-// (Sec-Fetch-Site: cross-site) is 403 cross_origin, on the routes anyone
-// can call and on the cookie-authenticated ones; a bearer-token request
-// is no browser's and passes.
+// (Sec-Fetch-Site: cross-site, or a foreign Origin) is 403 cross_origin,
+// on the routes anyone can call and on the cookie-authenticated ones. The
+// API refuses such requests before it looks at how they are
+// authenticated, so a bearer token from another origin's page is refused
+// too (docs/accounts.md, Known limits); a request with neither header (no
+// browser's) passes.
 func TestAPICrossOrigin(t *testing.T) {
 	eachStore(t, func(t *testing.T, st teststores.Store) {
 		h := newHarness(t, st.Open).realTime()
@@ -938,6 +962,12 @@ func TestAPICrossOrigin(t *testing.T) {
 		// Same-origin requests pass.
 		if r := browser.send("POST", "/email/resend", "", "", "Sec-Fetch-Site", "same-origin"); r.status != 409 {
 			t.Fatalf("same-origin POST: %s", r)
+		}
+		bearer := h.client(t)
+		bearer.login("ada", strongPassword)
+		wantCode(t, "cross-site POST with a bearer token", bearer.send("POST", "/email/resend", "", "", cross...), 403, "cross_origin")
+		if r := bearer.send("POST", "/email/resend", "", ""); r.status != 409 {
+			t.Fatalf("bearer POST without browser headers: %s", r)
 		}
 	})
 }
