@@ -910,22 +910,42 @@ func TestAPIRateLimits(t *testing.T) {
 }
 
 // TestAPISignupMailBudget: signups naming one taken address past the
-// mail budget still answer 202, alike, but mail its owner no more.
+// mail budget (limit.Mail, here 2 an hour per client, under a signup
+// limit of 10) still answer 202, byte for byte as before, but mail its
+// owner no more; another client's signup mails again.
 func TestAPISignupMailBudget(t *testing.T) {
 	eachStore(t, func(t *testing.T, st teststores.Store) {
 		var s store.Store
-		h := newHarness(t, opener(st, &s), tightLimits(&s))
+		h := newHarness(t, opener(st, &s), func(c *account.Config) {
+			l, err := limit.New(limit.Config{Store: s, Now: c.Now, Policies: map[limit.Class]limit.Policy{
+				limit.Signup: {PerClient: store.PerPeriod(10, time.Hour)},
+				limit.Mail:   {PerClient: store.PerPeriod(2, time.Hour)},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Limiter = l
+			clientFromHeader(c)
+		})
 		h.signup(t, "ada@example.com", "ada")
 		n := len(h.mail.Messages())
 		c := h.client(t)
-		for i := range 3 {
-			r := c.post("/signup", map[string]string{"email": "ada@example.com", "password": strongPassword}, testClientHeader, fmt.Sprintf("192.0.2.%d", 10+i))
-			if r.status != 202 {
-				t.Fatalf("signup %d: %s", i, r)
+		var first reply
+		for i := range 5 {
+			r := c.post("/signup", map[string]string{"email": "ada@example.com", "password": strongPassword}, testClientHeader, "192.0.2.10")
+			if i == 0 {
+				first = r
+			}
+			if r.status != 202 || !bytes.Equal(r.body, first.body) {
+				t.Fatalf("signup %d: %s, first %s", i, r, first)
 			}
 		}
-		if got := len(h.mail.Messages()) - n; got != 3 {
-			t.Fatalf("%d notices from 3 clients", got)
+		if got := len(h.mails(account.PurposeAccountExists, "ada@example.com")); got != 2 || len(h.mail.Messages())-n != 2 {
+			t.Fatalf("%d notices from 5 signups of one client, want the budget's 2", got)
+		}
+		c.must(202, "POST", "/signup", map[string]string{"email": "ada@example.com", "password": strongPassword})
+		if got := len(h.mails(account.PurposeAccountExists, "ada@example.com")); got != 3 {
+			t.Fatalf("another client's signup: %d notices, want 3", got)
 		}
 	})
 }
