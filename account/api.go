@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -90,7 +91,21 @@ func (a *Account) newAPI() http.Handler {
 	// guard does the same for signed-in routes.
 	co := http.NewCrossOriginProtection()
 	co.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { problem.Write(w, auth.ErrCrossOrigin) }))
-	return co.Handler(mux)
+	return co.Handler(cleanOnly(mux))
+}
+
+// cleanOnly answers 404 for a path that is not clean (a double slash, a
+// dot segment) instead of letting the mux redirect it: under
+// http.StripPrefix its Location would lack the prefix and lead out of
+// the API. A ServeMux in front cleans paths first; other routers do not.
+func cleanOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "" || path.Clean(p) != p {
+			problem.Write(w, errNotFound)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func methodNotAllowed(allow string) http.Handler {

@@ -79,8 +79,10 @@ func splitLink(s string) (token, email string, ok bool) {
 	if i <= 0 || len(s) > 1024 {
 		return "", "", false
 	}
+	// One spelling per link: the decoder would also take other trailing
+	// bits, and skip CR and LF.
 	b, err := base64.RawURLEncoding.DecodeString(s[i+1:])
-	if err != nil || len(b) == 0 || len(b) > maxEmail || !strings.Contains(string(b), "@") {
+	if err != nil || base64.RawURLEncoding.EncodeToString(b) != s[i+1:] || len(b) == 0 || len(b) > maxEmail || !strings.Contains(string(b), "@") {
 		return "", "", false
 	}
 	if tokens.KindOf(s[:i]) != store.KindVerification {

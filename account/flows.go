@@ -145,6 +145,9 @@ func (a *Account) confirmEmail(ctx context.Context, client netip.Prefix, link st
 	if !ok {
 		return "", errBadLink
 	}
+	// The link's spelling is the client's: the table gets the address
+	// as issued (the binding compares it normalised too).
+	email = auth.NormalizeLogin(email)
 	rec, err := a.cfg.Tokens.Consume(ctx, store.KindVerification, tok)
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
