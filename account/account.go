@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
@@ -67,6 +68,14 @@ type Config struct {
 	Client func(*http.Request) (netip.Prefix, error)
 	// Project names the project sessions are for; default none ("").
 	Project func(*http.Request) string
+	// TrustedOrigins are other origins ("https://app.example.com") whose
+	// pages may post to the API and the pages from a browser: a
+	// single-page app served from another origin than the API. By default
+	// a browser's unsafe request from any other origin is refused (403
+	// cross_origin), whether it carries the cookie or a bearer token.
+	// The Guard checks signed-in cookie requests on its own: trust the
+	// same origins in its GuardConfig.CrossOrigin.
+	TrustedOrigins []string
 	// MaxBodyBytes bounds request bodies; default 64 KiB.
 	MaxBodyBytes int64
 	// SignupMinDuration is the least time a signup takes after its
@@ -166,11 +175,15 @@ func New(cfg Config) (*Account, error) {
 	if cfg.Cookies != nil {
 		cookies = cfg.Cookies
 	}
+	jsonCO, err := a.crossOrigin(func(w http.ResponseWriter, r *http.Request) { problem.Write(w, auth.ErrCrossOrigin) })
+	if err != nil {
+		return nil, err
+	}
 	opts := auth.HandlerOptions{Cookies: cookies, Project: cfg.Project, MaxBodyBytes: cfg.MaxBodyBytes,
-		Client: cfg.Client, JSONCookie: cfg.JSONCookie}
+		Client: cfg.Client, JSONCookie: cfg.JSONCookie, CrossOrigin: jsonCO}
 	a.login = cfg.Auth.LoginHandler(opts)
 	a.logout = cfg.Auth.LogoutHandler(opts)
-	a.api = a.newAPI()
+	a.api = a.newAPI(jsonCO)
 	if cfg.Cookies != nil {
 		var err error
 		if a.pages, err = a.newPages(); err != nil {
@@ -193,4 +206,17 @@ func need(ok bool, what string) error {
 		return nil
 	}
 	return fmt.Errorf("%w: the user table does not implement %s", errNotHere, what)
+}
+
+// crossOrigin returns a new cross-origin check that trusts
+// Config.TrustedOrigins and answers a refusal with deny.
+func (a *Account) crossOrigin(deny http.HandlerFunc) (*http.CrossOriginProtection, error) {
+	co := http.NewCrossOriginProtection()
+	for _, o := range a.cfg.TrustedOrigins {
+		if err := co.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("account: Config.TrustedOrigins: %w", err)
+		}
+	}
+	co.SetDenyHandler(deny)
+	return co, nil
 }

@@ -45,7 +45,7 @@ type reqInfo struct {
 	knownDevice string // the known-device proof the browser showed
 }
 
-func (a *Account) newAPI() http.Handler {
+func (a *Account) newAPI(co *http.CrossOriginProtection) http.Handler {
 	signedIn := func(h func(http.ResponseWriter, *http.Request, session)) http.Handler {
 		return a.cfg.Guard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s, err := a.session(r)
@@ -89,8 +89,6 @@ func (a *Account) newAPI() http.Handler {
 	// Routes a stranger may post to (signup, confirmation, reset) are
 	// refused when a browser sends them from another origin's page; the
 	// guard does the same for signed-in routes.
-	co := http.NewCrossOriginProtection()
-	co.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { problem.Write(w, auth.ErrCrossOrigin) }))
 	return co.Handler(cleanOnly(mux))
 }
 

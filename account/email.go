@@ -22,7 +22,8 @@ import (
 const (
 	// PurposeAccountExists: a signup named this address, which already
 	// has an account. No token: tell the owner to log in, or to reset
-	// the password if they forgot it.
+	// the password if they forgot it or never finished signing up (a
+	// reset confirms the address: see /password/reset).
 	PurposeAccountExists auth.Purpose = "account_exists"
 	// PurposeUsernameTaken: a signup from this address asked for a
 	// username another account has. No token.

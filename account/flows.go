@@ -356,8 +356,38 @@ func (a *Account) resetPassword(ctx context.Context, client netip.Prefix, token,
 	if token == "" {
 		return &auth.FieldError{Field: "token", Reason: "missing"}
 	}
-	_, err := a.cfg.Auth.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: token, Password: pw, Client: client})
-	return err
+	subject, err := a.cfg.Auth.ConfirmPasswordReset(ctx, auth.PasswordReset{Token: token, Password: pw, Client: client})
+	if err != nil {
+		return err
+	}
+	return a.confirmByReset(ctx, subject)
+}
+
+// confirmByReset marks the account's address confirmed after a reset:
+// the link went to that address (auth mails User.Email), so whoever used
+// it reads its mail. This is how a user whose confirmation link expired
+// gets in (forgot password), and it is safe against a stranger who signed
+// up with their address first: the reset replaced the stranger's password
+// and ended every token of the account before the address counted as
+// confirmed. Without an EmailSetter the address stays as it was.
+func (a *Account) confirmByReset(ctx context.Context, subject string) error {
+	if a.can.emails == nil {
+		return nil
+	}
+	u, err := a.users.FindSubject(ctx, subject)
+	switch {
+	case errors.Is(err, auth.ErrUnknownUser):
+		return nil
+	case err != nil:
+		return err
+	case u.EmailConfirmed || u.Email == "":
+		return nil
+	}
+	if err := a.can.emails.SetEmail(ctx, subject, addressOf(u), true); err != nil {
+		return err
+	}
+	a.rec.Record(ctx, audit.EmailConfirmed, slog.String(audit.KeySubject, subject))
+	return nil
 }
 
 // validUsername checks an optional username. It may not hold an '@':

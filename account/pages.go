@@ -141,10 +141,12 @@ func (a *Account) newPages() (*pages, error) {
 		return nil, err
 	}
 
-	co := http.NewCrossOriginProtection()
-	co.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	co, err := a.crossOrigin(func(w http.ResponseWriter, r *http.Request) {
 		p.message(w, r, http.StatusForbidden, auth.ErrCrossOrigin)
-	}))
+	})
+	if err != nil {
+		return nil, err
+	}
 	opts := auth.HandlerOptions{Cookies: a.cfg.Cookies, Project: a.cfg.Project, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Client: a.cfg.Client, CrossOrigin: co}
 	// A form login redirects here either way: with ?error=<code> when it

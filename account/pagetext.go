@@ -13,7 +13,7 @@ var errorSentences = map[string]string{
 	"invalid_credentials":      "That login and password do not match. Check them and try again.",
 	"unknown_user":             "That login and password do not match. Check them and try again.",
 	"inactive":                 "This account has been deactivated.",
-	"unconfirmed":              "Your email address is not confirmed yet. Follow the link in the message we sent you, then log in.",
+	"unconfirmed":              "Your email address is not confirmed yet. Follow the link in the message we sent you, then log in. If the link expired, reset your password: that confirms your address too.",
 	"locked":                   "Too many failed attempts. The account is locked for a while; try again later.",
 	"missing_field":            "Please fill in every field.",
 	"invalid_field":            "Please check what you entered.",
