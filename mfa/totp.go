@@ -151,15 +151,16 @@ var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 // URI returns the key's otpauth URI (Google Authenticator's Key Uri Format),
 // such as
 //
-//	otpauth://totp/Example:alice%40example.com?algorithm=SHA1&digits=6&issuer=Example&period=30&secret=...
+//	otpauth://totp/Example:alice@example.com?algorithm=SHA1&digits=6&issuer=Example&period=30&secret=...
 //
-// The label and every parameter are escaped with net/url, so an issuer or
-// account holding ':', '&', '?' or '/' cannot change the URI's meaning.
+// The issuer and account in the label, and every parameter, are escaped
+// with net/url (a ':' in them too), so a name holding ':', '/', '?', '#'
+// or '&' cannot change the URI's meaning.
 func (k TOTPKey) URI() string {
 	k = k.withDefaults()
-	label := k.Account
+	label := labelEscape(k.Account)
 	if k.Issuer != "" {
-		label = k.Issuer + ":" + k.Account
+		label = labelEscape(k.Issuer) + ":" + label
 	}
 	q := url.Values{}
 	q.Set("secret", b32.EncodeToString(k.Secret))
@@ -169,8 +170,13 @@ func (k TOTPKey) URI() string {
 	q.Set("algorithm", k.Algorithm.String())
 	q.Set("digits", strconv.Itoa(k.Digits))
 	q.Set("period", strconv.Itoa(int(k.Period/time.Second)))
-	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + label, RawQuery: q.Encode()}
-	return u.String()
+	return "otpauth://totp/" + label + "?" + q.Encode()
+}
+
+// labelEscape escapes one part of the label as a path segment, and its
+// ':' too, the separator of issuer and account.
+func labelEscape(s string) string {
+	return strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
 }
 
 // ErrKeyURI is wrapped by every error of [ParseKeyURI].
@@ -197,9 +203,9 @@ func ParseKeyURI(s string) (TOTPKey, error) {
 	if u.Scheme != "otpauth" || u.Host != "totp" || u.Opaque != "" || u.User != nil || u.Fragment != "" {
 		return bad("not an otpauth://totp/ URI")
 	}
-	label := strings.TrimPrefix(u.Path, "/")
-	if label == "" {
-		return bad("no label")
+	label := strings.TrimPrefix(u.EscapedPath(), "/")
+	if label == "" || strings.Contains(label, "/") {
+		return bad("label %q", label)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
@@ -211,11 +217,17 @@ func ParseKeyURI(s string) (TOTPKey, error) {
 		}
 	}
 	var k TOTPKey
-	if issuer, account, ok := strings.Cut(label, ":"); ok {
-		k.Issuer, k.Account = issuer, strings.TrimLeft(account, " ")
-	} else {
-		k.Account = label
+	issuer, account, hasIssuer := strings.Cut(label, ":")
+	if !hasIssuer {
+		issuer, account = "", label
 	}
+	if k.Issuer, err = url.PathUnescape(issuer); err != nil {
+		return bad("label: %v", err)
+	}
+	if k.Account, err = url.PathUnescape(account); err != nil {
+		return bad("label: %v", err)
+	}
+	k.Account = strings.TrimLeft(k.Account, " ")
 	if p := q.Get("issuer"); p != "" {
 		if k.Issuer != "" && k.Issuer != p {
 			return bad("issuer %q in the label, %q in the parameter", k.Issuer, p)

@@ -120,3 +120,53 @@ func TestParseRecoveryCode(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyURI: names that hold the URI's own punctuation come back as they
+// went in, and change nothing else of the URI.
+func TestKeyURI(t *testing.T) {
+	secret := []byte("12345678901234567890")
+	for _, tc := range []struct{ name, issuer, account string }{
+		{"plain", "Gatehouse", "alice@example.com"},
+		{"punctuation", "Acme & Co/Ltd", "a/b?c#d&e:f=g%h+i j"},
+		{"unicode", "Zürich", "ålice@exämple.com"},
+		{"no issuer", "", "bob:x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := TOTPKey{Issuer: tc.issuer, Account: tc.account, Secret: secret, Algorithm: SHA256, Digits: 8, Period: 60 * time.Second}
+			uri := k.URI()
+			got, err := ParseKeyURI(uri)
+			if err != nil {
+				t.Fatalf("ParseKeyURI(%q): %v", uri, err)
+			}
+			if got.Issuer != tc.issuer || got.Account != tc.account || string(got.Secret) != string(secret) ||
+				got.Algorithm != SHA256 || got.Digits != 8 || got.Period != 60*time.Second {
+				t.Fatalf("%q came back as %+v", uri, got)
+			}
+			label, _, _ := strings.Cut(strings.TrimPrefix(uri, "otpauth://totp/"), "?")
+			if colons := strings.Count(label, ":"); strings.Count(uri, "?") != 1 || strings.Contains(uri, "#") ||
+				strings.Contains(label, "/") || tc.issuer != "" && colons != 1 || tc.issuer == "" && colons != 0 {
+				t.Fatalf("URI %q", uri)
+			}
+		})
+	}
+	for _, bad := range []string{
+		"",
+		"otpauth://hotp/A:b?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=1",
+		"https://totp/A:b?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+		"otpauth://totp/A:b?secret=GEZDGNBVGY3TQOJQ",                               // 80 bits
+		"otpauth://totp/A:b?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=B",      // issuers differ
+		"otpauth://totp/A:b?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&digits=7",      // digits
+		"otpauth://totp/A:b?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&period=0",      // period
+		"otpauth://totp/A:b?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&algorithm=MD5", // algorithm
+		"otpauth://totp/A:b?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+		"otpauth://totp/A:b?secret=not-base32!",
+		"otpauth://totp/?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+		"otpauth://totp/A/b:c?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+		"otpauth://totp/A:b?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ#frag",
+		"otpauth://totp/A:b?secret=" + strings.Repeat("A", 3000),
+	} {
+		if k, err := ParseKeyURI(bad); !errors.Is(err, ErrKeyURI) {
+			t.Errorf("ParseKeyURI(%q) = %+v, %v; want ErrKeyURI", bad, k, err)
+		}
+	}
+}
