@@ -134,15 +134,27 @@ var pow10 = [...]uint32{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 1000
 
 // hotp is RFC 4226's HOTP value of counter, with digits digits.
 func hotp(secret []byte, alg Algorithm, digits int, counter uint64) string {
+	var out [8]byte
+	return string(hotpTo(hmac.New(alg.hash(), secret), digits, counter, &out))
+}
+
+// hotpTo writes the HOTP value of counter to out and returns its digits,
+// with mac (keyed by the secret) reset and reused: the three steps of
+// one check share it.
+func hotpTo(mac hash.Hash, digits int, counter uint64, out *[8]byte) []byte {
 	var msg [8]byte
+	var sum [sha512.Size]byte
 	binary.BigEndian.PutUint64(msg[:], counter)
-	mac := hmac.New(alg.hash(), secret)
+	mac.Reset()
 	mac.Write(msg[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	bin := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	s := strconv.FormatUint(uint64(bin%pow10[digits]), 10)
-	return strings.Repeat("0", digits-len(s)) + s
+	h := mac.Sum(sum[:0])
+	off := h[len(h)-1] & 0x0f
+	v := (binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff) % pow10[digits]
+	for i := digits - 1; i >= 0; i-- {
+		out[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return out[:digits]
 }
 
 // b32 is the otpauth secret's encoding: RFC 4648 base32 without padding.
