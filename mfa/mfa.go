@@ -78,7 +78,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, errors.New("mfa: Config.Store is nil")
 	case cfg.Factors == nil:
 		return nil, errors.New("mfa: Config.Factors is nil")
-	case cfg.Keyring == nil:
+	case cfg.Keyring == nil || cfg.Keyring.aeads == nil:
 		return nil, errNoKeyring
 	case cfg.Issuer == "" || strings.Contains(cfg.Issuer, ":"):
 		return nil, fmt.Errorf("mfa: Config.Issuer %q: want a name without ':'", cfg.Issuer)

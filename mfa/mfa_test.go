@@ -622,6 +622,7 @@ func TestConfig(t *testing.T) {
 		{"no store", func(c *mfa.Config) { c.Store = nil }},
 		{"no factors", func(c *mfa.Config) { c.Factors = nil }},
 		{"no keyring", func(c *mfa.Config) { c.Keyring = nil }},
+		{"a zero keyring", func(c *mfa.Config) { c.Keyring = new(mfa.Keyring) }},
 		{"no issuer", func(c *mfa.Config) { c.Issuer = "" }},
 		{"issuer with a colon", func(c *mfa.Config) { c.Issuer = "a:b" }},
 		{"120-bit secrets", func(c *mfa.Config) { c.SecretSize = 15 }},

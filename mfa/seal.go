@@ -165,4 +165,4 @@ func additional(header []byte, subject string) []byte {
 	return append(ad, subject...)
 }
 
-var errNoKeyring = errors.New("mfa: Config.Keyring is nil")
+var errNoKeyring = errors.New("mfa: Config.Keyring is nil or not made by NewKeyring")
