@@ -10,10 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/audit"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -58,6 +61,13 @@ type Config struct {
 	AttemptWindow time.Duration
 	DailyAttempts int
 
+	// Logger and Metrics receive an audit event for each code checked
+	// (mfa.passed, mfa.failed with the error code as reason, mfa.replayed,
+	// mfa.locked) and each factor enrolled or removed, with the subject
+	// and the factor; never a code or a secret. Default none.
+	Logger  *slog.Logger
+	Metrics audit.Metrics
+
 	// Now is the clock TOTP steps are reckoned by; default time.Now.
 	Now func() time.Time
 }
@@ -68,6 +78,7 @@ type Config struct {
 // an app share one view.
 type Manager struct {
 	cfg  Config
+	rec  *audit.Recorder
 	rand io.Reader // crypto/rand.Reader; a test swaps it for a failing one
 }
 
@@ -118,7 +129,7 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Manager{cfg: cfg, rand: rand.Reader}, nil
+	return &Manager{cfg: cfg, rec: audit.New(cfg.Logger, cfg.Metrics), rand: rand.Reader}, nil
 }
 
 // record is the plaintext of a subject's sealed blob.
@@ -289,6 +300,15 @@ func (m *Manager) Enroll(ctx context.Context, subject, account string) (Enrollme
 // is pending or the enrolment expired, and counts toward the attempt
 // limit as Verify does.
 func (m *Manager) ConfirmEnroll(ctx context.Context, subject, code string) error {
+	err := m.confirmEnroll(ctx, subject, code)
+	m.checked(ctx, subject, factorTOTP, err)
+	if err == nil {
+		m.rec.Record(ctx, audit.MFAEnrolled, slog.String(audit.KeySubject, subject), slog.String(audit.KeyFactor, factorTOTP))
+	}
+	return err
+}
+
+func (m *Manager) confirmEnroll(ctx context.Context, subject, code string) error {
 	l, err := m.load(ctx, subject)
 	if err != nil {
 		return err
@@ -321,6 +341,12 @@ func (m *Manager) ConfirmEnroll(ctx context.Context, subject, code string) error
 // failure (fail closed). Of concurrent calls with one code at most one
 // returns nil.
 func (m *Manager) Verify(ctx context.Context, subject, code string) error {
+	err := m.verify(ctx, subject, code)
+	m.checked(ctx, subject, factorTOTP, err)
+	return err
+}
+
+func (m *Manager) verify(ctx context.Context, subject, code string) error {
 	l, err := m.load(ctx, subject)
 	if err != nil {
 		return err
@@ -463,6 +489,7 @@ func (m *Manager) RecoveryCodes(ctx context.Context, subject string) ([]string, 
 	if err != nil {
 		return nil, err
 	}
+	m.rec.Record(ctx, audit.MFAEnrolled, slog.String(audit.KeySubject, subject), slog.String(audit.KeyFactor, factorRecovery))
 	return codes, nil
 }
 
@@ -473,6 +500,12 @@ func (m *Manager) RecoveryCodes(ctx context.Context, subject string) ([]string, 
 // so of any number of concurrent calls with one code at most one returns
 // nil.
 func (m *Manager) UseRecoveryCode(ctx context.Context, subject, code string) error {
+	err := m.useRecoveryCode(ctx, subject, code)
+	m.checked(ctx, subject, factorRecovery, err)
+	return err
+}
+
+func (m *Manager) useRecoveryCode(ctx context.Context, subject, code string) error {
 	canonical, err := parseRecoveryCode(code)
 	if err != nil {
 		return err
@@ -518,19 +551,53 @@ func (m *Manager) Enrolled(ctx context.Context, subject string) (Status, error) 
 // RemoveTOTP removes subject's TOTP key (confirmed or pending) and keeps
 // the recovery codes. The caller asks for a recent password first.
 func (m *Manager) RemoveTOTP(ctx context.Context, subject string) error {
-	return m.update(ctx, subject, func(rec *record) error {
+	err := m.update(ctx, subject, func(rec *record) error {
 		rec.TOTP, rec.Pending = nil, nil
 		return nil
 	})
+	if err == nil {
+		m.rec.Record(ctx, audit.MFARemoved, slog.String(audit.KeySubject, subject), slog.String(audit.KeyFactor, factorTOTP))
+	}
+	return err
 }
 
 // Remove deletes every factor of subject: its TOTP key and recovery
 // codes. The caller asks for a recent password first.
 func (m *Manager) Remove(ctx context.Context, subject string) error {
-	return m.update(ctx, subject, func(rec *record) error {
+	err := m.update(ctx, subject, func(rec *record) error {
 		*rec = record{V: 1}
 		return nil
 	})
+	if err == nil {
+		m.rec.Record(ctx, audit.MFARemoved, slog.String(audit.KeySubject, subject), slog.String(audit.KeyFactor, "all"))
+	}
+	return err
+}
+
+// The factor names of audit events.
+const (
+	factorTOTP     = "totp"
+	factorRecovery = "recovery"
+)
+
+// checked records the outcome of one code check as its audit event.
+func (m *Manager) checked(ctx context.Context, subject, factor string, err error) {
+	if m.rec == nil {
+		return
+	}
+	attrs := []slog.Attr{slog.String(audit.KeySubject, subject), slog.String(audit.KeyFactor, factor)}
+	switch {
+	case err == nil:
+		m.rec.Record(ctx, audit.MFAPassed, attrs...)
+	case errors.Is(err, ErrLocked):
+		m.rec.Record(ctx, audit.MFALocked, attrs...)
+	case errors.Is(err, ErrCodeReused):
+		m.rec.Record(ctx, audit.MFAReplayed, attrs...)
+	case errors.Is(err, store.ErrUnavailable):
+		m.rec.Record(ctx, audit.StoreUnavailable, slog.String(audit.KeyOp, "mfa"))
+	default:
+		m.rec.Record(ctx, audit.MFAFailed, append(attrs, slog.String(audit.KeyReason, problem.Of(err).Code))...)
+	}
 }
 
 // Rekey seals subject's factors again under the keyring's current key,
