@@ -41,6 +41,12 @@ const (
 	EmailConfirmed   Event = "account.email_confirmed"  // an address was confirmed, or changed to a confirmed new one
 	PasswordChanged  Event = "account.password_changed" // a signed-in user changed their password; their other sessions ended
 	AccountDeleted   Event = "account.deleted"          // a user deleted their account; every token of it ended
+	MFAPassed        Event = "mfa.passed"               // a second-factor code passed (factor: totp or recovery)
+	MFAFailed        Event = "mfa.failed"               // a second-factor code was refused: wrong, malformed, or nothing enrolled (reason)
+	MFAReplayed      Event = "mfa.replayed"             // a right TOTP code of a step already used came back
+	MFALocked        Event = "mfa.locked"               // refused: too many second-factor attempts on the account
+	MFAEnrolled      Event = "mfa.enrolled"             // a TOTP was confirmed, or a new set of recovery codes made (factor)
+	MFARemoved       Event = "mfa.removed"              // second factors were removed (factor: totp, or all)
 )
 
 // Attribute keys of events.
@@ -56,6 +62,7 @@ const (
 	KeyOp      = "op"     // the operation that met a failing store
 	KeyClass   = "class"  // a rate limit's class of endpoint, such as "login"
 	KeyScope   = "scope"  // which limit refused: "client", "account" or "global"
+	KeyFactor  = "factor" // a second factor's kind: "totp", "recovery" or "all"
 )
 
 // Metrics receives counts and timings. Implementations must be safe for
@@ -100,7 +107,7 @@ func (r *Recorder) Record(ctx context.Context, e Event, attrs ...slog.Attr) {
 	}
 	level := slog.LevelInfo
 	switch e {
-	case LoginLocked, LoginHeld, HashUnreadable, TokenReused, TokenTagMismatch, StoreUnavailable, CookieDuplicate:
+	case LoginLocked, LoginHeld, HashUnreadable, TokenReused, TokenTagMismatch, StoreUnavailable, CookieDuplicate, MFAReplayed, MFALocked:
 		level = slog.LevelWarn
 	}
 	if !r.log.Enabled(ctx, level) {

@@ -37,6 +37,7 @@ var floors = map[string]int{
 	"internal/storefault": 3,
 	"internal/teststores": 4,
 	"internal/testfix":    4,
+	"mfa":                 4, // TOTP, recovery codes: imports store and problem (and later tokens, limit), never auth
 	"middleware":          5,
 	"auth":                6,
 	"auth/authtest":       7,
