@@ -28,7 +28,11 @@ import (
 
 func main() {
 	serveApp("127.0.0.1:8090", func(st store.Store, tagKey []byte, a net.Addr) (http.Handler, error) {
-		return newApp(appConfig{store: st, tagKey: tagKey, secure: !loopback(a), mailer: logMailer{}, logger: slog.Default()})
+		base := "http://" + a.String()
+		if !loopback(a) {
+			base = "https://" + a.String() // behind TLS: use your public URL here
+		}
+		return newApp(appConfig{store: st, tagKey: tagKey, secure: !loopback(a), mailer: logMailer{pages: base + "/account"}, logger: slog.Default()})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`team notes listening on %[1]s
 
@@ -84,27 +88,29 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		return nil, err
 	}
 	acct, err := account.New(account.Config{Auth: authn, Tokens: tm, Guard: guard, Users: users, Mailer: cfg.mailer,
-		Cookies: cookies, Logger: cfg.logger})
+		Cookies: cookies, PagesPath: "/account", Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/account/", http.StripPrefix("/api/account", acct.API()))
+	mux.Handle("/account/", http.StripPrefix("/account", acct.Pages()))
+	mux.Handle("GET /{$}", http.RedirectHandler("/account/", http.StatusSeeOther))
 	notes := newNotes()
 	mux.Handle("GET /api/notes", guard.Handler(http.HandlerFunc(notes.list)))
 	mux.Handle("POST /api/notes", guard.Handler(http.HandlerFunc(notes.add)))
 	return mux, nil
 }
 
-// logMailer prints each message to the log: the demo's stand-in for a
-// mail service. A real one sends the token as a link to the app's page.
-type logMailer struct{}
+// logMailer prints each message to the log, with the link a real mail
+// would carry (account.PageLink): the demo's stand-in for a mail service.
+type logMailer struct{ pages string }
 
 func (m logMailer) Send(_ context.Context, msg auth.Message) error {
 	line := fmt.Sprintf("mail to %s: %s", msg.To, msg.Purpose)
-	if msg.Token != "" {
-		line += fmt.Sprintf(" (token %s)", msg.Token)
+	if link := account.PageLink(m.pages, msg); link != "" {
+		line += " " + link
 	}
 	log.Print(line)
 	return nil

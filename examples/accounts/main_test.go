@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -100,5 +102,42 @@ func TestTeamNotes(t *testing.T) {
 	}
 	if code, _ := call(t, "GET", api+"/notes", token, ""); code != 401 {
 		t.Fatalf("notes after logout everywhere: %d", code)
+	}
+}
+
+// TestPagesMounted: the account pages answer under /account/, and the
+// root sends a browser there.
+func TestPagesMounted(t *testing.T) {
+	srv, _ := newTestApp(t)
+	res, err := http.Get(srv.URL + "/account/signup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), "<form") || !strings.Contains(string(body), `action="/account/signup"`) {
+		t.Fatalf("GET /account/signup: %d %.300s", res.StatusCode, body)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err = noFollow.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 303 || res.Header.Get("Location") != "/account/" {
+		t.Fatalf("GET /: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// TestLogMailerLinksToThePages: the demo's mail log carries the page a
+// real mail would link to.
+func TestLogMailerLinksToThePages(t *testing.T) {
+	var buf strings.Builder
+	log.SetOutput(&buf)
+	defer log.SetOutput(os.Stderr)
+	m := logMailer{pages: "http://127.0.0.1:8090/account"}
+	m.Send(t.Context(), auth.Message{Purpose: auth.PurposeConfirmEmail, To: "ada@example.com", Token: "ghv_x.eQ"})
+	if !strings.Contains(buf.String(), "http://127.0.0.1:8090/account/confirm?token=ghv_x.eQ") {
+		t.Fatalf("logged %q", buf.String())
 	}
 }
