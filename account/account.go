@@ -55,6 +55,14 @@ type Config struct {
 	// client may still ask with "session": "token" or "cookie"); needs
 	// Cookies.
 	JSONCookie bool
+	// RememberMe offers browsers "keep me signed in": a login (the pages'
+	// checkbox, or "remember": true with a JSON login that takes the
+	// cookie) starts a remember-me chain (auth.HandlerOptions.RememberMe)
+	// that brings the browser's session back when it ends, rotated on
+	// each use, its replay ending the chain. For it to bring anyone
+	// back, build the Guard with GuardConfig.Remember set to
+	// Auth.RememberMe(...). Needs Cookies.
+	RememberMe bool
 	// Limiter rate-limits every route a stranger can call (signup,
 	// confirmation, forgotten password) and every message sent; default
 	// Auth.Limiter(). With neither, New fails unless NoRateLimits.
@@ -135,6 +143,8 @@ func New(cfg Config) (*Account, error) {
 		return nil, errors.New("account: Config.Mailer is nil")
 	case cfg.JSONCookie && cfg.Cookies == nil:
 		return nil, errors.New("account: Config.JSONCookie needs Config.Cookies")
+	case cfg.RememberMe && cfg.Cookies == nil:
+		return nil, errors.New("account: Config.RememberMe needs Config.Cookies")
 	case cfg.Templates != nil && cfg.Cookies == nil:
 		return nil, errors.New("account: Config.Templates needs Config.Cookies: the pages keep the session in a cookie")
 	case cfg.PagesPath != "" && (!strings.HasPrefix(cfg.PagesPath, "/") || strings.HasSuffix(cfg.PagesPath, "/")):
@@ -180,7 +190,7 @@ func New(cfg Config) (*Account, error) {
 		return nil, err
 	}
 	opts := auth.HandlerOptions{Cookies: cookies, Project: cfg.Project, MaxBodyBytes: cfg.MaxBodyBytes,
-		Client: cfg.Client, JSONCookie: cfg.JSONCookie, CrossOrigin: jsonCO}
+		Client: cfg.Client, JSONCookie: cfg.JSONCookie, CrossOrigin: jsonCO, RememberMe: cfg.RememberMe}
 	a.login = cfg.Auth.LoginHandler(opts)
 	a.logout = cfg.Auth.LogoutHandler(opts)
 	a.api = a.newAPI(jsonCO)

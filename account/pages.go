@@ -87,6 +87,9 @@ type PageData struct {
 	Devices  []auth.Device
 	// Status is the HTTP status of the message page.
 	Status int
+	// RememberMe says the login form offers "keep me signed in"
+	// (Config.RememberMe): a checkbox named "remember".
+	RememberMe bool
 }
 
 // pages serves the account pages of one Account.
@@ -148,7 +151,7 @@ func (a *Account) newPages() (*pages, error) {
 		return nil, err
 	}
 	opts := auth.HandlerOptions{Cookies: a.cfg.Cookies, Project: a.cfg.Project, MaxBodyBytes: a.cfg.MaxBodyBytes,
-		Client: a.cfg.Client, CrossOrigin: co}
+		Client: a.cfg.Client, CrossOrigin: co, RememberMe: a.cfg.RememberMe}
 	// A form login redirects here either way: with ?error=<code> when it
 	// failed, and without when it worked, where the login page sends a
 	// signed-in browser on to the overview.
@@ -282,7 +285,7 @@ func headers(h http.Handler) http.Handler {
 // render executes the page's template into a buffer, so that a template
 // error is answered 500 rather than half a page.
 func (p *pages) render(w http.ResponseWriter, status int, name string, d PageData) {
-	d.Page, d.Path = name, p.path
+	d.Page, d.Path, d.RememberMe = name, p.path, p.a.cfg.RememberMe
 	var buf bytes.Buffer
 	if err := p.tmpl[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		http.Error(w, "account: page template "+name+": "+err.Error(), http.StatusInternalServerError)
@@ -377,7 +380,7 @@ func (p *pages) style(w http.ResponseWriter, r *http.Request) {
 func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("error") == "" {
-		if _, err := p.a.cfg.Guard.Authenticate(r); err == nil {
+		if _, err := p.a.cfg.Guard.AuthenticateOrRestore(w, r); err == nil {
 			if done := q.Get("done"); done != "" && notices[done] != "" {
 				p.redirect(w, r, "/", "done", done)
 				return
@@ -489,7 +492,7 @@ const errGuardCookies = "account: Config.Guard does not read Config.Cookies: bui
 // it clears.
 func (p *pages) signedIn(h func(http.ResponseWriter, *http.Request, session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		pr, err := p.a.cfg.Guard.Authenticate(r)
+		pr, err := p.a.cfg.Guard.AuthenticateOrRestore(w, r)
 		var u auth.User
 		if err == nil {
 			u, err = p.a.users.FindSubject(r.Context(), pr.Subject)

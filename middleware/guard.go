@@ -238,6 +238,15 @@ func (g *Guard) Authenticate(r *http.Request) (Principal, error) {
 	return g.authenticate(nil, r)
 }
 
+// AuthenticateOrRestore is Authenticate for a handler that answers the
+// request itself (a server-rendered page that sends a browser without a
+// session to its login form): with GuardConfig.Remember, a browser whose
+// session is gone comes back from its remember-me cookie, and the new
+// session and rotated remember-me cookies are set on w, as Handler does.
+func (g *Guard) AuthenticateOrRestore(w http.ResponseWriter, r *http.Request) (Principal, error) {
+	return g.authenticate(w, r)
+}
+
 // authenticate is Authenticate; with w it also restores a session from
 // g.remember when the request has no valid session cookie.
 func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (Principal, error) {

@@ -83,12 +83,15 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies, Logger: cfg.logger})
+	// Remember brings back a browser that ticked "keep me signed in" when
+	// its session ends, from a remember-me cookie rotated on each use.
+	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm, Cookies: cookies, Logger: cfg.logger,
+		Remember: authn.RememberMe(auth.RememberOptions{})})
 	if err != nil {
 		return nil, err
 	}
 	acct, err := account.New(account.Config{Auth: authn, Tokens: tm, Guard: guard, Users: users, Mailer: cfg.mailer,
-		Cookies: cookies, PagesPath: "/account", Logger: cfg.logger})
+		Cookies: cookies, PagesPath: "/account", RememberMe: true, Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}
