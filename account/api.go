@@ -34,6 +34,16 @@ var (
 		Status: http.StatusUnauthorized, Code: "invalid_token", Message: "the token is invalid or expired"})
 )
 
+// passwordRequired: a route that changes the account was called without
+// the current password (403 password_required, field names where it
+// goes). A session alone does not let anyone change the password or the
+// address, or delete the account: a client asks the user for it and
+// sends it again. It counts no failed login.
+func passwordRequired(field string) error {
+	return &problem.Error{Status: http.StatusForbidden, Code: "password_required", Field: field,
+		Message: "this needs the account's current password"}
+}
+
 // route is one API route: its methods and whether it needs a session.
 type route struct {
 	path    string

@@ -646,7 +646,7 @@ func TestAPIChangeEmail(t *testing.T) {
 		h := newHarness(t, st.Open)
 		c, sub := h.loggedIn(t, "ada@example.com", "ada")
 		h.signup(t, "bob@example.com", "bob")
-		wantCode(t, "no password", c.post("/email/change", map[string]string{"email": "ada@new.example"}), 400, "missing_field")
+		wantCode(t, "no password", c.post("/email/change", map[string]string{"email": "ada@new.example"}), 403, "password_required")
 		wantCode(t, "wrong password", c.post("/email/change", map[string]string{"email": "ada@new.example", "password": "not the password at all"}), 401, "invalid_credentials")
 		wantCode(t, "no email", c.post("/email/change", map[string]string{"password": strongPassword}), 400, "missing_field")
 		wantCode(t, "bad email", c.post("/email/change", map[string]string{"email": "nope", "password": strongPassword}), 400, "invalid_field")
@@ -736,7 +736,7 @@ func TestAPIChangePassword(t *testing.T) {
 			code       string
 			field, why string
 		}{
-			{"no current password", map[string]string{"new_password": next}, 400, "missing_field", "current_password", ""},
+			{"no current password", map[string]string{"new_password": next}, 403, "password_required", "current_password", ""},
 			{"wrong current password", map[string]string{"current_password": "not the password at all", "new_password": next}, 401, "invalid_credentials", "", ""},
 			{"no new password", map[string]string{"current_password": strongPassword}, 400, "missing_field", "new_password", ""},
 			{"weak new password", map[string]string{"current_password": strongPassword, "new_password": "short"}, 400, "password_too_short", "", ""},
@@ -806,7 +806,7 @@ func TestAPIDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 		bob, _ := h.loggedIn(t, "bob@example.com", "bob")
-		wantCode(t, "no password", c.post("/delete", map[string]string{}), 400, "missing_field")
+		wantCode(t, "no password", c.post("/delete", map[string]string{}), 403, "password_required")
 		wantCode(t, "no body", c.send("POST", "/delete", "", ""), 415, "unsupported_media_type")
 		wantCode(t, "wrong password", c.post("/delete", map[string]string{"password": "not the password at all"}), 401, "invalid_credentials")
 		wantCode(t, "bob's password", c.post("/delete", map[string]string{"password": strongPassword + "x"}), 401, "invalid_credentials")

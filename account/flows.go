@@ -216,7 +216,7 @@ func (a *Account) allowAccount(ctx context.Context, class limit.Class, client ne
 // guessing at the login does.
 func (a *Account) proveOwner(ctx context.Context, client netip.Prefix, r reqInfo, u auth.User, pw, field string) error {
 	if pw == "" {
-		return &auth.FieldError{Field: field, Reason: "missing"}
+		return passwordRequired(field)
 	}
 	login := addressOf(u)
 	if login == "" {

@@ -207,7 +207,7 @@ func TestPagesRoutes(t *testing.T) {
 				{"change password, no new one", ada, "POST", "/password", url.Values{"current_password": {strongPassword}},
 					400, "", "Please enter a new password.", "change-password"},
 				{"change email, no password", ada, "POST", "/email", url.Values{"email": {"ada@new.example"}},
-					400, "", "Please enter your password.", "change-email"},
+					403, "", "Please enter your password.", "change-email"},
 				{"change email, same address", ada, "POST", "/email", url.Values{"email": {"ada@example.com"}, "password": {strongPassword}},
 					400, "", "That is already your address.", "change-email"},
 				{"delete, wrong password", ada, "POST", "/delete", url.Values{"password": {"not my password at all"}},

@@ -86,7 +86,7 @@ func errorSentence(page, code, field string) string {
 	}
 	if f, ok := fieldSentences[field]; ok {
 		switch code {
-		case "missing_field":
+		case "missing_field", "password_required":
 			return f[0]
 		case "invalid_field":
 			return f[1]
