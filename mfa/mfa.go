@@ -100,6 +100,11 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.SecretSize == 0 {
 		cfg.SecretSize = map[Algorithm]int{SHA1: 20, SHA256: 32, SHA512: 64}[cfg.Algorithm]
 	}
+	if cfg.SecretSize < MinSecretSize || cfg.SecretSize > maxSecretSize {
+		// Before the make below: a negative size would panic there, a huge
+		// one allocate it.
+		return nil, fmt.Errorf("mfa: Config.SecretSize %d: want %d to %d bytes", cfg.SecretSize, MinSecretSize, maxSecretSize)
+	}
 	k := TOTPKey{Issuer: cfg.Issuer, Secret: make([]byte, cfg.SecretSize), Algorithm: cfg.Algorithm,
 		Digits: cfg.Digits, Period: cfg.Period}.withDefaults()
 	if err := k.check(); err != nil {
