@@ -52,7 +52,7 @@ type Config struct {
 	// MaxAttempts is how many second-factor attempts (TOTP or recovery
 	// codes, right or wrong) one account may make within AttemptWindow
 	// before the next is refused with *LockedError until the window
-	// ends; 5 and 15 minutes by default. DailyAttempts bounds them over
+	// ends; 5 and 15 minutes by default (a window from 1s to 24h). DailyAttempts bounds them over
 	// 24 hours as well; 20 by default. A right code clears both counts.
 	// This limit is the account's own, apart from the password lockout:
 	// a stolen password does not buy more code guesses. Per-client limits
@@ -128,8 +128,10 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("mfa: Config.EnrollFor %v", cfg.EnrollFor)
 	case cfg.MaxAttempts < 0 || cfg.DailyAttempts < cfg.MaxAttempts:
 		return nil, fmt.Errorf("mfa: Config.MaxAttempts %d, DailyAttempts %d: want 0 < MaxAttempts ≤ DailyAttempts", cfg.MaxAttempts, cfg.DailyAttempts)
-	case cfg.AttemptWindow < 0 || cfg.AttemptWindow > 24*time.Hour:
-		return nil, fmt.Errorf("mfa: Config.AttemptWindow %v: want up to 24h", cfg.AttemptWindow)
+	case cfg.AttemptWindow < time.Second || cfg.AttemptWindow > 24*time.Hour:
+		// Under a millisecond, Redis's window is zero (PEXPIRE 0 deletes
+		// the counter at once) and every guess would be the first.
+		return nil, fmt.Errorf("mfa: Config.AttemptWindow %v: want 1s to 24h", cfg.AttemptWindow)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
