@@ -64,3 +64,24 @@ func TestShortAttemptWindowDoesNotDisableTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestClearAttempts: the per-account limit lets whoever reaches the
+// second step (someone holding the password) lock the account's owner out
+// of every factor, recovery codes too, for up to a day, renewable; the
+// owner's right code cannot clear it while locked. The app needs a way to
+// lift the lock once it has dealt with the password (a reset, support).
+func TestClearAttempts(t *testing.T) {
+	eachStore(t, nil, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		k := e.enrol(t, "s:1")
+		codes, err := e.m.RecoveryCodes(ctx, "s:1")
+		ok(t, "RecoveryCodes", err)
+		for range 5 { // a stranger with the password
+			is(t, "wrong code", e.m.Verify(ctx, "s:1", wrongCode(k, e.clock.Now())), mfa.ErrInvalidCode)
+		}
+		is(t, "the owner's right code", e.m.Verify(ctx, "s:1", k.Code(e.clock.Now())), mfa.ErrLocked)
+		is(t, "the owner's recovery code", e.m.UseRecoveryCode(ctx, "s:1", codes[0]), mfa.ErrLocked)
+		ok(t, "ClearAttempts", e.m.ClearAttempts(ctx, "s:1"))
+		ok(t, "the owner's right code after ClearAttempts", e.m.Verify(ctx, "s:1", k.Code(e.clock.Now())))
+	})
+}

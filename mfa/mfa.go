@@ -466,6 +466,20 @@ func (m *Manager) attempt(ctx context.Context, subject string) error {
 // clearAttempts is told that a factor passed: the account's counts start
 // over.
 func (m *Manager) clearAttempts(ctx context.Context, subject string) error {
+	return m.ClearAttempts(ctx, subject)
+}
+
+// ClearAttempts lifts subject's second-factor attempt limit: both counts
+// start over. The limit is the account's, so whoever reaches the second
+// step (someone holding the password) can spend its guesses and lock the
+// owner out of TOTP and recovery codes alike, for up to a day and again
+// the next; the owner's right code is refused while it lasts. Call this
+// once the app has dealt with the password (the owner reset it, support
+// checked who they are), never on a client's say-so.
+func (m *Manager) ClearAttempts(ctx context.Context, subject string) error {
+	if subject == "" {
+		return errors.New("mfa: empty subject")
+	}
 	for _, key := range []string{"mfa:attempts:" + subject, "mfa:attempts24:" + subject} {
 		if err := m.cfg.Store.Reset(ctx, key); err != nil {
 			return fmt.Errorf("mfa: clearing attempts: %w", err)
