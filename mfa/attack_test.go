@@ -1,8 +1,10 @@
 package mfa_test
 
 import (
+	"context"
 	"errors"
 	"math"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,4 +86,37 @@ func TestClearAttempts(t *testing.T) {
 		ok(t, "ClearAttempts", e.m.ClearAttempts(ctx, "s:1"))
 		ok(t, "the owner's right code after ClearAttempts", e.m.Verify(ctx, "s:1", k.Code(e.clock.Now())))
 	})
+}
+
+// TestExtremeClockDoesNotHang: with a clock at the end of int64 Unix
+// seconds and a period of 1s, the step loops' bound now+1 was
+// math.MaxInt64, which s <= bound never leaves: Verify spun forever
+// holding the request. It must return (any error) instead.
+func TestExtremeClockDoesNotHang(t *testing.T) {
+	clock := fakeclock.New(start)
+	var extreme atomic.Bool
+	e := newEnv(t, teststores.All()[0].Open(t, clock.Now), clock, func(c *mfa.Config) {
+		c.Period = time.Second
+		c.Now = func() time.Time {
+			if extreme.Load() {
+				return time.Unix(math.MaxInt64-1, 0)
+			}
+			return clock.Now()
+		}
+	})
+	en, err := e.m.Enroll(t.Context(), "s:1", "alice")
+	ok(t, "Enroll", err)
+	k, err := mfa.ParseKeyURI(en.URI)
+	ok(t, "ParseKeyURI", err)
+	ok(t, "ConfirmEnroll", e.m.ConfirmEnroll(t.Context(), "s:1", k.Code(clock.Now())))
+	extreme.Store(true)
+	for _, code := range []string{"000000", "123456", k.Code(time.Unix(math.MaxInt64-1, 0)), k.Code(time.Unix(math.MaxInt64, 0))} {
+		done := make(chan error, 1)
+		go func() { done <- e.m.Verify(context.Background(), "s:1", code) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Verify(%q) with the clock at Unix %d did not return", code, int64(math.MaxInt64-1))
+		}
+	}
 }

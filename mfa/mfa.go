@@ -379,18 +379,22 @@ func (m *Manager) checkTOTP(ctx context.Context, subject string, key TOTPKey, co
 		return err
 	}
 	now := key.step(m.cfg.Now())
-	matched := int64(0)
+	matched := int64(0) // the step's offset from now, -drift to drift
 	found := 0
 	mac := hmac.New(key.Algorithm.hash(), key.Secret)
 	var buf [8]byte
-	for s := now - drift; s <= now+drift; s++ {
+	// The loops run over offsets from now, not over steps: with now+drift
+	// at math.MaxInt64 (a clock at the end of time and a period of 1s)
+	// s <= now+drift would hold forever.
+	for d := int64(-drift); d <= drift; d++ {
+		s := now + d
 		// Every step is computed and compared in constant time, without
 		// an early exit: the time taken says nothing of which one matched.
 		// A code of two steps (one in a million) is taken as the later
 		// one's, so that a used earlier step does not refuse it.
 		ok := subtle.ConstantTimeCompare(hotpTo(mac, key.Digits, uint64(s), &buf), []byte(c))
 		if ok == 1 {
-			matched, found = s, 1
+			matched, found = d, 1
 		}
 	}
 	if found == 0 {
@@ -405,10 +409,10 @@ func (m *Manager) checkTOTP(ctx context.Context, subject string, key TOTPKey, co
 // drift is how many time steps either side of now a code may be from.
 const drift = 1
 
-// burn marks step s of subject as used, and every step from now-drift up
-// to it, in ascending order, each a store counter (Counters.Hit); step s
-// is this call's if its counter was new (a count of 1). It returns
-// ErrCodeReused otherwise.
+// burn marks step s = now+off of subject as used, and every step from
+// now-drift up to it, in ascending order, each a store counter
+// (Counters.Hit); step s is this call's if its counter was new (a count
+// of 1). It returns ErrCodeReused otherwise.
 //
 // Why this makes a code good once and steps only go up, on any store
 // whose Hit is atomic: a call accepts s only as the first to hit s's
@@ -421,14 +425,15 @@ const drift = 1
 // that one did, and so before it accepted s). A counter lives until its
 // step can no longer be within drift of now, with room for clocks a
 // little apart.
-func (m *Manager) burn(ctx context.Context, subject string, period time.Duration, now, s int64) error {
+func (m *Manager) burn(ctx context.Context, subject string, period time.Duration, now, off int64) error {
 	window := (2*drift + 3) * period
-	for step := now - drift; step <= s; step++ {
+	for d := int64(-drift); d <= off; d++ {
+		step := now + d
 		c, err := m.cfg.Store.Hit(ctx, stepKey(subject, step), window)
 		if err != nil {
 			return fmt.Errorf("mfa: burning a TOTP step: %w", err)
 		}
-		if step == s && c.N != 1 {
+		if d == off && c.N != 1 {
 			return ErrCodeReused
 		}
 	}
