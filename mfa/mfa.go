@@ -424,7 +424,8 @@ const drift = 1
 // s' first is ordered before the one that accepted s (it hit s' before
 // that one did, and so before it accepted s). A counter lives until its
 // step can no longer be within drift of now, with room for clocks a
-// little apart.
+// little apart. Instances whose clocks are a period apart break the
+// ordering (not the once): see docs/mfa.md, Clocks.
 func (m *Manager) burn(ctx context.Context, subject string, period time.Duration, now, off int64) error {
 	window := (2*drift + 3) * period
 	for d := int64(-drift); d <= off; d++ {
