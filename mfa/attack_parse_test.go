@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/storefault"
 	"github.com/gatehouse-go/gatehouse/mfa"
@@ -53,4 +54,31 @@ func TestMalformedCodeBeforeLookup(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCodeOfAnInvalidKey: TOTPKey.Code is public and its fields are the
+// caller's: digits over 8 indexed past pow10, a period under a second
+// divided by zero. It answers "" for a key that is not valid, never a
+// panic.
+func TestCodeOfAnInvalidKey(t *testing.T) {
+	secret := make([]byte, mfa.MinSecretSize)
+	for _, k := range []mfa.TOTPKey{
+		{Secret: secret, Digits: 9}, {Secret: secret, Digits: 10}, {Secret: secret, Digits: -1},
+		{Secret: secret, Period: 500 * time.Millisecond}, {Secret: secret, Period: -time.Second},
+		{Secret: secret, Algorithm: 9}, {Secret: secret[:10]},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("Code of %+v panicked: %v", k, r)
+				}
+			}()
+			if c := k.Code(start); c != "" {
+				t.Fatalf("Code of %+v: %q, want \"\"", k, c)
+			}
+		}()
+	}
+	if c := (mfa.TOTPKey{Secret: secret}).Code(start); len(c) != 6 {
+		t.Fatalf("Code of a valid key: %q", c)
+	}
 }
