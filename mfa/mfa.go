@@ -397,6 +397,7 @@ func (m *Manager) checkTOTP(ctx context.Context, subject string, key TOTPKey, co
 	now := key.step(m.cfg.Now())
 	matched := int64(0) // the step's offset from now, -drift to drift
 	found := 0
+	var matches [2*drift + 1]bool // by offset+drift: every step the code is of
 	mac := hmac.New(key.Algorithm.hash(), key.Secret)
 	var buf [8]byte
 	// The loops run over offsets from now, not over steps: with now+drift
@@ -407,16 +408,18 @@ func (m *Manager) checkTOTP(ctx context.Context, subject string, key TOTPKey, co
 		// Every step is computed and compared in constant time, without
 		// an early exit: the time taken says nothing of which one matched.
 		// A code of two steps (one in a million) is taken as the later
-		// one's, so that a used earlier step does not refuse it.
+		// one's, and refused if the earlier one was used: it may be that
+		// very code, accepted then as the earlier step's.
 		ok := subtle.ConstantTimeCompare(hotpTo(mac, key.Digits, uint64(s), &buf), []byte(c))
 		if ok == 1 {
 			matched, found = d, 1
 		}
+		matches[d+drift] = ok == 1
 	}
 	if found == 0 {
 		return ErrInvalidCode
 	}
-	if err := m.burn(ctx, subject, key.Period, now, matched); err != nil {
+	if err := m.burn(ctx, subject, key.Period, now, matched, matches); err != nil {
 		return err
 	}
 	return m.clearAttempts(ctx, subject)
@@ -428,7 +431,11 @@ const drift = 1
 // burn marks step s = now+off of subject as used, and every step from
 // now-drift up to it, in ascending order, each a store counter
 // (Counters.Hit); step s is this call's if its counter was new (a count
-// of 1). It returns ErrCodeReused otherwise.
+// of 1). It returns ErrCodeReused otherwise, or when the counter of
+// another step the code matches (matches, by offset+drift) was hit
+// before: a code of steps n-1 and n+1 accepted as n-1's must not pass
+// again as n+1's. Every counter up to s is hit either way, so that a
+// refused code is burned as well.
 //
 // Why this makes a code good once and steps only go up, on any store
 // whose Hit is atomic: a call accepts s only as the first to hit s's
@@ -442,17 +449,21 @@ const drift = 1
 // step can no longer be within drift of now, with room for clocks a
 // little apart. Instances whose clocks are a period apart break the
 // ordering (not the once): see docs/mfa.md, Clocks.
-func (m *Manager) burn(ctx context.Context, subject string, period time.Duration, now, off int64) error {
+func (m *Manager) burn(ctx context.Context, subject string, period time.Duration, now, off int64, matches [2*drift + 1]bool) error {
 	window := (2*drift + 3) * period
+	reused := false
 	for d := int64(-drift); d <= off; d++ {
 		step := now + d
 		c, err := m.cfg.Store.Hit(ctx, stepKey(subject, step), window)
 		if err != nil {
 			return fmt.Errorf("mfa: burning a TOTP step: %w", err)
 		}
-		if d == off && c.N != 1 {
-			return ErrCodeReused
+		if matches[d+drift] && c.N != 1 {
+			reused = true
 		}
+	}
+	if reused {
+		return ErrCodeReused
 	}
 	return nil
 }
