@@ -12,7 +12,9 @@ import (
 // ErrMalformedCode: the code is not a code at all (wrong length, a
 // character that is not a digit, or for a recovery code not of its
 // alphabet): 400 malformed_code, field "code". It is refused before any
-// I/O and does not count as an attempt, since it cannot be a guess.
+// I/O (only a TOTP code of 6 digits for a key of 8, or the reverse, once
+// the key is read) and does not count as an attempt, since it cannot be a
+// guess.
 var ErrMalformedCode = problem.New("mfa: malformed code", problem.Error{
 	Status: http.StatusBadRequest, Code: "malformed_code", Field: "code",
 	Message: "the code is not of the expected length or characters"})

@@ -52,7 +52,7 @@ type Config struct {
 	// MaxAttempts is how many second-factor attempts (TOTP or recovery
 	// codes, right or wrong) one account may make within AttemptWindow
 	// before the next is refused with *LockedError until the window
-	// ends; 5 and 15 minutes by default. DailyAttempts bounds them over
+	// ends; 5 and 15 minutes by default (a window from 1s to 24h). DailyAttempts bounds them over
 	// 24 hours as well; 20 by default. A right code clears both counts.
 	// This limit is the account's own, apart from the password lockout:
 	// a stolen password does not buy more code guesses. Per-client limits
@@ -100,6 +100,11 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.SecretSize == 0 {
 		cfg.SecretSize = map[Algorithm]int{SHA1: 20, SHA256: 32, SHA512: 64}[cfg.Algorithm]
 	}
+	if cfg.SecretSize < MinSecretSize || cfg.SecretSize > maxSecretSize {
+		// Before the make below: a negative size would panic there, a huge
+		// one allocate it.
+		return nil, fmt.Errorf("mfa: Config.SecretSize %d: want %d to %d bytes", cfg.SecretSize, MinSecretSize, maxSecretSize)
+	}
 	k := TOTPKey{Issuer: cfg.Issuer, Secret: make([]byte, cfg.SecretSize), Algorithm: cfg.Algorithm,
 		Digits: cfg.Digits, Period: cfg.Period}.withDefaults()
 	if err := k.check(); err != nil {
@@ -123,8 +128,10 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("mfa: Config.EnrollFor %v", cfg.EnrollFor)
 	case cfg.MaxAttempts < 0 || cfg.DailyAttempts < cfg.MaxAttempts:
 		return nil, fmt.Errorf("mfa: Config.MaxAttempts %d, DailyAttempts %d: want 0 < MaxAttempts ≤ DailyAttempts", cfg.MaxAttempts, cfg.DailyAttempts)
-	case cfg.AttemptWindow < 0 || cfg.AttemptWindow > 24*time.Hour:
-		return nil, fmt.Errorf("mfa: Config.AttemptWindow %v: want up to 24h", cfg.AttemptWindow)
+	case cfg.AttemptWindow < time.Second || cfg.AttemptWindow > 24*time.Hour:
+		// Under a millisecond, Redis's window is zero (PEXPIRE 0 deletes
+		// the counter at once) and every guess would be the first.
+		return nil, fmt.Errorf("mfa: Config.AttemptWindow %v: want 1s to 24h", cfg.AttemptWindow)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -309,6 +316,9 @@ func (m *Manager) ConfirmEnroll(ctx context.Context, subject, code string) error
 }
 
 func (m *Manager) confirmEnroll(ctx context.Context, subject, code string) error {
+	if !mayBeCode(code) {
+		return ErrMalformedCode
+	}
 	l, err := m.load(ctx, subject)
 	if err != nil {
 		return err
@@ -347,6 +357,9 @@ func (m *Manager) Verify(ctx context.Context, subject, code string) error {
 }
 
 func (m *Manager) verify(ctx context.Context, subject, code string) error {
+	if !mayBeCode(code) {
+		return ErrMalformedCode
+	}
 	l, err := m.load(ctx, subject)
 	if err != nil {
 		return err
@@ -361,6 +374,16 @@ func (m *Manager) verify(ctx context.Context, subject, code string) error {
 	return m.checkTOTP(ctx, subject, key, code)
 }
 
+// mayBeCode reports whether s could be a code of some key, 6 or 8
+// digits: what cannot is refused before the factors are read (the key's
+// own digits are checked once they are), as ErrMalformedCode promises, so
+// that it costs no lookup and says nothing of the subject's factors.
+func mayBeCode(s string) bool {
+	_, err6 := parseCode(s, 6)
+	_, err8 := parseCode(s, 8)
+	return err6 == nil || err8 == nil
+}
+
 // checkTOTP parses code, counts the attempt, compares the code with the
 // key's codes of the steps within drift, and burns the step it matched.
 func (m *Manager) checkTOTP(ctx context.Context, subject string, key TOTPKey, code string) error {
@@ -372,24 +395,31 @@ func (m *Manager) checkTOTP(ctx context.Context, subject string, key TOTPKey, co
 		return err
 	}
 	now := key.step(m.cfg.Now())
-	matched := int64(0)
+	matched := int64(0) // the step's offset from now, -drift to drift
 	found := 0
+	var matches [2*drift + 1]bool // by offset+drift: every step the code is of
 	mac := hmac.New(key.Algorithm.hash(), key.Secret)
 	var buf [8]byte
-	for s := now - drift; s <= now+drift; s++ {
+	// The loops run over offsets from now, not over steps: with now+drift
+	// at math.MaxInt64 (a clock at the end of time and a period of 1s)
+	// s <= now+drift would hold forever.
+	for d := int64(-drift); d <= drift; d++ {
+		s := now + d
 		// Every step is computed and compared in constant time, without
 		// an early exit: the time taken says nothing of which one matched.
 		// A code of two steps (one in a million) is taken as the later
-		// one's, so that a used earlier step does not refuse it.
+		// one's, and refused if the earlier one was used: it may be that
+		// very code, accepted then as the earlier step's.
 		ok := subtle.ConstantTimeCompare(hotpTo(mac, key.Digits, uint64(s), &buf), []byte(c))
 		if ok == 1 {
-			matched, found = s, 1
+			matched, found = d, 1
 		}
+		matches[d+drift] = ok == 1
 	}
 	if found == 0 {
 		return ErrInvalidCode
 	}
-	if err := m.burn(ctx, subject, key.Period, now, matched); err != nil {
+	if err := m.burn(ctx, subject, key.Period, now, matched, matches); err != nil {
 		return err
 	}
 	return m.clearAttempts(ctx, subject)
@@ -398,10 +428,14 @@ func (m *Manager) checkTOTP(ctx context.Context, subject string, key TOTPKey, co
 // drift is how many time steps either side of now a code may be from.
 const drift = 1
 
-// burn marks step s of subject as used, and every step from now-drift up
-// to it, in ascending order, each a store counter (Counters.Hit); step s
-// is this call's if its counter was new (a count of 1). It returns
-// ErrCodeReused otherwise.
+// burn marks step s = now+off of subject as used, and every step from
+// now-drift up to it, in ascending order, each a store counter
+// (Counters.Hit); step s is this call's if its counter was new (a count
+// of 1). It returns ErrCodeReused otherwise, or when the counter of
+// another step the code matches (matches, by offset+drift) was hit
+// before: a code of steps n-1 and n+1 accepted as n-1's must not pass
+// again as n+1's. Every counter up to s is hit either way, so that a
+// refused code is burned as well.
 //
 // Why this makes a code good once and steps only go up, on any store
 // whose Hit is atomic: a call accepts s only as the first to hit s's
@@ -413,17 +447,23 @@ const drift = 1
 // s' first is ordered before the one that accepted s (it hit s' before
 // that one did, and so before it accepted s). A counter lives until its
 // step can no longer be within drift of now, with room for clocks a
-// little apart.
-func (m *Manager) burn(ctx context.Context, subject string, period time.Duration, now, s int64) error {
+// little apart. Instances whose clocks are a period apart break the
+// ordering (not the once): see docs/mfa.md, Clocks.
+func (m *Manager) burn(ctx context.Context, subject string, period time.Duration, now, off int64, matches [2*drift + 1]bool) error {
 	window := (2*drift + 3) * period
-	for step := now - drift; step <= s; step++ {
+	reused := false
+	for d := int64(-drift); d <= off; d++ {
+		step := now + d
 		c, err := m.cfg.Store.Hit(ctx, stepKey(subject, step), window)
 		if err != nil {
 			return fmt.Errorf("mfa: burning a TOTP step: %w", err)
 		}
-		if step == s && c.N != 1 {
-			return ErrCodeReused
+		if matches[d+drift] && c.N != 1 {
+			reused = true
 		}
+	}
+	if reused {
+		return ErrCodeReused
 	}
 	return nil
 }
@@ -459,6 +499,20 @@ func (m *Manager) attempt(ctx context.Context, subject string) error {
 // clearAttempts is told that a factor passed: the account's counts start
 // over.
 func (m *Manager) clearAttempts(ctx context.Context, subject string) error {
+	return m.ClearAttempts(ctx, subject)
+}
+
+// ClearAttempts lifts subject's second-factor attempt limit: both counts
+// start over. The limit is the account's, so whoever reaches the second
+// step (someone holding the password) can spend its guesses and lock the
+// owner out of TOTP and recovery codes alike, for up to a day and again
+// the next; the owner's right code is refused while it lasts. Call this
+// once the app has dealt with the password (the owner reset it, support
+// checked who they are), never on a client's say-so.
+func (m *Manager) ClearAttempts(ctx context.Context, subject string) error {
+	if subject == "" {
+		return errors.New("mfa: empty subject")
+	}
 	for _, key := range []string{"mfa:attempts:" + subject, "mfa:attempts24:" + subject} {
 		if err := m.cfg.Store.Reset(ctx, key); err != nil {
 			return fmt.Errorf("mfa: clearing attempts: %w", err)

@@ -122,11 +122,16 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// Code returns the key's code at t, as an authenticator shows it. It is
+// Code returns the key's code at t, as an authenticator shows it, or ""
+// for a key that is not valid (a secret under MinSecretSize, digits other
+// than 6 or 8, a period that is not whole seconds from 1s to 10m). It is
 // for tests and tools; apps check codes with [Manager.Verify], which
 // burns the step.
 func (k TOTPKey) Code(t time.Time) string {
 	k = k.withDefaults()
+	if k.check() != nil {
+		return "" // digits over 8 index past pow10, a period under 1s divides by zero
+	}
 	return hotp(k.Secret, k.Algorithm, k.Digits, uint64(k.step(t)))
 }
 
