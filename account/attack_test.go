@@ -1,14 +1,18 @@
 package account_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/account"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/limit"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // dropCookie removes a cookie from c's jar, as a browser does when its
@@ -65,3 +69,42 @@ func mustSubject(t *testing.T, h *harness, login string) string {
 }
 
 var _ = auth.RememberCookie
+
+// TestAPIChangeEmailBudgetAlike: asking to move to an address that has
+// an account must cost the client's mail budget what asking to move to a
+// free one costs. Else the budget tells which addresses have accounts:
+// count the 202s before the 429.
+func TestAPIChangeEmailBudgetAlike(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		var s store.Store
+		h := newHarness(t, opener(st, &s), func(c *account.Config) {
+			l, err := limit.New(limit.Config{Store: s, Now: c.Now, Policies: map[limit.Class]limit.Policy{
+				limit.Mail: {PerClient: store.PerPeriod(6, time.Hour)},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Limiter = l
+			clientFromHeader(c)
+		})
+		c, _ := h.loggedIn(t, "eve@example.com", "eve")
+		h.signup(t, "ada@example.com", "ada")
+		accepted := func(client string, email func(i int) string) int {
+			for i := range 20 {
+				r := c.post("/email/change", map[string]string{"email": email(i), "password": strongPassword}, testClientHeader, client)
+				if r.status == 429 {
+					return i
+				}
+				if r.status != 202 {
+					t.Fatalf("change %d: %s", i, r)
+				}
+			}
+			return 20
+		}
+		free := accepted("192.0.2.20", func(i int) string { return fmt.Sprintf("free%d@example.com", i) })
+		taken := accepted("192.0.2.21", func(int) string { return "ada@example.com" })
+		if free != taken {
+			t.Fatalf("a client was let ask %d changes to a free address and %d to a taken one: the budget tells them apart", free, taken)
+		}
+	})
+}

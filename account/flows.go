@@ -70,8 +70,7 @@ func (a *Account) signup(ctx context.Context, client netip.Prefix, email, pw, us
 		if existing, ferr := a.users.FindUser(ctx, email); ferr == nil {
 			return a.tellOwner(ctx, client, existing, PurposeAccountExists)
 		}
-		h := sha256.Sum256([]byte(email))
-		return a.mail(ctx, client, "address:"+base64.RawURLEncoding.EncodeToString(h[:18]), auth.Message{Purpose: PurposeUsernameTaken, To: email})
+		return a.mail(ctx, client, addressKey(email), auth.Message{Purpose: PurposeUsernameTaken, To: email})
 	}
 	if err != nil {
 		return err
@@ -307,7 +306,21 @@ func (a *Account) changeEmail(ctx context.Context, client netip.Prefix, r reqInf
 	case err != nil && !errors.Is(err, auth.ErrUnknownUser):
 		return err
 	}
+	// The link takes from the mail budget as the notice above does (the
+	// client's, and the address's), dropped alike past it: else a taken
+	// address would cost the client more than a free one, and counting
+	// the answers before a 429 would tell which addresses have accounts.
+	if ok, err := a.mailAllowed(ctx, client, addressKey(email)); !ok {
+		return err
+	}
 	return a.sendToken(ctx, u.Subject, bindChange, PurposeConfirmNewEmail, email)
+}
+
+// addressKey is the mail budget's account key of an address that has
+// no account: a hash, never the text a client typed.
+func addressKey(email string) string {
+	h := sha256.Sum256([]byte(auth.NormalizeLogin(email)))
+	return "address:" + base64.RawURLEncoding.EncodeToString(h[:18])
 }
 
 // deleteAccount deletes the signed-in user's account after the password,
