@@ -1,6 +1,8 @@
 package account_test
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -105,6 +107,25 @@ func TestAPIChangeEmailBudgetAlike(t *testing.T) {
 		taken := accepted("192.0.2.21", func(int) string { return "ada@example.com" })
 		if free != taken {
 			t.Fatalf("a client was let ask %d changes to a free address and %d to a taken one: the budget tells them apart", free, taken)
+		}
+	})
+}
+
+// TestAPIForgotMailerDownAlike: while the Mailer fails (an outage, or a
+// provider refusing one address), a forgotten password for an address
+// with an account must answer as one for an address without: else the
+// 5xx tells which addresses have accounts. (auth.RequestPasswordReset
+// leaves that to its caller; examples/contacts does it.)
+func TestAPIForgotMailerDownAlike(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newHarness(t, st.Open)
+		h.signup(t, "ada@example.com", "ada")
+		h.mail.Fail = errors.New("smtp: 451 try again later")
+		c := h.client(t)
+		unknown := c.post("/password/forgot", map[string]string{"email": "nobody@example.com"})
+		known := c.post("/password/forgot", map[string]string{"email": "ada@example.com"})
+		if unknown.status != 202 || known.status != unknown.status || !bytes.Equal(known.body, unknown.body) {
+			t.Fatalf("forgot with the mailer down: known address %s, unknown %s", known, unknown)
 		}
 	})
 }

@@ -354,7 +354,23 @@ func (a *Account) forgotPassword(ctx context.Context, client netip.Prefix, email
 	if err := a.allowClient(ctx, limit.Reset, client); err != nil {
 		return err
 	}
-	return a.cfg.Auth.RequestPasswordReset(ctx, email)
+	err := a.cfg.Auth.RequestPasswordReset(ctx, email)
+	var fe *auth.FieldError
+	var ce *auth.ConfigError
+	switch {
+	case err == nil, errors.As(err, &fe), errors.As(err, &ce), errors.Is(err, store.ErrUnavailable):
+		// The store work is the same for every address, so a store that
+		// is down fails them all alike.
+		return err
+	}
+	// What is left happens only for an address with an account (the
+	// Mailer failed) or tells nothing of one (the user table failed):
+	// the operator hears of it, the client gets everyone's answer, or a
+	// mail outage would tell which addresses have accounts.
+	if a.cfg.Logger != nil {
+		a.cfg.Logger.ErrorContext(ctx, "account: password reset not sent", slog.String("error", err.Error()))
+	}
+	return nil
 }
 
 // resetPassword spends a reset link and sets the new password
