@@ -129,3 +129,32 @@ func TestAPIForgotMailerDownAlike(t *testing.T) {
 		}
 	})
 }
+
+// TestAPIEmailChangeEndsOldAddressLinks: once the account has moved to a
+// new address, links mailed to the old one before (a reset, a
+// confirmation) open nothing: the old mailbox, which a user leaves
+// because it is lost or read by someone else, must not reset the
+// account's password after the move.
+func TestAPIEmailChangeEndsOldAddressLinks(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newHarness(t, st.Open)
+		c, _ := h.loggedIn(t, "ada@example.com", "ada")
+		// Whoever reads the old mailbox asks for a reset link.
+		h.client(t).must(202, "POST", "/password/forgot", map[string]string{"email": "ada@example.com"})
+		reset := h.mails(auth.PurposeResetPassword, "ada@example.com")
+		if len(reset) != 1 {
+			t.Fatalf("reset mails: %+v", reset)
+		}
+		// The owner moves the account to a new address.
+		c.must(202, "POST", "/email/change", map[string]string{"email": "ada@new.example", "password": strongPassword})
+		link := h.mail.Last(t)
+		if link.Purpose != account.PurposeConfirmNewEmail {
+			t.Fatalf("change mailed %+v", link)
+		}
+		h.client(t).must(200, "POST", "/email/confirm", map[string]string{"token": link.Token})
+
+		r := h.client(t).post("/password/reset", map[string]string{"token": reset[0].Token, "password": "the old mailbox wins now"})
+		wantCode(t, "a reset link mailed to the old address, after the move", r, 401, "invalid_token")
+		h.client(t).login("ada", strongPassword)
+	})
+}

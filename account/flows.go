@@ -168,10 +168,18 @@ func (a *Account) confirmEmail(ctx context.Context, client netip.Prefix, link st
 		}
 	case bound(rec, bindChange, email):
 		old := addressOf(u)
+		if old != "" && old != email {
+			// Reset links went to the old address: whoever reads it
+			// must not reset the password once the account has left
+			// it. First, so that a store failure moves nothing.
+			if _, err := a.cfg.Tokens.RevokeAll(ctx, u.Subject, store.Filter{Kind: store.KindReset}); err != nil {
+				return "", err
+			}
+		}
 		if err := a.can.emails.SetEmail(ctx, u.Subject, email, true); err != nil {
 			return "", err
 		}
-		if old != "" && old != auth.NormalizeLogin(email) {
+		if old != "" && old != email {
 			if err := a.cfg.Mailer.Send(ctx, auth.Message{Purpose: PurposeEmailChanged, To: old, Subject: u.Subject}); err != nil {
 				return "", err
 			}
