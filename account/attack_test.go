@@ -2,6 +2,8 @@ package account_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -157,4 +159,35 @@ func TestAPIEmailChangeEndsOldAddressLinks(t *testing.T) {
 		wantCode(t, "a reset link mailed to the old address, after the move", r, 401, "invalid_token")
 		h.client(t).login("ada", strongPassword)
 	})
+}
+
+// TestAccountLinksNotRedeemableByAuth: an app that mounts the account
+// API beside an older confirmation route of its own (auth.ConfirmEmail,
+// auth.RedeemVerification, which return a subject for the app to mark
+// its current address confirmed) must not let a link of the account
+// API's, bound to another address and purpose, confirm through them.
+// Else the holder of an account signed up with someone else's address
+// (allowed to log in unconfirmed) asks to move it to their own address,
+// and redeems that link at the older route: the victim's address is
+// marked confirmed on the attacker's account.
+func TestAccountLinksNotRedeemableByAuth(t *testing.T) {
+	h := newHarness(t, teststores.All()[0].Open)
+	c, _ := h.loggedIn(t, "eve@example.com", "eve")
+	c.must(202, "POST", "/email/change", map[string]string{"email": "eve@new.example", "password": strongPassword})
+	link := h.mail.Last(t)
+	tok := link.Token[:strings.LastIndexByte(link.Token, '.')]
+	if sub, err := h.auth.ConfirmEmail(t.Context(), tok); err == nil {
+		t.Fatalf("auth.ConfirmEmail redeemed an email-change link of the account API for %s", sub)
+	}
+
+	c.must(202, "POST", "/email/change", map[string]string{"email": "eve@other.example", "password": strongPassword})
+	link = h.mail.Last(t)
+	tok = link.Token[:strings.LastIndexByte(link.Token, '.')]
+	// The halves RedeemVerification takes: the value is the token's
+	// secret, the id its hash with the routing tag.
+	sum := sha256.Sum256([]byte(tok))
+	id := "vid_" + tok[4:8] + "_" + base64.RawURLEncoding.EncodeToString(sum[:])
+	if sub, err := h.auth.RedeemVerification(t.Context(), id, tok[len(tok)-43:]); err == nil {
+		t.Fatalf("auth.RedeemVerification redeemed an email-change link of the account API for %s", sub)
+	}
 }
