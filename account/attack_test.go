@@ -219,3 +219,33 @@ func TestSignupThenLoginTellsNothing(t *testing.T) {
 		t.Fatalf("login after signup: a taken address %s, a free one %s", answers["ada@example.com"], answers["nobody@example.com"])
 	}
 }
+
+// TestSignupNoticesCappedPerAccount: with the default limits, signups
+// naming one address from many client networks (a botnet, an IPv6 /48)
+// mail its owner at most auth.MaxMessagesPerHour notices an hour, as
+// every other message gatehouse sends for an account (docs/security.md,
+// "Mail per account"); and the flood does not spend the owner's own
+// budget (a resend answers 202, not 429).
+func TestSignupNoticesCappedPerAccount(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newHarness(t, st.Open, clientFromHeader)
+		u, sub := h.loggedIn(t, "ada@example.com", "ada")
+		c := h.client(t)
+		for i := range 30 {
+			r := c.post("/signup", map[string]string{"email": "ada@example.com", "password": strongPassword},
+				testClientHeader, fmt.Sprintf("2001:db8:%x::1", i))
+			if r.status != 202 {
+				t.Fatalf("signup %d: %s", i, r)
+			}
+		}
+		if got := len(h.mails(account.PurposeAccountExists, "ada@example.com")); got > auth.MaxMessagesPerHour {
+			t.Fatalf("30 signups from 30 networks mailed the owner %d notices in an hour, want at most %d", got, auth.MaxMessagesPerHour)
+		}
+		if err := h.users.SetEmail(t.Context(), sub, "ada@example.com", false); err != nil {
+			t.Fatal(err)
+		}
+		if r := u.post("/email/resend", nil); r.status != 202 {
+			t.Fatalf("the owner's resend after strangers' flood: %s", r)
+		}
+	})
+}

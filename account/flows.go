@@ -85,8 +85,13 @@ func (a *Account) signup(ctx context.Context, client netip.Prefix, email, pw, us
 // tellOwner mails an account's owner a notice (no token).
 func (a *Account) tellOwner(ctx context.Context, client netip.Prefix, u auth.User, p auth.Purpose) error {
 	a.rec.Record(ctx, audit.SignupExisting, slog.String(audit.KeySubject, u.Subject))
-	return a.mail(ctx, client, u.Subject, auth.Message{Purpose: p, To: addressOf(u), Subject: u.Subject})
+	return a.mail(ctx, client, noticeKey(u.Subject), auth.Message{Purpose: p, To: addressOf(u), Subject: u.Subject})
 }
+
+// noticeKey is the mail budget's account key of the notices strangers
+// set off for an account: apart from the budget of its owner's own
+// requests (resend, email change), which their flood must not spend.
+func noticeKey(subject string) string { return "notice:" + subject }
 
 // sendToken mails email a link for the purpose: confirming it as the
 // account's address (bindConfirm) or moving the account to it
@@ -310,7 +315,7 @@ func (a *Account) changeEmail(ctx context.Context, client netip.Prefix, r reqInf
 	other, err := a.users.FindUser(ctx, email)
 	switch {
 	case err == nil && other.Subject != u.Subject:
-		return a.mail(ctx, client, other.Subject, auth.Message{Purpose: PurposeAddressInUse, To: addressOf(other), Subject: other.Subject})
+		return a.mail(ctx, client, noticeKey(other.Subject), auth.Message{Purpose: PurposeAddressInUse, To: addressOf(other), Subject: other.Subject})
 	case err != nil && !errors.Is(err, auth.ErrUnknownUser):
 		return err
 	}
