@@ -249,3 +249,38 @@ func TestSignupNoticesCappedPerAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestPagesLogoutWithStaleRememberCookieEndsThiefsChain: a thief copied
+// the remember-me cookie and used it once the owner's session ended
+// (the chain rotated to the thief's copy). The owner, whose page still
+// shows "Log out", presses it with the cookie it holds, now spent: that
+// is a replay of a spent token like any other, and must end the chain,
+// the thief's session with it; not be shrugged off as "nothing left to
+// end".
+func TestPagesLogoutWithStaleRememberCookieEndsThiefsChain(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newHarness(t, st.Open, withRememberMe(t))
+		h.signup(t, "ada@example.com", "ada")
+		srv := pagesServer(t, h, true)
+		owner := newPageClient(t, srv)
+		if p := owner.post("/login", url.Values{"login": {"ada"}, "password": {strongPassword}, "remember": {"on"}}); p.status != 303 {
+			t.Fatalf("login: %d", p.status)
+		}
+		stolen := rememberCookie(t, owner, srv.URL)
+		h.clock.Advance(25 * time.Hour)
+		thief := newPageClient(t, srv)
+		u, _ := url.Parse(srv.URL)
+		thief.http.Jar.SetCookies(u, []*http.Cookie{{Name: auth.RememberCookie, Value: stolen, Path: "/", Secure: true}})
+		if p := thief.get("/sessions"); p.status != 200 {
+			t.Fatalf("the thief's restore: %d to %q", p.status, p.location)
+		}
+		h.clock.Advance(auth.RememberGrace + time.Second)
+		dropCookie(owner, srv.URL, "sess")
+		if p := owner.post("/logout", url.Values{}); p.status != 303 {
+			t.Fatalf("owner's logout: %d", p.status)
+		}
+		if p := thief.get("/sessions"); p.status == 200 {
+			t.Fatal("the thief's session outlived the owner's logout with the spent remember-me cookie")
+		}
+	})
+}
