@@ -284,3 +284,17 @@ func TestPagesLogoutWithStaleRememberCookieEndsThiefsChain(t *testing.T) {
 		}
 	})
 }
+
+// TestSignupUsernameNotAnAddressInAnyForm: a username may hold no '@',
+// nor a character that compatibility normalisation (NFKC, as user tables
+// often apply to usernames: Django does) turns into one, such as the
+// fullwidth '＠': else it squats the address it spells once the table
+// normalises it.
+func TestSignupUsernameNotAnAddressInAnyForm(t *testing.T) {
+	h := newHarness(t, teststores.All()[0].Open)
+	c := h.client(t)
+	for _, name := range []string{"victim\uff20example.com", "victim\ufe6bexample.com"} {
+		wantCode(t, "username "+name, c.post("/signup", map[string]string{"email": "eve@example.com", "password": strongPassword, "username": name}),
+			400, "invalid_field")
+	}
+}

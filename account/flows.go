@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
+	"golang.org/x/text/unicode/norm"
 )
 
 // The flows below are the account lifecycle, shared by the JSON API and
@@ -432,16 +433,18 @@ func (a *Account) confirmByReset(ctx context.Context, subject string) error {
 	return nil
 }
 
-// validUsername checks an optional username. It may not hold an '@':
-// logins look accounts up by address or username alike, so a username
-// that is an address would squat on that address's future account.
+// validUsername checks an optional username. It may not hold an '@',
+// nor a character NFKC makes one ('＠'): logins look accounts up by
+// address or username alike, so a username that is an address (once a
+// table that normalises usernames has normalised it) would squat on that
+// address's future account.
 func validUsername(name string) error {
 	switch {
 	case name == "":
 		return nil
 	case len(name) > maxUsername:
 		return &auth.FieldError{Field: "username", Reason: "too long"}
-	case name != strings.TrimSpace(name) || strings.ContainsRune(name, '@') || strings.ContainsFunc(name, isControl):
+	case name != strings.TrimSpace(name) || strings.ContainsRune(norm.NFKC.String(name), '@') || strings.ContainsFunc(name, isControl):
 		return &auth.FieldError{Field: "username", Reason: "invalid"}
 	}
 	return nil
