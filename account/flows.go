@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
+	"golang.org/x/text/unicode/norm"
 )
 
 // The flows below are the account lifecycle, shared by the JSON API and
@@ -70,8 +71,7 @@ func (a *Account) signup(ctx context.Context, client netip.Prefix, email, pw, us
 		if existing, ferr := a.users.FindUser(ctx, email); ferr == nil {
 			return a.tellOwner(ctx, client, existing, PurposeAccountExists)
 		}
-		h := sha256.Sum256([]byte(email))
-		return a.mail(ctx, client, "address:"+base64.RawURLEncoding.EncodeToString(h[:18]), auth.Message{Purpose: PurposeUsernameTaken, To: email})
+		return a.mail(ctx, client, addressKey(email), auth.Message{Purpose: PurposeUsernameTaken, To: email})
 	}
 	if err != nil {
 		return err
@@ -86,8 +86,13 @@ func (a *Account) signup(ctx context.Context, client netip.Prefix, email, pw, us
 // tellOwner mails an account's owner a notice (no token).
 func (a *Account) tellOwner(ctx context.Context, client netip.Prefix, u auth.User, p auth.Purpose) error {
 	a.rec.Record(ctx, audit.SignupExisting, slog.String(audit.KeySubject, u.Subject))
-	return a.mail(ctx, client, u.Subject, auth.Message{Purpose: p, To: addressOf(u), Subject: u.Subject})
+	return a.mail(ctx, client, noticeKey(u.Subject), auth.Message{Purpose: p, To: addressOf(u), Subject: u.Subject})
 }
+
+// noticeKey is the mail budget's account key of the notices strangers
+// set off for an account: apart from the budget of its owner's own
+// requests (resend, email change), which their flood must not spend.
+func noticeKey(subject string) string { return "notice:" + subject }
 
 // sendToken mails email a link for the purpose: confirming it as the
 // account's address (bindConfirm) or moving the account to it
@@ -169,10 +174,18 @@ func (a *Account) confirmEmail(ctx context.Context, client netip.Prefix, link st
 		}
 	case bound(rec, bindChange, email):
 		old := addressOf(u)
+		if old != "" && old != email {
+			// Reset links went to the old address: whoever reads it
+			// must not reset the password once the account has left
+			// it. First, so that a store failure moves nothing.
+			if _, err := a.cfg.Tokens.RevokeAll(ctx, u.Subject, store.Filter{Kind: store.KindReset}); err != nil {
+				return "", err
+			}
+		}
 		if err := a.can.emails.SetEmail(ctx, u.Subject, email, true); err != nil {
 			return "", err
 		}
-		if old != "" && old != auth.NormalizeLogin(email) {
+		if old != "" && old != email {
 			if err := a.cfg.Mailer.Send(ctx, auth.Message{Purpose: PurposeEmailChanged, To: old, Subject: u.Subject}); err != nil {
 				return "", err
 			}
@@ -303,11 +316,25 @@ func (a *Account) changeEmail(ctx context.Context, client netip.Prefix, r reqInf
 	other, err := a.users.FindUser(ctx, email)
 	switch {
 	case err == nil && other.Subject != u.Subject:
-		return a.mail(ctx, client, other.Subject, auth.Message{Purpose: PurposeAddressInUse, To: addressOf(other), Subject: other.Subject})
+		return a.mail(ctx, client, noticeKey(other.Subject), auth.Message{Purpose: PurposeAddressInUse, To: addressOf(other), Subject: other.Subject})
 	case err != nil && !errors.Is(err, auth.ErrUnknownUser):
 		return err
 	}
+	// The link takes from the mail budget as the notice above does (the
+	// client's, and the address's), dropped alike past it: else a taken
+	// address would cost the client more than a free one, and counting
+	// the answers before a 429 would tell which addresses have accounts.
+	if ok, err := a.mailAllowed(ctx, client, addressKey(email)); !ok {
+		return err
+	}
 	return a.sendToken(ctx, u.Subject, bindChange, PurposeConfirmNewEmail, email)
+}
+
+// addressKey is the mail budget's account key of an address that has
+// no account: a hash, never the text a client typed.
+func addressKey(email string) string {
+	h := sha256.Sum256([]byte(auth.NormalizeLogin(email)))
+	return "address:" + base64.RawURLEncoding.EncodeToString(h[:18])
 }
 
 // deleteAccount deletes the signed-in user's account after the password,
@@ -341,7 +368,23 @@ func (a *Account) forgotPassword(ctx context.Context, client netip.Prefix, email
 	if err := a.allowClient(ctx, limit.Reset, client); err != nil {
 		return err
 	}
-	return a.cfg.Auth.RequestPasswordReset(ctx, email)
+	err := a.cfg.Auth.RequestPasswordReset(ctx, email)
+	var fe *auth.FieldError
+	var ce *auth.ConfigError
+	switch {
+	case err == nil, errors.As(err, &fe), errors.As(err, &ce), errors.Is(err, store.ErrUnavailable):
+		// The store work is the same for every address, so a store that
+		// is down fails them all alike.
+		return err
+	}
+	// What is left happens only for an address with an account (the
+	// Mailer failed) or tells nothing of one (the user table failed):
+	// the operator hears of it, the client gets everyone's answer, or a
+	// mail outage would tell which addresses have accounts.
+	if a.cfg.Logger != nil {
+		a.cfg.Logger.ErrorContext(ctx, "account: password reset not sent", slog.String("error", err.Error()))
+	}
+	return nil
 }
 
 // resetPassword spends a reset link and sets the new password
@@ -390,16 +433,18 @@ func (a *Account) confirmByReset(ctx context.Context, subject string) error {
 	return nil
 }
 
-// validUsername checks an optional username. It may not hold an '@':
-// logins look accounts up by address or username alike, so a username
-// that is an address would squat on that address's future account.
+// validUsername checks an optional username. It may not hold an '@',
+// nor a character NFKC makes one ('＠'): logins look accounts up by
+// address or username alike, so a username that is an address (once a
+// table that normalises usernames has normalised it) would squat on that
+// address's future account.
 func validUsername(name string) error {
 	switch {
 	case name == "":
 		return nil
 	case len(name) > maxUsername:
 		return &auth.FieldError{Field: "username", Reason: "too long"}
-	case name != strings.TrimSpace(name) || strings.ContainsRune(name, '@') || strings.ContainsFunc(name, isControl):
+	case name != strings.TrimSpace(name) || strings.ContainsRune(norm.NFKC.String(name), '@') || strings.ContainsFunc(name, isControl):
 		return &auth.FieldError{Field: "username", Reason: "invalid"}
 	}
 	return nil

@@ -398,10 +398,12 @@ func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "login", d)
 }
 
-// logout ends the cookie's session; a browser without one is logged out
-// already.
+// logout ends the cookie's session and the browser's remember-me chain;
+// a browser with neither is logged out already. One whose session cookie
+// ran out but that holds a remember-me cookie is not: the next page would
+// bring its session back, so the logout handler ends the chain.
 func (p *pages) logout(w http.ResponseWriter, r *http.Request) {
-	if p.a.cfg.Cookies.SessionToken(r, p.a.cfg.Project(r)) == "" {
+	if p.a.cfg.Cookies.SessionToken(r, p.a.cfg.Project(r)) == "" && len(r.CookiesNamed(auth.RememberCookie)) == 0 {
 		p.redirect(w, r, "/login", "done", "logged_out")
 		return
 	}

@@ -61,7 +61,9 @@ func (a *Authenticator) SendEmailConfirmation(ctx context.Context, subject, to s
 
 // ConfirmEmail spends a confirmation token and returns the subject whose
 // address it confirms; the app then marks the address confirmed. Of
-// concurrent redemptions exactly one succeeds.
+// concurrent redemptions exactly one succeeds. A link of package
+// account's (bound to an address and a purpose) is tokens.ErrInvalid
+// here, and spent.
 func (a *Authenticator) ConfirmEmail(ctx context.Context, token string) (subject string, err error) {
 	defer func() {
 		a.record(ctx, audit.TokenRedeemed, audit.TokenRejected, "redeem", err, kindAttr(store.KindVerification), subjectAttr(subject))
@@ -70,7 +72,23 @@ func (a *Authenticator) ConfirmEmail(ctx context.Context, token string) (subject
 	if err != nil {
 		return "", err
 	}
+	if err := ownVerification(rec); err != nil {
+		return "", err
+	}
 	return rec.Subject, nil
+}
+
+// ownVerification refuses a verification token that auth did not issue:
+// auth issues them with no project, while package account binds its
+// links to an address and a purpose in the project. Redeemed here, such a
+// link (a move to an address its holder reads) would have the app mark
+// the account's current address confirmed, which nobody confirmed. The
+// token is spent all the same, as a bad link is.
+func ownVerification(rec store.Record) error {
+	if rec.Project != "" {
+		return fmt.Errorf("auth: a verification token bound to a purpose of another package: %w", tokens.ErrInvalid)
+	}
+	return nil
 }
 
 // send issues a token of the kind and mails it; its callers have checked

@@ -197,8 +197,10 @@ func (a *Authenticator) RestoreRemembered(ctx context.Context, client netip.Pref
 
 // ForgetRemembered ends the chain of a browser's remember-me token, its
 // live token and every session issued from it, as logging out of one of
-// those sessions does. A token that is unknown, spent, expired or not of
-// the device is not an error: nothing it could open is left.
+// those sessions does. A spent token is a replay, as it is to
+// RestoreRemembered: the chain (which a copy used since holds now) is
+// revoked. A token that is unknown, spent, expired or not of the device
+// is not an error.
 func (a *Authenticator) ForgetRemembered(ctx context.Context, device, token string) (err error) {
 	if _, _, ok := parseRemember(device + "." + token); !ok {
 		return nil
@@ -208,6 +210,21 @@ func (a *Authenticator) ForgetRemembered(ctx context.Context, device, token stri
 	case errors.Is(err, store.ErrUnavailable):
 		a.record(ctx, audit.SessionRevoked, audit.SessionRevoked, "forget_remembered", err, deviceAttr(device))
 		return err
+	case errors.Is(err, tokens.ErrInvalid):
+		// Gone, or spent: a spent one is a replay like any other (a
+		// copy used since, by a thief, holds the chain now), and Rotate
+		// revokes its chain, as RestoreRemembered would.
+		next, err := a.tokens.Rotate(ctx, token)
+		switch {
+		case err == nil:
+			// It came to life between the two calls, which a random
+			// token does not: end what was just issued.
+			_, err = a.tokens.RevokeAll(ctx, next.Record.Subject, store.Filter{Family: next.Record.Family})
+			return err
+		case errors.Is(err, store.ErrUnavailable):
+			return err
+		}
+		return nil
 	case err != nil, rec.Device != device, rec.Family == "":
 		return nil
 	}

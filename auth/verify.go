@@ -119,5 +119,8 @@ func (a *Authenticator) RedeemVerification(ctx context.Context, id, value string
 	if err != nil {
 		return "", err
 	}
+	if err := ownVerification(rec); err != nil {
+		return "", err
+	}
 	return rec.Subject, nil
 }

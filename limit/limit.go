@@ -74,7 +74,10 @@ var defaultPolicies = map[Class]Policy{
 	Login:  {PerClient: store.PerPeriod(100, 10*time.Minute)},
 	Reset:  {PerClient: store.PerPeriod(20, time.Hour)},
 	Verify: {PerClient: store.PerPeriod(60, 10*time.Minute)},
-	Mail:   {PerClient: store.PerPeriod(20, time.Hour)},
+	// Per account too: messages to one account or address that strangers
+	// set off (package account's notices) from many networks would
+	// otherwise flood its inbox; 5 an hour as auth.MaxMessagesPerHour.
+	Mail:   {PerClient: store.PerPeriod(20, time.Hour), PerAccount: store.PerPeriod(5, time.Hour)},
 	Signup: {PerClient: store.PerPeriod(20, time.Hour)},
 	MFA:    {PerClient: store.PerPeriod(30, 10*time.Minute)},
 }
