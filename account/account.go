@@ -152,6 +152,11 @@ func New(cfg Config) (*Account, error) {
 	case cfg.SignupMinDuration < 0:
 		return nil, errors.New("account: negative Config.SignupMinDuration")
 	}
+	if _, signup := cfg.Users.(Creator); signup && !cfg.Auth.HidesUnconfirmed() {
+		return nil, errors.New("account: signup needs auth.Config.HideUnconfirmed: without it, signing up an address with a password " +
+			"of one's own and logging in with it tells whether the address had an account (a new account answers " +
+			"403 unconfirmed, a taken address 401)")
+	}
 	if cfg.Limiter == nil && !cfg.NoRateLimits {
 		cfg.Limiter = cfg.Auth.Limiter()
 		if cfg.Limiter == nil {

@@ -60,7 +60,7 @@ func newFuzzApp(t *testing.T, adaHash []byte, ck *middleware.Cookies) *fuzzApp {
 		t.Fatal(err)
 	}
 	mail := &authtest.Outbox{}
-	a, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: mem, Hasher: authtest.NewHasher(), Mailer: mail,
+	a, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: mem, Hasher: authtest.NewHasher(), Mailer: mail, HideUnconfirmed: true,
 		Now: clock.Now, ResetMinDuration: -1})
 	if err != nil {
 		t.Fatal(err)

@@ -49,7 +49,7 @@ func newHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.
 		t.Fatal(err)
 	}
 	h.auth, err = auth.New(auth.Config{Users: h.users, Tokens: tm, Counters: s, Hasher: authtest.NewHasher(),
-		Mailer: h.mail, Now: h.clock.Now})
+		Mailer: h.mail, HideUnconfirmed: true, Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,6 +63,9 @@ var pageErrors = map[string]map[string]string{
 	"login": {
 		"missing_field": "Please enter your email address or username and your password.",
 		"missing_token": "Please log in.",
+		// Unconfirmed accounts log in as wrong passwords (see
+		// auth.Config.HideUnconfirmed): say so without saying which.
+		"invalid_credentials": "That login and password do not match. If you signed up recently, confirm your address first with the link we emailed you.",
 	},
 }
 

@@ -18,7 +18,7 @@ func TestAPIResetConfirmsTheAddress(t *testing.T) {
 		const squatter = "the squatter's own passphrase"
 		anon := h.client(t)
 		anon.must(202, "POST", "/signup", map[string]string{"email": "ada@example.com", "password": squatter})
-		wantCode(t, "unconfirmed login", anon.post("/login", map[string]string{"login": "ada@example.com", "password": squatter}), 403, "unconfirmed")
+		wantCode(t, "unconfirmed login", anon.post("/login", map[string]string{"login": "ada@example.com", "password": squatter}), 401, "invalid_credentials")
 
 		anon.must(202, "POST", "/password/forgot", map[string]string{"email": "ada@example.com"})
 		m := h.mails(auth.PurposeResetPassword, "ada@example.com")

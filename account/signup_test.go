@@ -26,7 +26,7 @@ func TestSignupAlikeCounted(t *testing.T) {
 		hasher := authtest.NewHasher()
 		h := newHarness(t, faulty(st, &fs), func(c *account.Config) {
 			// The account's Authenticator, on a Hasher this test can read.
-			a, err := auth.New(auth.Config{Users: c.Users, Tokens: c.Tokens, Counters: fs, Hasher: hasher, Mailer: c.Mailer, Now: c.Now})
+			a, err := auth.New(auth.Config{Users: c.Users, Tokens: c.Tokens, Counters: fs, Hasher: hasher, Mailer: c.Mailer, HideUnconfirmed: true, Now: c.Now})
 			if err != nil {
 				t.Fatal(err)
 			}

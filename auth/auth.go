@@ -82,6 +82,16 @@ type Config struct {
 	// AllowUnconfirmed lets users whose email is not confirmed log in; the
 	// result then reports Unconfirmed. By default they get ErrUnconfirmed.
 	AllowUnconfirmed bool
+	// HideUnconfirmed answers a right password of an account whose
+	// address is not confirmed as a wrong one (ErrInvalidCredentials),
+	// and counts it as the failure it is answered as. A signup that tells
+	// no one which addresses have accounts needs it (package account
+	// refuses to serve signup without it): otherwise whoever signs up an
+	// address with a password of their own learns from the login which
+	// it was, their new account (unconfirmed) or someone's (invalid
+	// credentials). The owner confirms the address, or resets the
+	// password, and logs in. It cannot be set with AllowUnconfirmed.
+	HideUnconfirmed bool
 	// Mailer delivers email confirmation and password reset tokens;
 	// required only by the methods that send them (SendEmailConfirmation,
 	// RequestPasswordReset), which answer a *ConfigError without it. New
@@ -126,6 +136,7 @@ type Authenticator struct {
 	deviceKey []byte
 	reveal    bool
 	allowUnc  bool
+	hideUnc   bool
 	members   Memberships
 	mailer    Mailer
 	rec       *audit.Recorder
@@ -149,6 +160,7 @@ func New(cfg Config) (*Authenticator, error) {
 		hasher:   cfg.Hasher,
 		reveal:   cfg.RevealUnknownUsers,
 		allowUnc: cfg.AllowUnconfirmed,
+		hideUnc:  cfg.HideUnconfirmed,
 		members:  cfg.Memberships,
 		mailer:   cfg.Mailer,
 		rec:      audit.New(cfg.Logger, cfg.Metrics),
@@ -168,6 +180,8 @@ func New(cfg Config) (*Authenticator, error) {
 		a.resetMin = 10 * time.Millisecond
 	}
 	switch lim, ok := cfg.Counters.(store.Limits); {
+	case cfg.HideUnconfirmed && cfg.AllowUnconfirmed:
+		return nil, errors.New("auth: set Config.HideUnconfirmed or Config.AllowUnconfirmed, not both")
 	case cfg.Limiter != nil && cfg.NoRateLimits:
 		return nil, errors.New("auth: set Config.Limiter or Config.NoRateLimits, not both")
 	case cfg.Limiter != nil:
@@ -397,6 +411,11 @@ func (a *Authenticator) authenticate(ctx context.Context, c Credentials, subject
 		if !known && a.reveal {
 			return User{}, nil, ErrUnknownUser
 		}
+		return User{}, nil, ErrInvalidCredentials
+	}
+	if a.hideUnc && !user.EmailConfirmed {
+		// Answered as a wrong password, and so counted as one: a login
+		// whose failures never locked would tell it apart all the same.
 		return User{}, nil, ErrInvalidCredentials
 	}
 	// The right password ends this client's counts, whatever follows.
@@ -650,6 +669,10 @@ func hashingKey(client netip.Prefix) string {
 	}
 	return clientaddr.Key(client)
 }
+
+// HidesUnconfirmed reports whether Config.HideUnconfirmed is set: logins
+// of unconfirmed accounts answer as wrong passwords.
+func (a *Authenticator) HidesUnconfirmed() bool { return a.hideUnc }
 
 // Limiter is the rate limiter the Authenticator applies to logins
 // (Config.Limiter, or the default one on Config.Counters); nil with

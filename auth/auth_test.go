@@ -224,6 +224,31 @@ func TestStatusIsReportedOnlyForTheRightPassword(t *testing.T) {
 	}
 }
 
+// TestHideUnconfirmed: a right password of an unconfirmed account is
+// answered and counted as a wrong one, so its failures lock it as an
+// account of someone else's would; a confirmed account is unaffected.
+func TestHideUnconfirmed(t *testing.T) {
+	if _, err := auth.New(auth.Config{HideUnconfirmed: true, AllowUnconfirmed: true}); err == nil {
+		t.Fatal("New took HideUnconfirmed with AllowUnconfirmed")
+	}
+	f := newFixture(t, auth.Config{HideUnconfirmed: true, Lockout: auth.Lockout{MaxFailures: 3, MaxFailuresPerClient: 2}})
+	if !f.a.HidesUnconfirmed() {
+		t.Fatal("HidesUnconfirmed is false")
+	}
+	for i := 1; i <= 2; i++ {
+		if _, err := f.login("unconfirmed_user", rightPassword); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("right password, unconfirmed, try %d: %v, want ErrInvalidCredentials", i, err)
+		}
+	}
+	var locked *auth.LockedError
+	if _, err := f.login("unconfirmed_user", rightPassword); !errors.As(err, &locked) {
+		t.Fatalf("third try: %v, want locked like any account after 2 failures", err)
+	}
+	if _, err := f.login("john_doe", rightPassword); err != nil {
+		t.Fatalf("a confirmed account: %v", err)
+	}
+}
+
 // from logs in to john_doe's account through login from client.
 func (f *fixture) from(client, login, pw string) error {
 	_, err := f.a.Login(ctx, auth.Credentials{Login: login, Password: pw, Client: netip.MustParsePrefix(client + "/32")}, "")

@@ -67,8 +67,10 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// HideUnconfirmed: a login of an unconfirmed account answers as a
+	// wrong password, or signup followed by login would tell who has one.
 	authn, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: cfg.store, Mailer: cfg.mailer,
-		BcryptCost: cfg.bcryptCost, Logger: cfg.logger})
+		HideUnconfirmed: true, BcryptCost: cfg.bcryptCost, Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func TestTeamNotes(t *testing.T) {
 	if code, _ := call(t, "POST", api+"/account/signup", "", `{"email":"ada@example.com","password":"a long passphrase of ada's"}`); code != 202 {
 		t.Fatalf("signup: %d", code)
 	}
-	if code, out := call(t, "POST", api+"/account/login", "", `{"login":"ada@example.com","password":"a long passphrase of ada's"}`); code != 403 || out["code"] != "unconfirmed" {
+	if code, out := call(t, "POST", api+"/account/login", "", `{"login":"ada@example.com","password":"a long passphrase of ada's"}`); code != 401 || out["code"] != "invalid_credentials" {
 		t.Fatalf("login before confirming: %d %v", code, out)
 	}
 	if code, out := call(t, "POST", api+"/account/email/confirm", "", `{"token":"`+mail.last(t).Token+`"}`); code != 200 {
