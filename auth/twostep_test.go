@@ -441,6 +441,38 @@ func TestPendingHoldsNoSecret(t *testing.T) {
 	}
 }
 
+// TestTwoStepLockoutAsBefore: the first step counts wrong passwords and
+// forgives them on a right one as a password login does, and a wrong
+// password issues no pending token.
+func TestTwoStepLockoutAsBefore(t *testing.T) {
+	onAllStores(t, func(t *testing.T, e *twoStep) {
+		wrong := func() {
+			t.Helper()
+			a := e.postJSON(t, nil, "/login", map[string]any{"login": "john_doe", "password": "not the password"})
+			if a.status != 401 || a.str("code") != "invalid_credentials" || a.str("pending") != "" {
+				t.Fatalf("wrong password: %d %v", a.status, a.body)
+			}
+		}
+		for range 4 {
+			wrong()
+		}
+		e.firstStep(t) // forgives the four
+		for range 4 {
+			wrong()
+		}
+		e.firstStep(t) // not locked: the counts started over
+		if items, _ := e.tokens.List(ctx, "341", store.Filter{Kind: store.KindSession}); len(items) != 0 {
+			t.Fatalf("sessions after first steps only: %d", len(items))
+		}
+		for range 6 {
+			e.postJSON(t, nil, "/login", map[string]any{"login": "john_doe", "password": "not the password"})
+		}
+		if a := e.postJSON(t, nil, "/login", map[string]any{"login": "john_doe", "password": rightPassword}); a.status != 403 || a.str("code") != "locked" {
+			t.Fatalf("right password on a locked account: %d %v", a.status, a.body)
+		}
+	})
+}
+
 // TestCompleteLoginRefusesBadInput: kind, code and token are checked
 // before anything is counted.
 func TestCompleteLoginRefusesBadInput(t *testing.T) {
@@ -462,7 +494,6 @@ func TestCompleteLoginRefusesBadInput(t *testing.T) {
 			t.Errorf("%s: %v (%s), want %s", name, err, got, tc.want)
 		}
 	}
-	var _ context.Context = ctx
 }
 
 // FuzzSecondStepHandler: any body to the second step is a clear 4xx with
