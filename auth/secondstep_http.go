@@ -58,8 +58,10 @@ const maxSecondStepBody = 4 << 10
 // the pending token from the form or the PendingCookie, sets the session
 // cookie, clears the PendingCookie and redirects (303) to
 // Options.Redirect. The pending token of a login that asked to be
-// remembered also starts its remember-me chain (RememberCookie); it needs
-// its session in the cookie. Each request takes one unit of the client's
+// remembered also starts its remember-me chain (RememberCookie; it needs
+// Options.RememberMe and its session in the cookie), and a completed
+// cookie login ends the remember-me chain the browser held before, as
+// LoginHandler does. Each request takes one unit of the client's
 // limit.MFA rate before the store is asked (a malformed pending token is
 // refused first, at no cost). A wrong code is answered with the second
 // factor's error (401 invalid_code) and the pending token stays usable
@@ -124,6 +126,17 @@ func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
 		}
 		if err == nil && remembered {
 			err = a.SetRememberCookie(w, ds)
+		}
+		if err == nil && (browser || jsonCookie) && len(r.CookiesNamed(RememberCookie)) > 0 {
+			// As LoginHandler does: the new login replaces the browser's
+			// remember-me chain; end the old one and, unless a new one was
+			// just set, clear its cookie. Best effort.
+			if device, token, ok := RememberFromRequest(r); ok {
+				_ = a.ForgetRemembered(r.Context(), device, token)
+			}
+			if !remembered {
+				ClearRememberCookie(w)
+			}
 		}
 		if err == nil {
 			SetKnownDeviceCookie(w, s.KnownDevice)

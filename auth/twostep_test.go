@@ -379,6 +379,26 @@ func TestTwoStepForm(t *testing.T) {
 		if me.status != 200 || me.body["Assurance"] != float64(2) || !strings.HasPrefix(me.body["Device"].(string), "browser-") {
 			t.Fatalf("/sudo with the cookie: %d %v", me.status, me.body)
 		}
+
+		// Logging in again without "remember" ends the browser's chain
+		// at the second step, as a password login does.
+		e.clock.Advance(30 * time.Second)
+		form = url.Values{"login": {"john_doe"}, "password": {rightPassword}}
+		if a := e.do(t, c, "POST", "/login", "application/x-www-form-urlencoded", form.Encode(), ""); a.status != 303 {
+			t.Fatalf("first step again: %d", a.status)
+		}
+		form = url.Values{"kind": {"totp"}, "code": {e.key.Code(e.clock.Now())}}
+		a = e.do(t, c, "POST", "/second", "application/x-www-form-urlencoded", form.Encode(), "")
+		cleared := false
+		for _, ck := range a.cookies {
+			cleared = cleared || ck.Name == auth.RememberCookie && ck.MaxAge < 0
+		}
+		if a.status != 303 || !cleared {
+			t.Fatalf("second login: %d, remember-me cookie cleared %v", a.status, cleared)
+		}
+		if items, err := e.tokens.List(ctx, "341", store.Filter{Kind: store.KindDevice}); err != nil || len(items) != 0 {
+			t.Fatalf("device chains left: %d, %v", len(items), err)
+		}
 	})
 }
 
