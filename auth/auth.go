@@ -115,6 +115,13 @@ type Config struct {
 	// timings; default nil. Wrap the store with audit.InstrumentStore to
 	// time store calls too.
 	Metrics audit.Metrics
+	// SecondFactor, when set, makes logins of accounts that have a
+	// second factor two-step: the right password answers a
+	// *SecondFactorError with a pending token and issues nothing else,
+	// and CompleteLogin issues the session once the factor passed (see
+	// CompleteLogin). *mfa.Manager implements it. Default nil: a password
+	// alone logs in.
+	SecondFactor SecondFactor
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -140,6 +147,7 @@ type Authenticator struct {
 	members   Memberships
 	mailer    Mailer
 	rec       *audit.Recorder
+	second    SecondFactor
 	resetMin  time.Duration
 	now       func() time.Time
 	// remembering shares concurrent redemptions of one remember-me
@@ -164,6 +172,7 @@ func New(cfg Config) (*Authenticator, error) {
 		members:  cfg.Memberships,
 		mailer:   cfg.Mailer,
 		rec:      audit.New(cfg.Logger, cfg.Metrics),
+		second:   cfg.SecondFactor,
 		resetMin: cfg.ResetMinDuration,
 		now:      cfg.Now,
 	}
@@ -493,19 +502,38 @@ type Session struct {
 // Login authenticates the credentials and issues a new session token for
 // the project ("" for none). Every login gets a new token, so a session id
 // planted before login is worthless after it.
+//
+// With Config.SecondFactor, a right password of an account that has a
+// second factor issues no session: the answer is a *SecondFactorError
+// (401 second_factor_required) carrying a pending token for
+// CompleteLogin, and no known-device proof. Password-only sessions record
+// assurance level 1 (AssurancePassword).
 func (a *Authenticator) Login(ctx context.Context, c Credentials, project string) (Session, error) {
 	var iss tokens.Issued
+	var pending *SecondFactorError
 	u, err := a.authenticateThen(ctx, c, func(u User) error {
+		now := a.now()
 		var err error
-		iss, err = a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: u.Subject, Project: project, AuthTime: a.now()})
+		if pending, err = a.pend(ctx, u, project, "", now); err != nil || pending != nil {
+			return err
+		}
+		iss, err = a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: u.Subject, Project: project, AuthTime: now,
+			Assurance: AssurancePassword})
 		a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindSession), subjectAttr(u.Subject), projectAttr(project))
 		return err
 	}, func() {
 		// Nobody holds the token yet: withdraw it. Best effort.
+		if pending != nil {
+			a.withdrawPending(ctx, pending)
+			return
+		}
 		_ = a.tokens.Revoke(context.WithoutCancel(ctx), store.KindSession, iss.Token)
 	})
 	if err != nil {
 		return Session{}, err
+	}
+	if pending != nil {
+		return Session{}, pending
 	}
 	return Session{User: u, Token: iss.Token, Project: project, ExpiresAt: iss.Record.ExpiresAt,
 		Unconfirmed: !u.EmailConfirmed, KnownDevice: a.knownDeviceProof(u.Subject, u.PasswordHash, a.now())}, nil

@@ -100,15 +100,29 @@ func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project,
 	}
 	now := a.now()
 	var dev tokens.Issued
+	var pending *SecondFactorError
 	u, err := a.authenticateThen(ctx, c, func(u User) error {
 		var err error
-		dev, err = a.tokens.Issue(ctx, store.KindDevice, tokens.Claims{Subject: u.Subject, Project: project, Device: device, AuthTime: now})
+		if pending, err = a.pend(ctx, u, project, device, now); err != nil || pending != nil {
+			return err
+		}
+		dev, err = a.tokens.Issue(ctx, store.KindDevice, tokens.Claims{Subject: u.Subject, Project: project, Device: device, AuthTime: now,
+			Assurance: AssurancePassword})
 		return err
 	}, func() {
+		if pending != nil {
+			a.withdrawPending(ctx, pending)
+			return
+		}
 		_ = a.tokens.Revoke(context.WithoutCancel(ctx), store.KindDevice, dev.Token)
 	})
 	if err != nil {
 		return DeviceSession{}, err
+	}
+	if pending != nil {
+		// No device token, session or proof before the second factor:
+		// CompleteLoginDevice starts the chain.
+		return DeviceSession{}, pending
 	}
 	if err := a.keepNewestChain(ctx, u.Subject, device); err != nil {
 		return DeviceSession{}, err
@@ -159,6 +173,7 @@ func (a *Authenticator) deviceSession(ctx context.Context, dev tokens.Issued) (D
 	r := dev.Record
 	iss, err := a.tokens.Issue(ctx, store.KindSession, tokens.Claims{
 		Subject: r.Subject, Project: r.Project, Device: r.Device, Family: r.Family, AuthTime: r.AuthTime,
+		Assurance: r.Assurance,
 	})
 	if err != nil {
 		return DeviceSession{}, err

@@ -23,6 +23,15 @@
 //   - password reset, answered alike for known and unknown addresses
 //     ([Authenticator.RequestPasswordReset], [Authenticator.ConfirmPasswordReset]).
 //
+// Two-step login: with Config.SecondFactor (an *mfa.Manager), a right
+// password of an account that has a second factor issues nothing but a
+// pending token, answered as a [SecondFactorError] (401
+// second_factor_required); [Authenticator.CompleteLogin] (or
+// [Authenticator.CompleteLoginDevice], and [Authenticator.SecondStepHandler]
+// over HTTP) checks the code and only then issues the session, at
+// [AssuranceMultiFactor]; password-only sessions record
+// [AssurancePassword]. middleware.RequireAssurance acts on the level.
+//
 // Accounts stay the app's: to deactivate one, the app sets User.Active to
 // false and calls [Authenticator.Deactivate], which ends every token the
 // user holds. Messages go out through the app's [Mailer]; a password reset

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -160,6 +161,13 @@ var errRememberToken = &FieldError{Field: "remember", Reason: "needs the session
 // way a successful login sets the known-device cookie (see SetKnownDeviceCookie), and a login presenting
 // it is not locked out by other clients' failures. Errors are answered with their
 // Problem as JSON, or for forms by a redirect carrying ?error=<code>.
+//
+// With Config.SecondFactor, a right password of an account that has a
+// second factor is answered 401 {"code": "second_factor_required",
+// "message", "pending", "expires_at"} (a form: the PendingCookie and a
+// redirect carrying ?error=second_factor_required), and sets no session,
+// remember-me or known-device cookie: SecondStepHandler takes it from
+// there.
 func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 	o := opts.withDefaults()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -240,9 +248,22 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 		if err == nil {
 			SetKnownDeviceCookie(w, s.KnownDevice)
 		}
+		var pending *SecondFactorError
+		if errors.As(err, &pending) && browser {
+			// A form login's pending token goes into a short-lived cookie
+			// of its own (never the URL): it is no session, and the
+			// second-step form posts it back.
+			a.setPendingCookie(w, pending)
+		}
 		switch {
 		case err != nil && browser:
 			http.Redirect(w, r, withQuery(o.Redirect, "error", problem.Of(err).Code), http.StatusSeeOther)
+		case pending != nil:
+			// The password was right; nothing is issued but the pending
+			// token the client sends to the second step.
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, http.StatusUnauthorized, pendingResponse{Code: "second_factor_required",
+				Message: problem.Of(ErrSecondFactor).Message, Pending: pending.Pending, ExpiresAt: pending.ExpiresAt.UTC()})
 		case err != nil:
 			problem.Write(w, err)
 		case browser:

@@ -32,6 +32,11 @@
 // store_unavailable when the store fails. A failing store never lets a
 // request through.
 //
+// Step-up: [Principal] carries the session's assurance level and when the
+// user authenticated; [RequireAssurance] (a [StepUp]) behind a guard
+// refuses a session below a level, or authenticated too long ago, with 401
+// insufficient_user_authentication and a challenge saying what is needed.
+//
 // [Apps] guards server-to-server calls with app credentials (an id and a
 // secret in headers, HTTP Basic or a query parameter), kept hashed and
 // compared in constant time.

@@ -39,7 +39,16 @@ type Principal struct {
 	Kind      store.Kind
 	IssuedAt  time.Time
 	ExpiresAt time.Time
-	AuthTime  time.Time
+	// AuthTime is when the subject last authenticated: proved a password
+	// (and, for a two-step login, the second factor right after it).
+	AuthTime time.Time
+	// Assurance is the authenticator assurance level the session was born
+	// with (store.Record.Assurance): 1 for a password alone
+	// (auth.AssurancePassword), 2 for a password and a second factor
+	// (auth.AssuranceMultiFactor), 0 when none was recorded. Sessions
+	// from a device or remember-me chain keep their chain's level.
+	// RequireAssurance checks it.
+	Assurance uint8
 
 	// session is the part of the session's store ID that SessionID
 	// names (tokens.PublicID reads the hash's first 16 bytes): the
@@ -357,7 +366,8 @@ func (g *Guard) validate(r *http.Request, project, token string) (Principal, err
 	}
 	return Principal{
 		Subject: rec.Subject, Project: rec.Project, Device: rec.Device, Kind: rec.Kind,
-		IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, AuthTime: rec.AuthTime, session: [16]byte(id.Hash[:16]),
+		IssuedAt: rec.IssuedAt, ExpiresAt: rec.ExpiresAt, AuthTime: rec.AuthTime, Assurance: rec.Assurance,
+		session: [16]byte(id.Hash[:16]),
 	}, nil
 }
 

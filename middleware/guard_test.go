@@ -78,6 +78,9 @@ func TestGuard(t *testing.T) {
 	tok := f.session(t, "u1", "")
 	tokA := f.session(t, "u1", "A")
 	login, _ := f.tokens.Issue(ctx, store.KindLogin, tokens.Claims{Subject: "u1"})
+	// A login waiting for its second factor grants nothing but the second
+	// step (issue 18; better-auth GHSA-xg6x-h9c9-2m83).
+	pending, _ := f.tokens.Issue(ctx, store.KindPending, tokens.Claims{Subject: "u1", Assurance: 1})
 	byProject := func(r *http.Request) string { return r.PathValue("project") }
 
 	for _, tc := range []struct {
@@ -96,6 +99,8 @@ func TestGuard(t *testing.T) {
 		{name: "garbage bearer", header: "Bearer garbage", status: 401, code: "invalid_token"},
 		{name: "basic auth", header: "Basic dTpw", status: 401, code: "missing_token"},
 		{name: "login token as session", header: "Bearer " + login.Token, status: 401, code: "invalid_token"},
+		{name: "pending token as bearer session", header: "Bearer " + pending.Token, status: 401, code: "invalid_token"},
+		{name: "pending token as cookie session", cookie: map[string]string{"": pending.Token}, status: 401, code: "invalid_token"},
 		{name: "unknown token", header: "Bearer " + tok[:len(tok)-2] + "AA", status: 401, code: "invalid_token"},
 		{name: "project session opens its project", project: byProject, path: "/p/A", header: "Bearer " + tokA, status: 200, wantSubjet: "u1"},
 		{name: "project session refused elsewhere", project: byProject, path: "/p/B", header: "Bearer " + tokA, status: 403, code: "wrong_project"},

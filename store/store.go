@@ -36,9 +36,15 @@ const (
 	KindVerification                  // a one-time email verification token
 	KindReset                         // a one-time password reset token
 	KindAppCredential                 // an app credential (API key)
+	// KindPending is a login whose password was right and whose second
+	// factor is still to come: short-lived, single use, it grants nothing
+	// but the second step (auth.Authenticator.CompleteLogin). Its record
+	// holds no secret: subject, project, the device it would sign in and
+	// when the password was proved.
+	KindPending
 )
 
-var kindNames = [...]string{"", "session", "login", "device", "verification", "reset", "app"}
+var kindNames = [...]string{"", "session", "login", "device", "verification", "reset", "app", "pending"}
 
 // String returns the kind's name, such as "session".
 func (k Kind) String() string {
@@ -49,7 +55,7 @@ func (k Kind) String() string {
 }
 
 // Valid reports whether k is one of the kinds above.
-func (k Kind) Valid() bool { return k >= KindSession && k <= KindAppCredential }
+func (k Kind) Valid() bool { return k >= KindSession && k <= KindPending }
 
 // ID names a stored token. Stores never see the token itself, only its hash.
 type ID struct {

@@ -31,7 +31,7 @@ const (
 )
 
 // kindLetters maps a kind to the letter of its prefix; index by store.Kind.
-var kindLetters = [...]byte{0, 's', 'l', 'd', 'v', 'r', 'a'}
+var kindLetters = [...]byte{0, 's', 'l', 'd', 'v', 'r', 'a', 'p'}
 
 func letter(k store.Kind) byte {
 	if !k.Valid() {
@@ -46,7 +46,7 @@ func KindOf(token string) store.Kind {
 	if len(token) != Len || token[0] != 'g' || token[1] != 'h' || token[3] != '_' {
 		return 0
 	}
-	for k := store.KindSession; k <= store.KindAppCredential; k++ {
+	for k := store.KindSession; k.Valid(); k++ {
 		if kindLetters[k] == token[2] {
 			return k
 		}

@@ -90,6 +90,9 @@ type Config struct {
 	VerificationTTL time.Duration // default 24 hours
 	ResetTTL        time.Duration // password reset; default 1 hour
 	AppTTL          time.Duration // app credentials; default 365 days
+	// PendingTTL is how long a login waits for its second factor
+	// (store.KindPending); default 5 minutes.
+	PendingTTL time.Duration
 }
 
 // Manager issues, validates, consumes, rotates and revokes tokens on top of
@@ -100,7 +103,7 @@ type Manager struct {
 	tags  *tagger
 	// derive is the HMAC-SHA256 of DeriveKey, under Config.TagKey.
 	derive func() hash.Hash
-	ttl    [store.KindAppCredential + 1]time.Duration
+	ttl    [store.KindPending + 1]time.Duration
 	chain  time.Duration
 }
 
@@ -134,6 +137,7 @@ func New(cfg Config) (*Manager, error) {
 		{store.KindVerification, cfg.VerificationTTL, 24 * time.Hour},
 		{store.KindReset, cfg.ResetTTL, time.Hour},
 		{store.KindAppCredential, cfg.AppTTL, 365 * 24 * time.Hour},
+		{store.KindPending, cfg.PendingTTL, 5 * time.Minute},
 	} {
 		if d.set < 0 {
 			return nil, fmt.Errorf("tokens: negative lifetime %v for %s tokens", d.set, d.kind)
@@ -170,6 +174,11 @@ type Claims struct {
 	Family string
 	// AuthTime is when the subject proved a password; default now.
 	AuthTime time.Time
+	// Assurance is the authenticator assurance level the subject proved
+	// (1: a password; 2: a password and a second factor); kept in
+	// store.Record.Assurance and by every successor of a device chain.
+	// Zero records none.
+	Assurance uint8
 }
 
 // Issued is a new token and its record. Token is the only copy of the
@@ -199,6 +208,7 @@ func (m *Manager) Issue(ctx context.Context, kind store.Kind, c Claims) (Issued,
 		IssuedAt:  now,
 		ExpiresAt: now.Add(m.ttl[kind]),
 		AuthTime:  c.AuthTime,
+		Assurance: c.Assurance,
 	}
 	if rec.AuthTime.IsZero() {
 		rec.AuthTime = now

@@ -464,3 +464,46 @@ func TestIdleCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingKind: a second-step pending token has its own prefix, lasts
+// PendingTTL (5 minutes by default), is spent by its first Consume, and
+// opens nothing of another kind (issue 18).
+func TestPendingKind(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cfg  tokens.Config
+		want time.Duration
+	}{
+		"default":    {tokens.Config{}, 5 * time.Minute},
+		"configured": {tokens.Config{PendingTTL: time.Minute}, time.Minute},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, tc.cfg)
+			if got := f.m.TTL(store.KindPending); got != tc.want {
+				t.Fatalf("TTL = %v, want %v", got, tc.want)
+			}
+			iss, err := f.m.Issue(ctx, store.KindPending, tokens.Claims{Subject: "u1", Project: "p", Assurance: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(iss.Token, "ghp_") || tokens.KindOf(iss.Token) != store.KindPending {
+				t.Fatalf("token %q: want prefix ghp_ and kind pending", iss.Token[:4])
+			}
+			if _, err := f.m.Validate(ctx, store.KindSession, iss.Token); !errors.Is(err, tokens.ErrWrongKind) {
+				t.Fatalf("pending as session: %v, want ErrWrongKind", err)
+			}
+			f.clock.Advance(tc.want - time.Second)
+			rec, err := f.m.Consume(ctx, store.KindPending, iss.Token)
+			if err != nil || rec.Subject != "u1" || rec.Assurance != 1 {
+				t.Fatalf("Consume = %+v, %v", rec, err)
+			}
+			if _, err := f.m.Consume(ctx, store.KindPending, iss.Token); !errors.Is(err, tokens.ErrInvalid) {
+				t.Fatalf("second Consume: %v, want ErrInvalid", err)
+			}
+			late, _ := f.m.Issue(ctx, store.KindPending, tokens.Claims{Subject: "u1"})
+			f.clock.Advance(tc.want)
+			if _, err := f.m.Consume(ctx, store.KindPending, late.Token); !errors.Is(err, tokens.ErrInvalid) {
+				t.Fatalf("expired: %v, want ErrInvalid", err)
+			}
+		})
+	}
+}

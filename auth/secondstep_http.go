@@ -1,0 +1,163 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/httpbody"
+	"github.com/gatehouse-go/gatehouse/problem"
+)
+
+// PendingCookie keeps a form login's pending token between the password
+// and the second step: Secure, HttpOnly, SameSite=Strict, for the whole
+// site, until the token expires. It is no session: the guard never reads
+// it, and the token opens nothing but SecondStepHandler.
+const PendingCookie = "__Host-gatehouse-pending"
+
+// pendingResponse is the JSON answer of a first step whose account needs
+// its second factor.
+type pendingResponse struct {
+	Code      string    `json:"code"`
+	Message   string    `json:"message"`
+	Pending   string    `json:"pending"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (a *Authenticator) setPendingCookie(w http.ResponseWriter, p *SecondFactorError) {
+	http.SetCookie(w, &http.Cookie{Name: PendingCookie, Value: p.Pending, Path: "/",
+		MaxAge: max(1, int(p.ExpiresAt.Sub(a.now())/time.Second)),
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+func clearPendingCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: PendingCookie, Value: "", Path: "/", MaxAge: -1,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// secondStepRequest is the body of the second step: JSON {"pending",
+// "kind", "code", "session"} or the same fields as a form (the pending
+// token may come from the PendingCookie instead).
+type secondStepRequest struct {
+	Pending string `json:"pending"`
+	Kind    string `json:"kind"`
+	Code    string `json:"code"`
+	Session string `json:"session"`
+}
+
+// maxSecondStepBody bounds the second step's body: three short fields.
+const maxSecondStepBody = 4 << 10
+
+// SecondStepHandler completes a login that LoginHandler answered
+// second_factor_required. A JSON body {"pending", "kind" ("totp" or
+// "recovery"), "code"} is answered 200 {"token", "expires_at"}, or with
+// the session cookie and {"expires_at"} when Options.JSONCookie is set or
+// the body says "session": "cookie"; a form (with Options.Cookies) takes
+// the pending token from the form or the PendingCookie, sets the session
+// cookie, clears the PendingCookie and redirects (303) to
+// Options.Redirect. The pending token of a login that asked to be
+// remembered also starts its remember-me chain (RememberCookie; it needs
+// Options.RememberMe and its session in the cookie), and a completed
+// cookie login ends the remember-me chain the browser held before, as
+// LoginHandler does. Each request takes one unit of the client's
+// limit.MFA rate before the store is asked (a malformed pending token is
+// refused first, at no cost). A wrong code is answered with the second
+// factor's error (401 invalid_code) and the pending token stays usable
+// within the factor's attempt limit; see CompleteLogin. Errors are
+// answered with their Problem as JSON, or for forms by a redirect
+// carrying ?error=<code>.
+func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
+	o := opts.withDefaults()
+	maxBody := min(o.MaxBodyBytes, maxSecondStepBody)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !postOnly(w, r) {
+			return
+		}
+		var req secondStepRequest
+		form, err := httpbody.Decode(w, r, maxBody, &req, func(v url.Values) {
+			req = secondStepRequest{Pending: v.Get("pending"), Kind: v.Get("kind"), Code: v.Get("code")}
+		})
+		browser := form && o.Cookies != nil
+		if err == nil && form && !browser {
+			err = httpbody.ErrMediaType
+		}
+		if err == nil && browser && req.Pending == "" {
+			if c, cerr := r.Cookie(PendingCookie); cerr == nil {
+				req.Pending = c.Value
+			}
+		}
+		jsonCookie := false
+		if err == nil && !form {
+			switch req.Session {
+			case "":
+				jsonCookie = o.JSONCookie
+			case "cookie":
+				jsonCookie = true
+			case "token":
+			default:
+				err = errSessionKind
+			}
+			if jsonCookie && o.Cookies == nil {
+				err = errNoCookies
+			}
+		}
+		var client netip.Prefix
+		if err == nil {
+			client, err = o.Client(r)
+		}
+		var s Session
+		var ds DeviceSession
+		remembered := false
+		if err == nil {
+			s, err = a.CompleteLogin(r.Context(), req.Pending, req.Kind, req.Code, client)
+			if errors.Is(err, ErrPendingIntent) && (browser || jsonCookie) && o.RememberMe {
+				// A login that asked to be remembered.
+				ds, err = a.CompleteLoginDevice(r.Context(), req.Pending, req.Kind, req.Code, client)
+				s, remembered = ds.Session, err == nil
+			}
+		}
+		if err == nil && (browser || jsonCookie) {
+			prev := o.Cookies.SessionToken(r, s.Project)
+			if err = o.Cookies.SetSession(w, r, s.Project, s.Token, s.ExpiresAt); err == nil && prev != "" && prev != s.Token {
+				_ = a.LogoutKeepDevice(r.Context(), prev)
+			}
+		}
+		if err == nil && remembered {
+			err = a.SetRememberCookie(w, ds)
+		}
+		if err == nil && (browser || jsonCookie) && len(r.CookiesNamed(RememberCookie)) > 0 {
+			// As LoginHandler does: the new login replaces the browser's
+			// remember-me chain; end the old one and, unless a new one was
+			// just set, clear its cookie. Best effort.
+			if device, token, ok := RememberFromRequest(r); ok {
+				_ = a.ForgetRemembered(r.Context(), device, token)
+			}
+			if !remembered {
+				ClearRememberCookie(w)
+			}
+		}
+		if err == nil {
+			SetKnownDeviceCookie(w, s.KnownDevice)
+			if browser || len(r.CookiesNamed(PendingCookie)) > 0 {
+				clearPendingCookie(w)
+			}
+		}
+		switch {
+		case err != nil && browser:
+			http.Redirect(w, r, withQuery(o.Redirect, "error", problem.Of(err).Code), http.StatusSeeOther)
+		case err != nil:
+			problem.Write(w, err)
+		case browser:
+			http.Redirect(w, r, o.Redirect, http.StatusSeeOther)
+		case jsonCookie:
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, http.StatusOK, loginResponse{ExpiresAt: s.ExpiresAt.UTC()})
+		default:
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC()})
+		}
+	})
+	return o.CrossOrigin.Handler(h)
+}
