@@ -217,36 +217,8 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 				s, err = a.Login(r.Context(), c, o.Project(r))
 			}
 		}
-		if err == nil && (browser || jsonCookie) {
-			prev := o.Cookies.SessionToken(r, s.Project)
-			if err = o.Cookies.SetSession(w, r, s.Project, s.Token, s.ExpiresAt); err == nil && prev != "" && prev != s.Token {
-				// The session this browser held is replaced, so it ends
-				// (OWASP ASVS 5.0 7.2.4). Best effort: the new one stands.
-				// A password login says nothing of a device the old
-				// session came from, so its chain stays; the browser's
-				// own remember-me chain is ended below.
-				_ = a.LogoutKeepDevice(r.Context(), prev)
-			}
-		}
-		if err == nil && remember {
-			err = a.SetRememberCookie(w, ds)
-		}
-		if err == nil && (browser || jsonCookie) && len(r.CookiesNamed(RememberCookie)) > 0 {
-			// A password login replaces what the browser held, its
-			// remember-me chain too: end it, so that no copy of its
-			// cookie signs anyone in, and, unless a new one was just
-			// set, clear the cookie, or the browser of a user who logs
-			// in after another would come back as the other once its
-			// session ends. Best effort: the new session stands.
-			if device, token, ok := RememberFromRequest(r); ok {
-				_ = a.ForgetRemembered(r.Context(), device, token)
-			}
-			if !remember {
-				ClearRememberCookie(w)
-			}
-		}
 		if err == nil {
-			SetKnownDeviceCookie(w, s.KnownDevice)
+			err = a.keepLogin(w, r, o, s, ds, remember, browser || jsonCookie)
 		}
 		var pending *SecondFactorError
 		if errors.As(err, &pending) && browser {
@@ -255,28 +227,81 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 			// second-step form posts it back.
 			a.setPendingCookie(w, pending)
 		}
-		switch {
-		case err != nil && browser:
-			http.Redirect(w, r, withQuery(o.Redirect, "error", problem.Of(err).Code), http.StatusSeeOther)
-		case pending != nil:
+		if pending != nil && !browser {
 			// The password was right; nothing is issued but the pending
 			// token the client sends to the second step.
 			w.Header().Set("Cache-Control", "no-store")
 			writeJSON(w, http.StatusUnauthorized, pendingResponse{Code: "second_factor_required",
 				Message: problem.Of(ErrSecondFactor).Message, Pending: pending.Pending, ExpiresAt: pending.ExpiresAt.UTC()})
-		case err != nil:
-			problem.Write(w, err)
-		case browser:
-			http.Redirect(w, r, o.Redirect, http.StatusSeeOther)
-		case jsonCookie:
-			w.Header().Set("Cache-Control", "no-store")
-			writeJSON(w, http.StatusOK, loginResponse{ExpiresAt: s.ExpiresAt.UTC()})
-		default:
-			w.Header().Set("Cache-Control", "no-store")
-			writeJSON(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC()})
+			return
 		}
+		answerLogin(w, r, o, s, err, browser, jsonCookie)
 	})
 	return o.CrossOrigin.Handler(h)
+}
+
+// keepLogin leaves in the response what a successful login leaves: with
+// cookie, the session cookie (ending the session the browser held), the
+// remember-me cookie of a remembered login (ds), the end of the chain the
+// browser was remembered by before; and the known-device cookie. Shared
+// by the login and the second-step handlers.
+func (a *Authenticator) keepLogin(w http.ResponseWriter, r *http.Request, o HandlerOptions, s Session, ds DeviceSession, remembered, cookie bool) error {
+	if cookie {
+		prev := o.Cookies.SessionToken(r, s.Project)
+		if err := o.Cookies.SetSession(w, r, s.Project, s.Token, s.ExpiresAt); err != nil {
+			return err
+		}
+		if prev != "" && prev != s.Token {
+			// The session this browser held is replaced, so it ends
+			// (OWASP ASVS 5.0 7.2.4). Best effort: the new one stands.
+			// A password login says nothing of a device the old session
+			// came from, so its chain stays; the browser's own
+			// remember-me chain is ended below.
+			_ = a.LogoutKeepDevice(r.Context(), prev)
+		}
+	}
+	if remembered {
+		if err := a.SetRememberCookie(w, ds); err != nil {
+			return err
+		}
+	}
+	if cookie && len(r.CookiesNamed(RememberCookie)) > 0 {
+		// A login replaces what the browser held, its remember-me chain
+		// too: end it, so that no copy of its cookie signs anyone in,
+		// and, unless a new one was just set, clear the cookie, or the
+		// browser of a user who logs in after another would come back as
+		// the other once its session ends. Best effort: the new session
+		// stands.
+		if device, token, ok := RememberFromRequest(r); ok {
+			_ = a.ForgetRemembered(r.Context(), device, token)
+		}
+		if !remembered {
+			ClearRememberCookie(w)
+		}
+	}
+	SetKnownDeviceCookie(w, s.KnownDevice)
+	return nil
+}
+
+// answerLogin answers a login or second step: a browser (a form) is
+// redirected to o.Redirect, with ?error=<code> when err is set; a JSON
+// client gets err's problem, or the session as the cookie (jsonCookie)
+// or as a token.
+func answerLogin(w http.ResponseWriter, r *http.Request, o HandlerOptions, s Session, err error, browser, jsonCookie bool) {
+	switch {
+	case err != nil && browser:
+		http.Redirect(w, r, withQuery(o.Redirect, "error", problem.Of(err).Code), http.StatusSeeOther)
+	case err != nil:
+		problem.Write(w, err)
+	case browser:
+		http.Redirect(w, r, o.Redirect, http.StatusSeeOther)
+	case jsonCookie:
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, loginResponse{ExpiresAt: s.ExpiresAt.UTC()})
+	default:
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC()})
+	}
 }
 
 // LogoutHandler ends the session presented as a bearer token or, with

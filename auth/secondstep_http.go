@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/httpbody"
-	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 // PendingCookie keeps a form login's pending token between the password
@@ -118,46 +117,13 @@ func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
 				s, remembered = ds.Session, err == nil
 			}
 		}
-		if err == nil && (browser || jsonCookie) {
-			prev := o.Cookies.SessionToken(r, s.Project)
-			if err = o.Cookies.SetSession(w, r, s.Project, s.Token, s.ExpiresAt); err == nil && prev != "" && prev != s.Token {
-				_ = a.LogoutKeepDevice(r.Context(), prev)
-			}
-		}
-		if err == nil && remembered {
-			err = a.SetRememberCookie(w, ds)
-		}
-		if err == nil && (browser || jsonCookie) && len(r.CookiesNamed(RememberCookie)) > 0 {
-			// As LoginHandler does: the new login replaces the browser's
-			// remember-me chain; end the old one and, unless a new one was
-			// just set, clear its cookie. Best effort.
-			if device, token, ok := RememberFromRequest(r); ok {
-				_ = a.ForgetRemembered(r.Context(), device, token)
-			}
-			if !remembered {
-				ClearRememberCookie(w)
-			}
-		}
 		if err == nil {
-			SetKnownDeviceCookie(w, s.KnownDevice)
-			if browser || len(r.CookiesNamed(PendingCookie)) > 0 {
-				clearPendingCookie(w)
-			}
+			err = a.keepLogin(w, r, o, s, ds, remembered, browser || jsonCookie)
 		}
-		switch {
-		case err != nil && browser:
-			http.Redirect(w, r, withQuery(o.Redirect, "error", problem.Of(err).Code), http.StatusSeeOther)
-		case err != nil:
-			problem.Write(w, err)
-		case browser:
-			http.Redirect(w, r, o.Redirect, http.StatusSeeOther)
-		case jsonCookie:
-			w.Header().Set("Cache-Control", "no-store")
-			writeJSON(w, http.StatusOK, loginResponse{ExpiresAt: s.ExpiresAt.UTC()})
-		default:
-			w.Header().Set("Cache-Control", "no-store")
-			writeJSON(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC()})
+		if err == nil && (browser || len(r.CookiesNamed(PendingCookie)) > 0) {
+			clearPendingCookie(w)
 		}
+		answerLogin(w, r, o, s, err, browser, jsonCookie)
 	})
 	return o.CrossOrigin.Handler(h)
 }
