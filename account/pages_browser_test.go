@@ -8,13 +8,10 @@ package account_test
 // page it passes (set GATEHOUSE_SCREENSHOTS to a directory to keep them).
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/gatehouse-go/gatehouse/account"
+	"github.com/gatehouse-go/gatehouse/internal/browsertest"
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -51,13 +49,13 @@ func productionCookies(t *testing.T) harnessConfig {
 // login page), change password, log out; then a forgotten password, reset
 // from its mailed link, on a phone-sized screen in dark mode.
 func TestPagesBrowserJourney(t *testing.T) {
-	browser := newBrowser(t)
+	browser := browsertest.New(t)
 	h := newHarness(t, teststores.All()[0].Open, productionCookies(t))
 	srv := pagesServer(t, h, true)
 	base := srv.URL + pagesPath
 	shots := newShots(t)
 
-	laptop := newTab(t, browser)
+	laptop := browsertest.NewTab(t, browser)
 	bstep(t, laptop, "desktop viewport", chromedp.EmulateViewport(1100, 800))
 
 	// Signup, and the check-email page.
@@ -98,7 +96,7 @@ func TestPagesBrowserJourney(t *testing.T) {
 	shots.take(laptop, "06-home")
 
 	// A second browser (its own cookie jar) logs in as the same user.
-	phone := newTab(t, browser)
+	phone := browsertest.NewTab(t, browser)
 	bstep(t, phone, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
 	bstep(t, phone, "open the login page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.ID("login")))
 	shots.take(phone, "07-login-phone")
@@ -280,104 +278,4 @@ func brun[T any](t *testing.T, tab context.Context, what string, a chromedp.Acti
 		t.Fatalf("%s: %v", what, err)
 	}
 	return v
-}
-
-// newBrowser starts headless Chromium for the test and stops it at the
-// end. It skips the test when Chromium is not installed, unless
-// GATEHOUSE_REQUIRE_BROWSER=1 (make test sets it, after installing it).
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := chromiumPath(t)
-	out := new(lockedBuffer)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.CombinedOutput(out),
-		// As root on a machine without a display or a GPU.
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		// No traffic of Chromium's own: the network may be closed.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		// httptest's certificate is self-signed; TLS is what lets the
-		// Secure __Host- cookie be set at all.
-		chromedp.IgnoreCertErrors,
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-		if t.Failed() {
-			var keep []string // less the D-Bus complaints of a machine without a desktop
-			for line := range strings.Lines(out.String()) {
-				if !strings.Contains(line, "dbus") {
-					keep = append(keep, line)
-				}
-			}
-			t.Logf("chromium's output:\n%s", strings.Join(keep, ""))
-		}
-	})
-	startBrowser(t, ctx, cancel, "start chromium")
-	return ctx
-}
-
-// newTab opens a tab in a new browser context of browser (its own cookie
-// jar, like a private window) and closes it at the end of the test.
-func newTab(t *testing.T, browser context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	startBrowser(t, ctx, cancel, "open a tab")
-	return ctx
-}
-
-// startBrowser runs nothing on ctx, which starts its browser or tab, and
-// gives up after browserStepTimeout.
-func startBrowser(t *testing.T, ctx context.Context, cancel context.CancelFunc, what string) {
-	t.Helper()
-	timer := time.AfterFunc(browserStepTimeout, cancel)
-	err := chromedp.Do(ctx)
-	if !timer.Stop() {
-		t.Fatalf("%s: not done after %v (%v)", what, browserStepTimeout, err)
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	const msg = "chromium is not installed; `make test` installs it (Debian package chromium) and runs this test"
-	if os.Getenv("GATEHOUSE_REQUIRE_BROWSER") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// lockedBuffer is a bytes.Buffer that Chromium's output goroutine and the
-// test may use at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
+	"github.com/gatehouse-go/gatehouse/internal/browsertest"
 )
 
 // stepTimeout bounds each browser step. A login hashes with bcrypt cost 10,
@@ -38,7 +38,7 @@ const stepTimeout = 30 * time.Second
 const evilHost = "evil.example"
 
 func TestBrowserChromium(t *testing.T) {
-	browser := newBrowser(t)
+	browser := browsertest.New(t, chromedp.Flag("host-resolver-rules", "MAP "+evilHost+" 127.0.0.1"))
 	a, err := newApp(appConfig{tagKey: extest.TagKey, secureCookies: true, bcryptCost: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestBrowserChromium(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	t.Run("login, cookie flags, logout", func(t *testing.T) {
-		tab := newTab(t, browser)
+		tab := browsertest.NewTab(t, browser)
 		step(t, tab, "open /", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("login")))
 		login(t, tab)
 
@@ -94,7 +94,7 @@ func TestBrowserChromium(t *testing.T) {
 		{"cross-site logout of a session", evilHost, "/logout", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tab := newTab(t, browser)
+			tab := browsertest.NewTab(t, browser)
 			if tc.loggedIn {
 				step(t, tab, "open /", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("login")))
 				login(t, tab)
@@ -168,7 +168,7 @@ func TestBrowserChromium(t *testing.T) {
 		{"fetch from another site", evilHost, "cross-site", false, http.StatusUnauthorized, "missing_token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tab := newTab(t, browser)
+			tab := browsertest.NewTab(t, browser)
 			step(t, tab, "open /", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("login")))
 			login(t, tab)
 			posts.take()
@@ -367,97 +367,4 @@ func run[T any](t *testing.T, tab context.Context, what string, a chromedp.Actio
 		t.Fatalf("%s: %v", what, err)
 	}
 	return v
-}
-
-// newBrowser starts headless Chromium for the test and stops it at the end.
-// It skips the test when Chromium is not installed, unless
-// GATEHOUSE_REQUIRE_BROWSER=1 (make test sets it, after installing it).
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := chromiumPath(t)
-	out := new(extest.Buffer)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.CombinedOutput(out),
-		// As root on a machine without a display or a GPU.
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		// No traffic of Chromium's own: this machine's network is closed,
-		// and every refused connection would be noise in its log.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		// The test servers have httptest's self-signed certificate; TLS is
-		// what lets the Secure cookie be set at all.
-		chromedp.IgnoreCertErrors,
-		chromedp.Flag("host-resolver-rules", "MAP "+evilHost+" 127.0.0.1"),
-		// chromedp gives each browser a fresh --user-data-dir under the
-		// temporary directory and removes it when the browser stops.
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-		if t.Failed() {
-			t.Logf("chromium's output (less its D-Bus complaints):\n%s", withoutDBus(out.String()))
-		}
-	})
-	// The first run starts the browser and ties it to ctx, so it cannot
-	// carry a deadline of its own: a timer cancels it instead.
-	start(t, ctx, cancel, "start chromium")
-	return ctx
-}
-
-// newTab opens a tab in a new browser context of browser (its own cookie
-// jar, like a private window) and closes it at the end of the test.
-func newTab(t *testing.T, browser context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	start(t, ctx, cancel, "open a tab")
-	return ctx
-}
-
-// start runs nothing on ctx, which starts its browser or tab, and gives up
-// after stepTimeout.
-func start(t *testing.T, ctx context.Context, cancel context.CancelFunc, what string) {
-	t.Helper()
-	timer := time.AfterFunc(stepTimeout, cancel)
-	err := chromedp.Do(ctx)
-	if !timer.Stop() {
-		t.Fatalf("%s: not done after %v (%v)", what, stepTimeout, err)
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	const msg = "chromium is not installed; `make test` installs it (Debian package chromium) and runs this test"
-	if os.Getenv("GATEHOUSE_REQUIRE_BROWSER") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// withoutDBus drops the lines in which Chromium complains that it has no
-// D-Bus, as on every machine without a desktop session.
-func withoutDBus(log string) string {
-	var keep []string
-	for line := range strings.Lines(log) {
-		if !strings.Contains(line, "dbus") {
-			keep = append(keep, line)
-		}
-	}
-	return strings.Join(keep, "")
 }
