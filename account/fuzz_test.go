@@ -30,7 +30,7 @@ var fuzzCodes = map[string]bool{
 	"unconfirmed": true, "locked": true, "rate_limited": true, "cross_origin": true, "missing_token": true,
 	"invalid_token": true, "token_reused": true, "wrong_project": true, "password_too_short": true,
 	"password_too_long": true, "password_invalid": true, "password_blocklisted": true, "password_context": true,
-	"no_client_address": true, "taken": true,
+	"no_client_address": true, "taken": true, "password_required": true,
 }
 
 // fuzzApp is a fresh account API on memory with one confirmed account,
