@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,9 @@ func (c *Commands) DialHook(next redis.DialHook) redis.DialHook { return next }
 // ProcessHook implements redis.Hook.
 func (c *Commands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.N.Add(1)
+		if !connSetUp(cmd) {
+			c.N.Add(1)
+		}
 		return next(ctx, cmd)
 	}
 }
@@ -32,9 +35,33 @@ func (c *Commands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // ProcessPipelineHook implements redis.Hook.
 func (c *Commands) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.N.Add(int64(len(cmds)))
+		c.N.Add(int64(operational(cmds)))
 		return next(ctx, cmds)
 	}
+}
+
+// connSetUp reports whether cmd is one go-redis sends on a connection it
+// has just opened (HELLO, CLIENT SETINFO, AUTH, SELECT): its hooks see
+// those too, and when an operation needs a second connection at once (two
+// commands sent together) they would count toward it, or not, as the pool
+// happens to hold one.
+func connSetUp(cmd redis.Cmder) bool {
+	switch strings.ToLower(cmd.Name()) {
+	case "hello", "client", "auth", "select":
+		return true
+	}
+	return false
+}
+
+// operational counts the commands of cmds that are not connection set-up.
+func operational(cmds []redis.Cmder) int {
+	n := 0
+	for _, cmd := range cmds {
+		if !connSetUp(cmd) {
+			n++
+		}
+	}
+	return n
 }
 
 // RoundTrips is a go-redis hook that counts how many times a client waits
@@ -103,6 +130,9 @@ func (r *RoundTrips) DialHook(next redis.DialHook) redis.DialHook { return next 
 // ProcessHook implements redis.Hook.
 func (r *RoundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if connSetUp(cmd) {
+			return next(ctx, cmd)
+		}
 		r.start()
 		defer r.end()
 		return next(ctx, cmd)
@@ -112,6 +142,9 @@ func (r *RoundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // ProcessPipelineHook implements redis.Hook: a pipeline is one wait.
 func (r *RoundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if operational(cmds) == 0 {
+			return next(ctx, cmds)
+		}
 		r.start()
 		defer r.end()
 		return next(ctx, cmds)
