@@ -141,3 +141,41 @@ func TestLogMailerLinksToThePages(t *testing.T) {
 		t.Fatalf("logged %q", buf.String())
 	}
 }
+
+// TestNotesRefuseCrossSiteCookiePosts: the notes routes take the pages'
+// session cookie, so a POST another site's page makes the browser send
+// with it is refused (403 cross_origin) before anything is stored; the
+// same POST from the app's own origin passes.
+func TestNotesRefuseCrossSiteCookiePosts(t *testing.T) {
+	srv, mail := newTestApp(t)
+	api := srv.URL + "/api"
+	const pw = "a long passphrase of ada's"
+	call(t, "POST", api+"/account/signup", "", `{"email":"ada@example.com","password":"`+pw+`"}`)
+	call(t, "POST", api+"/account/email/confirm", "", `{"token":"`+mail.last(t).Token+`"}`)
+	res, err := http.Post(api+"/account/login", "application/json", strings.NewReader(`{"login":"ada@example.com","password":"`+pw+`","session":"cookie"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	cookies := res.Cookies()
+	post := func(site string) int {
+		req, _ := http.NewRequest("POST", api+"/notes", strings.NewReader(`{"text":"hello"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Sec-Fetch-Site", site)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := post("cross-site"); got != 403 {
+		t.Fatalf("cross-site POST /api/notes with the cookie: %d, want 403", got)
+	}
+	if got := post("same-origin"); got != 201 {
+		t.Fatalf("same-origin POST /api/notes with the cookie: %d, want 201", got)
+	}
+}
