@@ -81,6 +81,7 @@ func TestGuard(t *testing.T) {
 	// A login waiting for its second factor grants nothing but the second
 	// step (issue 18; better-auth GHSA-xg6x-h9c9-2m83).
 	pending, _ := f.tokens.Issue(ctx, store.KindPending, tokens.Claims{Subject: "u1", Assurance: 1})
+	challenge, _ := f.tokens.Issue(ctx, store.KindChallenge, tokens.Claims{Subject: "u1"})
 	byProject := func(r *http.Request) string { return r.PathValue("project") }
 
 	for _, tc := range []struct {
@@ -101,6 +102,7 @@ func TestGuard(t *testing.T) {
 		{name: "login token as session", header: "Bearer " + login.Token, status: 401, code: "invalid_token"},
 		{name: "pending token as bearer session", header: "Bearer " + pending.Token, status: 401, code: "invalid_token"},
 		{name: "pending token as cookie session", cookie: map[string]string{"": pending.Token}, status: 401, code: "invalid_token"},
+		{name: "passkey challenge as session", header: "Bearer " + challenge.Token, status: 401, code: "invalid_token"},
 		{name: "unknown token", header: "Bearer " + tok[:len(tok)-2] + "AA", status: 401, code: "invalid_token"},
 		{name: "project session opens its project", project: byProject, path: "/p/A", header: "Bearer " + tokA, status: 200, wantSubjet: "u1"},
 		{name: "project session refused elsewhere", project: byProject, path: "/p/B", header: "Bearer " + tokA, status: 403, code: "wrong_project"},

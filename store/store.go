@@ -42,9 +42,14 @@ const (
 	// holds no secret: subject, project, the device it would sign in and
 	// when the password was proved.
 	KindPending
+	// KindChallenge is a WebAuthn ceremony's challenge (passkey): short
+	// lived, single use, bound to the ceremony and, but for a passwordless
+	// login, to the subject. Consuming it is what makes an assertion or a
+	// registration count once.
+	KindChallenge
 )
 
-var kindNames = [...]string{"", "session", "login", "device", "verification", "reset", "app", "pending"}
+var kindNames = [...]string{"", "session", "login", "device", "verification", "reset", "app", "pending", "challenge"}
 
 // String returns the kind's name, such as "session".
 func (k Kind) String() string {
@@ -55,7 +60,7 @@ func (k Kind) String() string {
 }
 
 // Valid reports whether k is one of the kinds above.
-func (k Kind) Valid() bool { return k >= KindSession && k <= KindPending }
+func (k Kind) Valid() bool { return k >= KindSession && k <= KindChallenge }
 
 // ID names a stored token. Stores never see the token itself, only its hash.
 type ID struct {

@@ -93,6 +93,10 @@ type Config struct {
 	// PendingTTL is how long a login waits for its second factor
 	// (store.KindPending); default 5 minutes.
 	PendingTTL time.Duration
+	// ChallengeTTL is how long a WebAuthn ceremony may take
+	// (store.KindChallenge); default 5 minutes, the WebAuthn
+	// recommendation for a ceremony's timeout.
+	ChallengeTTL time.Duration
 }
 
 // Manager issues, validates, consumes, rotates and revokes tokens on top of
@@ -103,7 +107,7 @@ type Manager struct {
 	tags  *tagger
 	// derive is the HMAC-SHA256 of DeriveKey, under Config.TagKey.
 	derive func() hash.Hash
-	ttl    [store.KindPending + 1]time.Duration
+	ttl    [store.KindChallenge + 1]time.Duration
 	chain  time.Duration
 }
 
@@ -138,6 +142,7 @@ func New(cfg Config) (*Manager, error) {
 		{store.KindReset, cfg.ResetTTL, time.Hour},
 		{store.KindAppCredential, cfg.AppTTL, 365 * 24 * time.Hour},
 		{store.KindPending, cfg.PendingTTL, 5 * time.Minute},
+		{store.KindChallenge, cfg.ChallengeTTL, 5 * time.Minute},
 	} {
 		if d.set < 0 {
 			return nil, fmt.Errorf("tokens: negative lifetime %v for %s tokens", d.set, d.kind)

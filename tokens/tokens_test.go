@@ -507,3 +507,45 @@ func TestPendingKind(t *testing.T) {
 		})
 	}
 }
+
+// TestChallengeKind: a WebAuthn challenge has its own prefix, lasts
+// ChallengeTTL (5 minutes by default), is spent by its first Consume, and
+// is no other kind (issue 18: challenges are one-time tokens).
+func TestChallengeKind(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cfg  tokens.Config
+		want time.Duration
+	}{
+		"default":    {tokens.Config{}, 5 * time.Minute},
+		"configured": {tokens.Config{ChallengeTTL: 2 * time.Minute}, 2 * time.Minute},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, tc.cfg)
+			if got := f.m.TTL(store.KindChallenge); got != tc.want {
+				t.Fatalf("TTL = %v, want %v", got, tc.want)
+			}
+			iss, err := f.m.Issue(ctx, store.KindChallenge, tokens.Claims{Subject: "u1", Project: "webauthn.get"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(iss.Token, "ghc_") || tokens.KindOf(iss.Token) != store.KindChallenge {
+				t.Fatalf("token %q: want prefix ghc_ and kind challenge", iss.Token[:4])
+			}
+			if _, err := f.m.Validate(ctx, store.KindPending, iss.Token); !errors.Is(err, tokens.ErrWrongKind) {
+				t.Fatalf("challenge as pending: %v, want ErrWrongKind", err)
+			}
+			f.clock.Advance(tc.want - time.Second)
+			if rec, err := f.m.Consume(ctx, store.KindChallenge, iss.Token); err != nil || rec.Project != "webauthn.get" {
+				t.Fatalf("Consume = %+v, %v", rec, err)
+			}
+			if _, err := f.m.Consume(ctx, store.KindChallenge, iss.Token); !errors.Is(err, tokens.ErrInvalid) {
+				t.Fatalf("second Consume: %v, want ErrInvalid", err)
+			}
+			late, _ := f.m.Issue(ctx, store.KindChallenge, tokens.Claims{Subject: "u1"})
+			f.clock.Advance(tc.want)
+			if _, err := f.m.Consume(ctx, store.KindChallenge, late.Token); !errors.Is(err, tokens.ErrInvalid) {
+				t.Fatalf("expired: %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
