@@ -264,6 +264,11 @@ type Credentials struct {
 	// a cookie): with a live one, failures from other clients do not lock
 	// this client out. Anything else is ignored.
 	KnownDevice string
+	// TrustedDevice is the browser's trust token (TrustDevice; the login
+	// handlers keep it in TrustCookie): a live one of the account's
+	// stands in for its second factor, once; see TrustDevice. Anything
+	// else is ignored.
+	TrustedDevice string
 }
 
 // Authenticate checks the credentials and returns the user. In order:
@@ -497,6 +502,11 @@ type Session struct {
 	// handlers keep it in a cookie); empty for sessions that did not come
 	// from a password. It lasts KnownDeviceTTL. It is not a credential.
 	KnownDevice string
+	// Trust is the successor of the trust token the login presented
+	// (Credentials.TrustedDevice) when that token stood in for the second
+	// factor: the one presented is spent, so keep this one in its place
+	// (SetTrustCookie). Zero otherwise.
+	Trust Trust
 }
 
 // Login authenticates the credentials and issues a new session token for
@@ -511,14 +521,15 @@ type Session struct {
 func (a *Authenticator) Login(ctx context.Context, c Credentials, project string) (Session, error) {
 	var iss tokens.Issued
 	var pending *SecondFactorError
+	var trusted *tokens.Issued
 	u, err := a.authenticateThen(ctx, c, func(u User) error {
 		now := a.now()
 		var err error
-		if pending, err = a.pend(ctx, u, project, "", now); err != nil || pending != nil {
+		if pending, trusted, err = a.pend(ctx, u, project, "", c.TrustedDevice, now); err != nil || pending != nil {
 			return err
 		}
 		iss, err = a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: u.Subject, Project: project, AuthTime: now,
-			Assurance: AssurancePassword})
+			Assurance: trustedAssurance(trusted)})
 		a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindSession), subjectAttr(u.Subject), projectAttr(project))
 		return err
 	}, func() {
@@ -536,7 +547,8 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials, project string
 		return Session{}, pending
 	}
 	return Session{User: u, Token: iss.Token, Project: project, ExpiresAt: iss.Record.ExpiresAt,
-		Unconfirmed: !u.EmailConfirmed, KnownDevice: a.knownDeviceProof(u.Subject, u.PasswordHash, a.now())}, nil
+		Unconfirmed: !u.EmailConfirmed, KnownDevice: a.knownDeviceProof(u.Subject, u.PasswordHash, a.now()),
+		Trust: trustOf(trusted)}, nil
 }
 
 // Logout ends a session token. A session issued from a device chain

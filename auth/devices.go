@@ -101,13 +101,14 @@ func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project,
 	now := a.now()
 	var dev tokens.Issued
 	var pending *SecondFactorError
+	var trusted *tokens.Issued
 	u, err := a.authenticateThen(ctx, c, func(u User) error {
 		var err error
-		if pending, err = a.pend(ctx, u, project, device, now); err != nil || pending != nil {
+		if pending, trusted, err = a.pend(ctx, u, project, device, c.TrustedDevice, now); err != nil || pending != nil {
 			return err
 		}
 		dev, err = a.tokens.Issue(ctx, store.KindDevice, tokens.Claims{Subject: u.Subject, Project: project, Device: device, AuthTime: now,
-			Assurance: AssurancePassword})
+			Assurance: trustedAssurance(trusted)})
 		return err
 	}, func() {
 		if pending != nil {
@@ -136,6 +137,7 @@ func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project,
 	ds.User = u
 	ds.Unconfirmed = !u.EmailConfirmed
 	ds.KnownDevice = a.knownDeviceProof(u.Subject, u.PasswordHash, now)
+	ds.Trust = trustOf(trusted)
 	return ds, nil
 }
 

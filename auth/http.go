@@ -108,6 +108,9 @@ type loginRequest struct {
 	Session string `json:"session"`
 	// Remember asks for a remember-me cookie (HandlerOptions.RememberMe).
 	Remember bool `json:"remember"`
+	// TrustedDevice is a token client's trust token (a browser's is in
+	// TrustCookie).
+	TrustedDevice string `json:"trusted_device"`
 }
 
 // identifier returns the first of Login, Username and Email that is set.
@@ -138,6 +141,10 @@ func readLogin(w http.ResponseWriter, r *http.Request, max int64) (req loginRequ
 type loginResponse struct {
 	Token     string    `json:"token,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// TrustedDevice is a token client's new trust token (a browser gets
+	// TrustCookie instead), when its login used or asked for one.
+	TrustedDevice          string     `json:"trusted_device,omitempty"`
+	TrustedDeviceExpiresAt *time.Time `json:"trusted_device_expires_at,omitempty"`
 }
 
 // errSessionKind: a JSON login asked for a session it cannot have.
@@ -167,7 +174,9 @@ var errRememberToken = &FieldError{Field: "remember", Reason: "needs the session
 // "message", "pending", "expires_at"} (a form: the PendingCookie and a
 // redirect carrying ?error=second_factor_required), and sets no session,
 // remember-me or known-device cookie: SecondStepHandler takes it from
-// there.
+// there. A trusted device (TrustCookie, or a token client's
+// "trusted_device") skips the second step once per token, and the
+// answer carries its successor (see TrustDevice).
 func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 	o := opts.withDefaults()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +218,11 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 		var s Session
 		var ds DeviceSession
 		if err == nil {
-			c := Credentials{Login: req.identifier(), Password: req.Password, Client: client, KnownDevice: KnownDeviceFromRequest(r)}
+			c := Credentials{Login: req.identifier(), Password: req.Password, Client: client, KnownDevice: KnownDeviceFromRequest(r),
+				TrustedDevice: req.TrustedDevice}
+			if browser || jsonCookie {
+				c.TrustedDevice = TrustFromRequest(r)
+			}
 			if remember {
 				ds, err = a.LoginRemembered(r.Context(), c, o.Project(r))
 				s = ds.Session
@@ -280,6 +293,9 @@ func (a *Authenticator) keepLogin(w http.ResponseWriter, r *http.Request, o Hand
 		}
 	}
 	SetKnownDeviceCookie(w, s.KnownDevice)
+	if cookie && s.Trust.Token != "" {
+		a.SetTrustCookie(w, s.Trust)
+	}
 	return nil
 }
 
@@ -300,7 +316,12 @@ func answerLogin(w http.ResponseWriter, r *http.Request, o HandlerOptions, s Ses
 		writeJSON(w, http.StatusOK, loginResponse{ExpiresAt: s.ExpiresAt.UTC()})
 	default:
 		w.Header().Set("Cache-Control", "no-store")
-		writeJSON(w, http.StatusOK, loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC()})
+		resp := loginResponse{Token: s.Token, ExpiresAt: s.ExpiresAt.UTC()}
+		if s.Trust.Token != "" {
+			at := s.Trust.ExpiresAt.UTC()
+			resp.TrustedDevice, resp.TrustedDeviceExpiresAt = s.Trust.Token, &at
+		}
+		writeJSON(w, http.StatusOK, resp)
 	}
 }
 

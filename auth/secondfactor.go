@@ -100,22 +100,45 @@ func (e *SecondFactorError) Is(target error) bool { return target == ErrSecondFa
 func (e *SecondFactorError) Problem() problem.Error { return problem.Of(ErrSecondFactor) }
 
 // pend issues the pending token of u's login when the account needs a
-// second factor: nil, nil when it does not (or there is no SecondFactor).
-func (a *Authenticator) pend(ctx context.Context, u User, project, device string, now time.Time) (*SecondFactorError, error) {
+// second factor: nil, nil, nil when it does not (or there is no
+// SecondFactor). A live trust token of u's (Credentials.TrustedDevice)
+// stands in for the second factor: it is rotated and its successor
+// returned instead of a pending token.
+func (a *Authenticator) pend(ctx context.Context, u User, project, device, trust string, now time.Time) (*SecondFactorError, *tokens.Issued, error) {
 	if a.second == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	need, err := a.second.SecondFactorRequired(ctx, u.Subject)
 	if err != nil || !need {
-		return nil, err
+		return nil, nil, err
+	}
+	if next, err := a.useTrust(ctx, u.Subject, trust); err != nil || next != nil {
+		return nil, next, err
 	}
 	iss, err := a.tokens.Issue(ctx, store.KindPending, tokens.Claims{Subject: u.Subject, Project: project, Device: device,
 		AuthTime: now, Assurance: AssurancePassword})
 	a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindPending), subjectAttr(u.Subject), projectAttr(project))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &SecondFactorError{Pending: iss.Token, ExpiresAt: iss.Record.ExpiresAt, Subject: u.Subject}, nil
+	return &SecondFactorError{Pending: iss.Token, ExpiresAt: iss.Record.ExpiresAt, Subject: u.Subject}, nil, nil
+}
+
+// trustedAssurance is the assurance level of a login whose password was
+// right: the level its trust chain was born with, if one was used.
+func trustedAssurance(trusted *tokens.Issued) uint8 {
+	if trusted == nil {
+		return AssurancePassword
+	}
+	return max(trusted.Record.Assurance, AssurancePassword)
+}
+
+// trustOf is the Trust of a rotated trust token; zero for none.
+func trustOf(trusted *tokens.Issued) Trust {
+	if trusted == nil {
+		return Trust{}
+	}
+	return Trust{Token: trusted.Token, ExpiresAt: trusted.Record.ExpiresAt}
 }
 
 // withdrawPending revokes the pending token of a login that failed after

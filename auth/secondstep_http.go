@@ -1,10 +1,12 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/httpbody"
@@ -44,6 +46,9 @@ type secondStepRequest struct {
 	Kind    string `json:"kind"`
 	Code    string `json:"code"`
 	Session string `json:"session"`
+	// TrustDevice asks not to be asked for the second factor on this
+	// device again (TrustDevice).
+	TrustDevice bool `json:"trust_device"`
 }
 
 // maxSecondStepBody bounds the second step's body: three short fields.
@@ -64,7 +69,11 @@ const maxSecondStepBody = 4 << 10
 // limit.MFA rate before the store is asked (a malformed pending token is
 // refused first, at no cost). A wrong code is answered with the second
 // factor's error (401 invalid_code) and the pending token stays usable
-// within the factor's attempt limit; see CompleteLogin. Errors are
+// within the factor's attempt limit; see CompleteLogin. With
+// "trust_device": true (a form's trust_device=on) a completed login also
+// trusts the device (TrustDevice): a browser gets TrustCookie, a token
+// client {"trusted_device", "trusted_device_expires_at"} to send as the
+// login's "trusted_device". Errors are
 // answered with their Problem as JSON, or for forms by a redirect
 // carrying ?error=<code>.
 func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
@@ -77,6 +86,10 @@ func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
 		var req secondStepRequest
 		form, err := httpbody.Decode(w, r, maxBody, &req, func(v url.Values) {
 			req = secondStepRequest{Pending: v.Get("pending"), Kind: v.Get("kind"), Code: v.Get("code")}
+			switch strings.ToLower(v.Get("trust_device")) {
+			case "on", "true", "1", "yes":
+				req.TrustDevice = true
+			}
 		})
 		browser := form && o.Cookies != nil
 		if err == nil && form && !browser {
@@ -115,6 +128,15 @@ func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
 				// A login that asked to be remembered.
 				ds, err = a.CompleteLoginDevice(r.Context(), req.Pending, req.Kind, req.Code, client)
 				s, remembered = ds.Session, err == nil
+			}
+		}
+		if err == nil && req.TrustDevice {
+			// The session just passed its second factor: the trust chain
+			// starts now. The browser's old trust token, if any, is left
+			// to expire: it is another account's or spent.
+			s.Trust, err = a.TrustDevice(r.Context(), s.Token)
+			if err != nil {
+				_ = a.Logout(context.WithoutCancel(r.Context()), s.Token)
 			}
 		}
 		if err == nil {

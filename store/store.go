@@ -47,9 +47,15 @@ const (
 	// login, to the subject. Consuming it is what makes an assertion or a
 	// registration count once.
 	KindChallenge
+	// KindTrust is a browser's "don't ask for the second factor here"
+	// token: born only from a login that passed its second factor, a
+	// chain rotated on every use like a device token (a replay revokes
+	// it), with an absolute end. It opens nothing by itself: a login
+	// still needs the password.
+	KindTrust
 )
 
-var kindNames = [...]string{"", "session", "login", "device", "verification", "reset", "app", "pending", "challenge"}
+var kindNames = [...]string{"", "session", "login", "device", "verification", "reset", "app", "pending", "challenge", "trust"}
 
 // String returns the kind's name, such as "session".
 func (k Kind) String() string {
@@ -60,7 +66,7 @@ func (k Kind) String() string {
 }
 
 // Valid reports whether k is one of the kinds above.
-func (k Kind) Valid() bool { return k >= KindSession && k <= KindChallenge }
+func (k Kind) Valid() bool { return k >= KindSession && k <= KindTrust }
 
 // ID names a stored token. Stores never see the token itself, only its hash.
 type ID struct {

@@ -31,7 +31,7 @@ const (
 )
 
 // kindLetters maps a kind to the letter of its prefix; index by store.Kind.
-var kindLetters = [...]byte{0, 's', 'l', 'd', 'v', 'r', 'a', 'p', 'c'}
+var kindLetters = [...]byte{0, 's', 'l', 'd', 'v', 'r', 'a', 'p', 'c', 't'}
 
 func letter(k store.Kind) byte {
 	if !k.Valid() {

@@ -27,7 +27,7 @@ func TestGenerateParseRoundTrip(t *testing.T) {
 		if id.Tag != "abcd" || id.Hash != hashToken(tok) {
 			t.Errorf("parse(%q) = %+v", tok, id)
 		}
-		other := k%store.KindChallenge + 1
+		other := k%store.KindTrust + 1
 		if _, err := parse(other, tok); err != ErrWrongKind {
 			t.Errorf("parse as %s of a %s token: %v, want ErrWrongKind", other, k, err)
 		}

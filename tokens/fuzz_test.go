@@ -55,7 +55,7 @@ func FuzzValidate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string, kind uint8) {
 		s = strings.ReplaceAll(s, "$TOKEN", real)
-		k := store.Kind(kind%uint8(store.KindChallenge) + 1)
+		k := store.Kind(kind%uint8(store.KindTrust) + 1)
 		rec, err := fx.m.Validate(ctx, k, s)
 		if err == nil {
 			if s != real || k != store.KindSession || rec.Subject != "u1" {

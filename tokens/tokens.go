@@ -97,6 +97,11 @@ type Config struct {
 	// (store.KindChallenge); default 5 minutes, the WebAuthn
 	// recommendation for a ceremony's timeout.
 	ChallengeTTL time.Duration
+	// TrustTTL is how long a browser trusted after a second factor is
+	// not asked for it again (store.KindTrust): the absolute end of the
+	// trust chain, counted from the login that passed the factor, and
+	// the most each token of it lives; default 30 days.
+	TrustTTL time.Duration
 }
 
 // Manager issues, validates, consumes, rotates and revokes tokens on top of
@@ -107,7 +112,7 @@ type Manager struct {
 	tags  *tagger
 	// derive is the HMAC-SHA256 of DeriveKey, under Config.TagKey.
 	derive func() hash.Hash
-	ttl    [store.KindChallenge + 1]time.Duration
+	ttl    [store.KindTrust + 1]time.Duration
 	chain  time.Duration
 }
 
@@ -143,6 +148,7 @@ func New(cfg Config) (*Manager, error) {
 		{store.KindAppCredential, cfg.AppTTL, 365 * 24 * time.Hour},
 		{store.KindPending, cfg.PendingTTL, 5 * time.Minute},
 		{store.KindChallenge, cfg.ChallengeTTL, 5 * time.Minute},
+		{store.KindTrust, cfg.TrustTTL, 30 * 24 * time.Hour},
 	} {
 		if d.set < 0 {
 			return nil, fmt.Errorf("tokens: negative lifetime %v for %s tokens", d.set, d.kind)
@@ -234,6 +240,19 @@ func (m *Manager) Issue(ctx context.Context, kind store.Kind, c Claims) (Issued,
 		}
 		if _, err := m.store.DeleteAll(ctx, tag, c.Subject, store.Filter{Kind: store.KindDevice, Device: c.Device}); err != nil {
 			return Issued{}, err
+		}
+	}
+	if kind == store.KindTrust {
+		// A chain of its own, ending TrustTTL after the login that
+		// passed the second factor, however often it is rotated.
+		family, err := randomID()
+		if err != nil {
+			return Issued{}, err
+		}
+		rec.Family = family
+		rec.ChainEnd = rec.AuthTime.Add(m.ttl[store.KindTrust])
+		if rec.ExpiresAt.After(rec.ChainEnd) {
+			rec.ExpiresAt = rec.ChainEnd
 		}
 	}
 	if !rec.ExpiresAt.After(now) {
@@ -407,16 +426,28 @@ func (m *Manager) tagged(tag, subject string) bool {
 // devices are untouched. A token issued under another TagKey is
 // [ErrTagMismatch]: it is spent and its successor removed.
 func (m *Manager) Rotate(ctx context.Context, token string) (Issued, error) {
-	old, err := parse(store.KindDevice, token)
+	return m.rotate(ctx, store.KindDevice, token)
+}
+
+// RotateTrust is Rotate for a trust token (store.KindTrust): it spends a
+// live one and returns its successor in the same chain; a spent one
+// revokes the chain and is [ErrReused]. A device token is ErrWrongKind,
+// as a trust token is to Rotate.
+func (m *Manager) RotateTrust(ctx context.Context, token string) (Issued, error) {
+	return m.rotate(ctx, store.KindTrust, token)
+}
+
+func (m *Manager) rotate(ctx context.Context, kind store.Kind, token string) (Issued, error) {
+	old, err := parse(kind, token)
 	if err != nil {
 		return Issued{}, err
 	}
-	next, err := generate(store.KindDevice, old.Tag)
+	next, err := generate(kind, old.Tag)
 	if err != nil {
 		return Issued{}, err
 	}
 	nextID := store.ID{Tag: old.Tag, Hash: hashToken(next)}
-	r, err := m.store.Rotate(ctx, old, nextID, m.ttl[store.KindDevice])
+	r, err := m.store.Rotate(ctx, old, nextID, m.ttl[kind])
 	if err != nil {
 		return Issued{}, err
 	}

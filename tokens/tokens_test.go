@@ -549,3 +549,41 @@ func TestChallengeKind(t *testing.T) {
 		})
 	}
 }
+
+// TestTrustChain: a trust token (issue 18: "don't ask for the second
+// factor on this browser") is a chain of its own: rotated on each use,
+// a replay revokes it, it ends TrustTTL after the login that started it
+// however often it is rotated, and it is no device token.
+func TestTrustChain(t *testing.T) {
+	f := newFixture(t, tokens.Config{TrustTTL: 10 * 24 * time.Hour})
+	first, err := f.m.Issue(ctx, store.KindTrust, tokens.Claims{Subject: "u1", Device: "trust-x", Assurance: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(first.Token, "ght_") || first.Record.Family == "" || !first.Record.ChainEnd.Equal(first.Record.AuthTime.Add(10*24*time.Hour)) {
+		t.Fatalf("issued %q %+v", first.Token[:4], first.Record)
+	}
+	if _, err := f.m.Rotate(ctx, first.Token); !errors.Is(err, tokens.ErrWrongKind) {
+		t.Fatalf("trust token as device token: %v, want ErrWrongKind", err)
+	}
+	dev, _ := f.m.Issue(ctx, store.KindDevice, tokens.Claims{Subject: "u1", Device: "d"})
+	if _, err := f.m.RotateTrust(ctx, dev.Token); !errors.Is(err, tokens.ErrWrongKind) {
+		t.Fatalf("device token as trust token: %v, want ErrWrongKind", err)
+	}
+	f.clock.Advance(6 * 24 * time.Hour)
+	next, err := f.m.RotateTrust(ctx, first.Token)
+	if err != nil || next.Record.Assurance != 2 || next.Record.Family != first.Record.Family || !next.Record.ExpiresAt.Equal(first.Record.ChainEnd) {
+		t.Fatalf("RotateTrust = %+v, %v", next.Record, err)
+	}
+	if _, err := f.m.RotateTrust(ctx, first.Token); !errors.Is(err, tokens.ErrReused) {
+		t.Fatalf("replay: %v, want ErrReused", err)
+	}
+	if _, err := f.m.RotateTrust(ctx, next.Token); !errors.Is(err, tokens.ErrInvalid) {
+		t.Fatalf("successor after a replay: %v, want ErrInvalid (the chain is revoked)", err)
+	}
+	late, _ := f.m.Issue(ctx, store.KindTrust, tokens.Claims{Subject: "u1", Device: "trust-y"})
+	f.clock.Advance(10 * 24 * time.Hour)
+	if _, err := f.m.RotateTrust(ctx, late.Token); !errors.Is(err, tokens.ErrInvalid) {
+		t.Fatalf("past the chain's end: %v, want ErrInvalid", err)
+	}
+}
