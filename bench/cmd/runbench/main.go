@@ -56,6 +56,13 @@ func run(count int, benchtime string, onlyValidate bool) error {
 		return err
 	}
 	if !onlyValidate {
+		// Second factors: checking a TOTP code and a passkey assertion,
+		// each against the library underneath (pquerna/otp,
+		// go-webauthn) measured in the same run.
+		if err := goTest(out, "-run", "^$", "-bench", "^Benchmark(TOTPVerify|Passkey[A-Za-z]*)$", "-benchmem",
+			"-count", fmt.Sprint(count), "-benchtime", benchtime, "-timeout", "30m", "."); err != nil {
+			return err
+		}
 		// One-shot measurements, each a single long run.
 		if err := goTest(out, "-run", "^$", "-bench", "^Benchmark(MemoryPerToken|RedisMemory|Bcrypt|LoginFlood|E2E)$",
 			"-benchmem", "-count", "1", "-benchtime", "1x", "-timeout", "30m", "."); err != nil {

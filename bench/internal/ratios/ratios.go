@@ -229,6 +229,41 @@ func (r *Results) Report(w io.Writer) {
 		fmt.Fprintln(w, co.String())
 	}
 	r.Capacity(w)
+	r.SecondFactors(w)
+}
+
+// SecondFactors writes, for each second-factor benchmark measured
+// (BenchmarkTOTPVerify, BenchmarkPasskey*), every sub-benchmark's time
+// and its ratio to the library it is built on, measured in the same run:
+// the sub-benchmark whose name is not "gatehouse-…".
+func (r *Results) SecondFactors(w io.Writer) {
+	var groups []string
+	for _, n := range r.order {
+		g, _, ok := strings.Cut(n, "/")
+		if ok && (g == "TOTPVerify" || strings.HasPrefix(g, "Passkey")) && !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| second factor | ns/op | × library | B/op | allocs/op |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|")
+	for _, g := range groups {
+		base := math.NaN()
+		for _, n := range r.order {
+			if sub, ok := strings.CutPrefix(n, g+"/"); ok && !strings.HasPrefix(sub, "gatehouse") {
+				base = r.Median(n, "ns/op")
+			}
+		}
+		for _, n := range r.order {
+			if strings.HasPrefix(n, g+"/") {
+				fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", n, num(r.Median(n, "ns/op")), ratio(r.Median(n, "ns/op"), base),
+					num(r.Median(n, "B/op")), num(r.Median(n, "allocs/op")))
+			}
+		}
+	}
 }
 
 // TargetTable writes the targets as Markdown.
