@@ -122,6 +122,10 @@ type Config struct {
 	// CompleteLogin). *mfa.Manager implements it. Default nil: a password
 	// alone logs in.
 	SecondFactor SecondFactor
+	// Passwordless, when set, lets LoginPasswordless and
+	// PasswordlessHandler log in with a passkey alone.
+	// *passkey.Manager implements it. Default nil.
+	Passwordless Passwordless
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -140,16 +144,17 @@ type Authenticator struct {
 	lockout  Lockout
 	dummy    []byte // a hash to compare against when the user is unknown
 	// deviceKey signs known-device proofs (see knowndevice.go).
-	deviceKey []byte
-	reveal    bool
-	allowUnc  bool
-	hideUnc   bool
-	members   Memberships
-	mailer    Mailer
-	rec       *audit.Recorder
-	second    SecondFactor
-	resetMin  time.Duration
-	now       func() time.Time
+	deviceKey    []byte
+	reveal       bool
+	allowUnc     bool
+	hideUnc      bool
+	members      Memberships
+	mailer       Mailer
+	rec          *audit.Recorder
+	second       SecondFactor
+	passwordless Passwordless
+	resetMin     time.Duration
+	now          func() time.Time
 	// remembering shares concurrent redemptions of one remember-me
 	// token (see RememberGrace).
 	remembering rememberFlight
@@ -162,19 +167,20 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, errors.New("auth: Config.Users, Config.Tokens and Config.Counters are required")
 	}
 	a := &Authenticator{
-		users:    cfg.Users,
-		tokens:   cfg.Tokens,
-		counters: cfg.Counters,
-		hasher:   cfg.Hasher,
-		reveal:   cfg.RevealUnknownUsers,
-		allowUnc: cfg.AllowUnconfirmed,
-		hideUnc:  cfg.HideUnconfirmed,
-		members:  cfg.Memberships,
-		mailer:   cfg.Mailer,
-		rec:      audit.New(cfg.Logger, cfg.Metrics),
-		second:   cfg.SecondFactor,
-		resetMin: cfg.ResetMinDuration,
-		now:      cfg.Now,
+		users:        cfg.Users,
+		tokens:       cfg.Tokens,
+		counters:     cfg.Counters,
+		hasher:       cfg.Hasher,
+		reveal:       cfg.RevealUnknownUsers,
+		allowUnc:     cfg.AllowUnconfirmed,
+		hideUnc:      cfg.HideUnconfirmed,
+		members:      cfg.Memberships,
+		mailer:       cfg.Mailer,
+		rec:          audit.New(cfg.Logger, cfg.Metrics),
+		second:       cfg.SecondFactor,
+		passwordless: cfg.Passwordless,
+		resetMin:     cfg.ResetMinDuration,
+		now:          cfg.Now,
 	}
 	if a.now == nil {
 		a.now = time.Now

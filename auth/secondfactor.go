@@ -40,8 +40,9 @@ import (
 const (
 	// AssurancePassword: a password alone (AAL1).
 	AssurancePassword uint8 = 1
-	// AssuranceMultiFactor: a password and a second factor, a TOTP code
-	// or a recovery code (AAL2).
+	// AssuranceMultiFactor: a password and a second factor, a TOTP code,
+	// a recovery code or a passkey, or a passkey that verified its user
+	// alone, a multi-factor cryptographic authenticator (AAL2).
 	AssuranceMultiFactor uint8 = 2
 )
 
@@ -49,7 +50,15 @@ const (
 const (
 	FactorTOTP     = "totp"     // a TOTP code from an authenticator app
 	FactorRecovery = "recovery" // a one-time recovery code
+	// FactorPasskey is a passkey: the code is the browser's JSON response
+	// to a challenge issued for the pending login's subject (see
+	// PendingSubject), at most MaxPasskeyResponse bytes.
+	FactorPasskey = "passkey"
 )
+
+// MaxPasskeyResponse bounds a passkey's response (an assertion) before
+// anything parses it: a real one is one or two KiB.
+const MaxPasskeyResponse = 16 << 10
 
 // SecondFactor is the account's second factor, as Login needs it.
 // *mfa.Manager implements it. Implementations must be safe for
@@ -228,11 +237,11 @@ func (a *Authenticator) secondStep(ctx context.Context, pending, kind, code stri
 	switch {
 	case kind == "":
 		return store.Record{}, User{}, &FieldError{Field: "kind", Reason: "missing"}
-	case kind != FactorTOTP && kind != FactorRecovery:
-		return store.Record{}, User{}, &FieldError{Field: "kind", Reason: `want "totp" or "recovery"`}
+	case kind != FactorTOTP && kind != FactorRecovery && kind != FactorPasskey:
+		return store.Record{}, User{}, &FieldError{Field: "kind", Reason: `want "totp", "recovery" or "passkey"`}
 	case code == "":
 		return store.Record{}, User{}, &FieldError{Field: "code", Reason: "missing"}
-	case len(code) > 64:
+	case kind != FactorPasskey && len(code) > 64, len(code) > MaxPasskeyResponse:
 		return store.Record{}, User{}, &FieldError{Field: "code", Reason: "too long"}
 	}
 	// The token's shape is checked before any I/O, rate limit included.
@@ -264,22 +273,31 @@ func (a *Authenticator) secondStep(ctx context.Context, pending, kind, code stri
 	if _, err := a.tokens.Consume(ctx, store.KindPending, pending); err != nil {
 		return rec, User{}, err
 	}
-	if f, ok := a.users.(SubjectFinder); ok {
-		u, err = f.FindSubject(ctx, rec.Subject)
-		switch {
-		case err != nil && !errors.Is(err, ErrUnknownUser):
-			return rec, User{}, err
-		case err != nil:
-			return rec, User{}, ErrInvalidCredentials
-		case !u.Active:
-			return rec, User{}, ErrInactive
-		case !u.EmailConfirmed && !a.allowUnc:
-			return rec, User{}, ErrUnconfirmed
-		}
-	} else {
-		u = User{Subject: rec.Subject}
+	u, err = a.userNow(ctx, rec.Subject)
+	return rec, u, err
+}
+
+// userNow is the account of a subject proved without a password (a
+// second step, a passkey), as it is now when Users is a SubjectFinder: an
+// account gone, deactivated or unconfirmed since is refused as a login
+// would refuse it. Without a SubjectFinder it is the bare subject.
+func (a *Authenticator) userNow(ctx context.Context, subject string) (User, error) {
+	f, ok := a.users.(SubjectFinder)
+	if !ok {
+		return User{Subject: subject}, nil
 	}
-	return rec, u, nil
+	u, err := f.FindSubject(ctx, subject)
+	switch {
+	case err != nil && !errors.Is(err, ErrUnknownUser):
+		return User{}, err
+	case err != nil:
+		return User{}, ErrInvalidCredentials
+	case !u.Active:
+		return User{}, ErrInactive
+	case !u.EmailConfirmed && !a.allowUnc:
+		return User{}, ErrUnconfirmed
+	}
+	return u, nil
 }
 
 // proofAfter is the known-device proof of a completed two-step login, for
@@ -290,4 +308,30 @@ func (a *Authenticator) proofAfter(u User, authTime time.Time) string {
 		return ""
 	}
 	return a.knownDeviceProof(u.Subject, u.PasswordHash, authTime)
+}
+
+// PendingSubject returns the subject of a live pending token, so that the
+// second step can issue a passkey challenge for that account (the
+// challenge must name its user). It spends nothing. Errors are those of
+// CompleteLogin's token checks (401 invalid_token); the client's limit.MFA
+// rate is taken first, as the second step takes it.
+func (a *Authenticator) PendingSubject(ctx context.Context, pending string, client netip.Prefix) (string, error) {
+	switch k := tokens.KindOf(pending); {
+	case pending == "":
+		return "", tokens.ErrMissing
+	case k == 0:
+		return "", tokens.ErrMalformed
+	case k != store.KindPending:
+		return "", tokens.ErrWrongKind
+	}
+	if a.limiter != nil {
+		if err := a.limiter.Allow(ctx, limit.MFA, client, ""); err != nil {
+			return "", err
+		}
+	}
+	rec, err := a.tokens.Validate(ctx, store.KindPending, pending)
+	if err != nil {
+		return "", err
+	}
+	return rec.Subject, nil
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -46,13 +47,17 @@ type secondStepRequest struct {
 	Kind    string `json:"kind"`
 	Code    string `json:"code"`
 	Session string `json:"session"`
+	// Response is a passkey's response (kind "passkey") as the JSON
+	// object the browser made; a form sends it as the code, a string.
+	Response json.RawMessage `json:"response"`
 	// TrustDevice asks not to be asked for the second factor on this
 	// device again (TrustDevice).
 	TrustDevice bool `json:"trust_device"`
 }
 
-// maxSecondStepBody bounds the second step's body: three short fields.
-const maxSecondStepBody = 4 << 10
+// maxSecondStepBody bounds the second step's body: short fields and, for
+// a passkey, its response.
+const maxSecondStepBody = MaxPasskeyResponse + 4<<10
 
 // SecondStepHandler completes a login that LoginHandler answered
 // second_factor_required. A JSON body {"pending", "kind" ("totp" or
@@ -122,6 +127,9 @@ func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
 		var s Session
 		var ds DeviceSession
 		remembered := false
+		if err == nil && req.Code == "" && len(req.Response) > 0 {
+			req.Code = string(req.Response)
+		}
 		if err == nil {
 			s, err = a.CompleteLogin(r.Context(), req.Pending, req.Kind, req.Code, client)
 			if errors.Is(err, ErrPendingIntent) && (browser || jsonCookie) && o.RememberMe {

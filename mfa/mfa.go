@@ -61,6 +61,12 @@ type Config struct {
 	AttemptWindow time.Duration
 	DailyAttempts int
 
+	// Passkeys, when set, makes passkeys a second factor beside TOTP (see
+	// Passkeys): an account with one needs the second step, and
+	// VerifySecondFactor takes KindPasskey, counted against the same
+	// attempt limit. *passkey.Manager implements it.
+	Passkeys Passkeys
+
 	// Logger and Metrics receive an audit event for each code checked
 	// (mfa.passed, mfa.failed with the error code as reason, mfa.replayed,
 	// mfa.locked) and each factor enrolled or removed, with the subject
@@ -590,7 +596,12 @@ type Status struct {
 	TOTP          bool // a confirmed TOTP key
 	Pending       bool // an enrolment awaiting its code (it may have expired)
 	RecoveryCodes int  // unused recovery codes
+	Passkeys      bool // a passkey (with Config.Passkeys)
 }
+
+// Factors reports whether subject has a factor that makes its login
+// two-step: a confirmed TOTP key or a passkey.
+func (s Status) Factors() bool { return s.TOTP || s.Passkeys }
 
 // Enrolled reports subject's factors: auth asks it whether a login needs
 // a second step.
@@ -599,7 +610,13 @@ func (m *Manager) Enrolled(ctx context.Context, subject string) (Status, error) 
 	if err != nil {
 		return Status{}, err
 	}
-	return Status{TOTP: l.rec.TOTP != nil, Pending: l.rec.Pending != nil, RecoveryCodes: len(l.rec.Recovery)}, nil
+	st := Status{TOTP: l.rec.TOTP != nil, Pending: l.rec.Pending != nil, RecoveryCodes: len(l.rec.Recovery)}
+	if m.cfg.Passkeys != nil {
+		if st.Passkeys, err = m.cfg.Passkeys.HasPasskeys(ctx, subject); err != nil {
+			return Status{}, err
+		}
+	}
+	return st, nil
 }
 
 // RemoveTOTP removes subject's TOTP key (confirmed or pending) and keeps

@@ -10,10 +10,26 @@ import (
 const (
 	KindTOTP     = "totp"
 	KindRecovery = "recovery"
+	// KindPasskey is a passkey's assertion (the browser's JSON response to
+	// a challenge of the subject's), with Config.Passkeys.
+	KindPasskey = "passkey"
 )
 
+// Passkeys is what the Manager needs of passkeys to take them as a
+// second factor (Config.Passkeys); *passkey.Manager implements it with
+// plain types, so neither package imports the other.
+type Passkeys interface {
+	// HasPasskeys reports whether subject has a passkey.
+	HasPasskeys(ctx context.Context, subject string) (bool, error)
+	// VerifyPasskey checks a passkey assertion of subject's against a
+	// challenge issued for subject (consuming it): nil when it passed,
+	// else an error with its own Problem.
+	VerifyPasskey(ctx context.Context, subject, response string) error
+}
+
 // SecondFactorRequired reports whether subject's login needs a second
-// step: whether the account has a confirmed TOTP key. Recovery codes
+// step: whether the account has a confirmed TOTP key, or a passkey
+// (with Config.Passkeys). Recovery codes
 // alone (left after RemoveTOTP) and an unconfirmed enrolment do not make
 // a login two-step. With VerifySecondFactor it implements
 // auth.SecondFactor (mfa does not import auth: the method set is of
@@ -23,11 +39,12 @@ func (m *Manager) SecondFactorRequired(ctx context.Context, subject string) (boo
 	if err != nil {
 		return false, err
 	}
-	return s.TOTP, nil
+	return s.Factors(), nil
 }
 
 // VerifySecondFactor checks a code of the kind: KindTOTP is Verify,
-// KindRecovery is UseRecoveryCode, each counted against the account's
+// KindRecovery is UseRecoveryCode, KindPasskey (with Config.Passkeys) is
+// Config.Passkeys.VerifyPasskey, each counted against the account's
 // attempt limit; any other kind is an error and checks nothing.
 func (m *Manager) VerifySecondFactor(ctx context.Context, subject, kind, code string) error {
 	switch kind {
@@ -35,6 +52,25 @@ func (m *Manager) VerifySecondFactor(ctx context.Context, subject, kind, code st
 		return m.Verify(ctx, subject, code)
 	case KindRecovery:
 		return m.UseRecoveryCode(ctx, subject, code)
+	case KindPasskey:
+		if m.cfg.Passkeys != nil {
+			return m.verifyPasskey(ctx, subject, code)
+		}
 	}
 	return fmt.Errorf("mfa: unknown second-factor kind %q", kind)
+}
+
+// verifyPasskey checks a passkey assertion as the second factor: counted
+// against the account's attempt limit first, like a code, so a pending
+// login buys no more tries with passkeys than with TOTP, and a pass
+// clears the counts.
+func (m *Manager) verifyPasskey(ctx context.Context, subject, response string) (err error) {
+	defer func() { m.checked(ctx, subject, KindPasskey, err) }()
+	if err := m.attempt(ctx, subject); err != nil {
+		return err
+	}
+	if err := m.cfg.Passkeys.VerifyPasskey(ctx, subject, response); err != nil {
+		return err
+	}
+	return m.clearAttempts(ctx, subject)
 }
