@@ -170,7 +170,7 @@ func (p *pages) confirmTOTP(w http.ResponseWriter, r *http.Request, s session) {
 	var codes []string
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
 		var err error
-		codes, err = p.a.confirmTOTP(r.Context(), c, s, strings.ReplaceAll(v.Get("code"), " ", ""))
+		codes, err = p.a.confirmTOTP(r.Context(), c, s, v.Get("code"))
 		return err
 	})
 	if err == nil && len(codes) == 0 {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/account"
+	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/mfa"
 )
@@ -221,4 +223,41 @@ func TestPagesSecurityAndSecondStep(t *testing.T) {
 		}
 		newPageClient(t, srv).login("ada", strongPassword)
 	})
+}
+
+// TestPagesSecondStepRemembered: a form login that asked to be kept
+// signed in (Config.RememberMe) starts its remember-me chain only at the
+// second step: the password alone leaves no remember-me cookie, the
+// second step sets it.
+func TestPagesSecondStepRemembered(t *testing.T) {
+	h := newMFAHarness(t, teststores.All()[0].Open, func(c *account.Config) { c.RememberMe = true })
+	srv := pagesServer(t, h, true)
+	h.signup(t, "ada@example.com", "ada")
+	ada := newPageClient(t, srv)
+	ada.login("ada", strongPassword)
+	key, _ := enrolPage(t, h, ada)
+
+	b := newPageClient(t, srv)
+	remembered := func() bool {
+		u, _ := url.Parse(srv.URL)
+		for _, c := range b.http.Jar.Cookies(u) {
+			if c.Name == auth.RememberCookie {
+				return true
+			}
+		}
+		return false
+	}
+	p := b.post("/login", url.Values{"login": {"ada"}, "password": {strongPassword}, "remember": {"on"}})
+	if p.location != pagesPath+"/login?error=second_factor_required" || remembered() {
+		t.Fatalf("first step: %d to %q, remember-me cookie %t", p.status, p.location, remembered())
+	}
+	if p = b.post("/second", url.Values{"kind": {"totp"}, "code": {key.Code(h.clock.Now())}}); p.location != pagesPath+"/second" {
+		t.Fatalf("second step: %d to %q", p.status, p.location)
+	}
+	if !remembered() {
+		t.Fatal("the second step of a remembered login set no remember-me cookie")
+	}
+	if p = b.get("/"); p.status != 200 {
+		t.Fatalf("the overview: %d", p.status)
+	}
 }
