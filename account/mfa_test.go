@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/account"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
+	"github.com/gatehouse-go/gatehouse/internal/storefault"
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/limit"
@@ -356,4 +357,46 @@ func TestMFAWithoutSecondFactor(t *testing.T) {
 	wantCode(t, "GET /mfa without Config.MFA", u.send("GET", "/mfa", "", ""), 501, "not_supported")
 	wantCode(t, "POST /mfa/totp without Config.MFA", u.post("/mfa/totp", map[string]string{"password": strongPassword}), 501, "not_supported")
 	wantCode(t, "POST /login/second without a SecondFactor", u.post("/login/second", map[string]string{}), 501, "not_supported")
+}
+
+// TestMFAStoreDown: with the store down, the MFA routes and the second
+// step answer 503 store_unavailable (fail closed): no session is issued,
+// nothing is enrolled. The first step of an enrolled account fails closed
+// too.
+func TestMFAStoreDown(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		var fs *storefault.Store
+		h := newMFAHarness(t, faulty(st, &fs))
+		c, _ := h.loggedIn(t, "ada@example.com", "ada")
+		key, codes := enrolTOTP(t, h, c)
+		anon := h.client(t)
+		pending := firstStep(t, anon, "ada")
+		fs.SetDown(true)
+		for _, tc := range []struct {
+			who          *client
+			method, path string
+			body         any
+		}{
+			{anon, "POST", "/login", map[string]string{"login": "ada", "password": strongPassword}},
+			{anon, "POST", "/login/second", map[string]string{"pending": pending, "kind": "totp", "code": key.Code(h.clock.Now())}},
+			{anon, "POST", "/login/second", map[string]string{"pending": pending, "kind": "recovery", "code": codes[0]}},
+			{c, "GET", "/mfa", nil},
+			{c, "POST", "/mfa/totp", map[string]string{"password": strongPassword}},
+			{c, "POST", "/mfa/totp/confirm", map[string]string{"code": key.Code(h.clock.Now())}},
+			{c, "DELETE", "/mfa/totp", map[string]string{"password": strongPassword}},
+			{c, "POST", "/mfa/recovery-codes", map[string]string{"password": strongPassword}},
+		} {
+			var r reply
+			if tc.body == nil {
+				r = tc.who.send(tc.method, tc.path, "", "")
+			} else {
+				r = tc.who.send(tc.method, tc.path, "application/json", jsonBody(tc.body))
+			}
+			wantCode(t, tc.method+" "+tc.path+" with the store down", r, 503, "store_unavailable")
+		}
+		fs.SetDown(false)
+		if r := secondStep(anon, pending, "totp", key.Code(h.clock.Now())); r.status != 200 {
+			t.Fatalf("the second step once the store is back: %s", r)
+		}
+	})
 }
