@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/clientaddr"
 	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/limit"
+	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -63,6 +64,13 @@ type Config struct {
 	// back, build the Guard with GuardConfig.Remember set to
 	// Auth.RememberMe(...). Needs Cookies.
 	RememberMe bool
+	// MFA, when set, lets users enrol a TOTP key and recovery codes (the
+	// /mfa routes and the security page) and offers the second step of a
+	// login (POST /login/second and the second-step page). It needs
+	// auth.Config.SecondFactor set, to this Manager or to what wraps it:
+	// else a login would never ask for the factor a user enrolled. Default
+	// nil: the /mfa routes answer 501 not_supported.
+	MFA *mfa.Manager
 	// Limiter rate-limits every route a stranger can call (signup,
 	// confirmation, forgotten password) and every message sent; default
 	// Auth.Limiter(). With neither, New fails unless NoRateLimits.
@@ -123,6 +131,7 @@ type Account struct {
 	limiter *limit.Limiter
 	rec     *audit.Recorder
 	login   http.Handler
+	second  http.Handler // nil without auth.Config.SecondFactor
 	logout  http.Handler
 	api     http.Handler
 	pages   *pages // nil without Cookies
@@ -156,6 +165,10 @@ func New(cfg Config) (*Account, error) {
 		return nil, errors.New("account: signup needs auth.Config.HideUnconfirmed: without it, signing up an address with a password " +
 			"of one's own and logging in with it tells whether the address had an account (a new account answers " +
 			"403 unconfirmed, a taken address 401)")
+	}
+	if cfg.MFA != nil && cfg.Auth.SecondFactor() == nil {
+		return nil, errors.New("account: Config.MFA needs auth.Config.SecondFactor (the same mfa.Manager): without it, " +
+			"a login never asks for the second factor a user enrols, and the enrolment would protect nothing")
 	}
 	if cfg.Limiter == nil && !cfg.NoRateLimits {
 		cfg.Limiter = cfg.Auth.Limiter()
@@ -198,6 +211,9 @@ func New(cfg Config) (*Account, error) {
 		Client: cfg.Client, JSONCookie: cfg.JSONCookie, CrossOrigin: jsonCO, RememberMe: cfg.RememberMe}
 	a.login = cfg.Auth.LoginHandler(opts)
 	a.logout = cfg.Auth.LogoutHandler(opts)
+	if cfg.Auth.SecondFactor() != nil {
+		a.second = cfg.Auth.SecondStepHandler(opts)
+	}
 	a.api = a.newAPI(jsonCO)
 	if cfg.Cookies != nil {
 		var err error

@@ -69,6 +69,8 @@ func (a *Account) newAPI(co *http.CrossOriginProtection) http.Handler {
 	routes := []route{
 		{"/signup", map[string]http.Handler{"POST": http.HandlerFunc(a.apiSignup)}},
 		{"/login", map[string]http.Handler{"POST": a.login}},
+		// The second step of a login that answered second_factor_required.
+		{"/login/second", map[string]http.Handler{"POST": http.HandlerFunc(a.apiSecondStep)}},
 		{"/logout", map[string]http.Handler{"POST": a.logout}},
 		{"/session", map[string]http.Handler{"GET": signedIn(a.apiSession)}},
 		// DELETE /sessions ends every session but the caller's.
@@ -84,6 +86,10 @@ func (a *Account) newAPI(co *http.CrossOriginProtection) http.Handler {
 		{"/password/reset", map[string]http.Handler{"POST": http.HandlerFunc(a.apiReset)}},
 		{"/password/change", map[string]http.Handler{"POST": signedIn(a.apiChangePassword)}},
 		{"/delete", map[string]http.Handler{"POST": signedIn(a.apiDelete)}},
+		{"/mfa", map[string]http.Handler{"GET": signedIn(a.apiMFAStatus)}},
+		{"/mfa/totp", map[string]http.Handler{"POST": signedIn(a.apiEnrollTOTP), "DELETE": signedIn(a.apiRemoveTOTP)}},
+		{"/mfa/totp/confirm", map[string]http.Handler{"POST": signedIn(a.apiConfirmTOTP)}},
+		{"/mfa/recovery-codes", map[string]http.Handler{"POST": signedIn(a.apiRecoveryCodes)}},
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {
@@ -208,12 +214,15 @@ type sessionJSON struct {
 	Device         string    `json:"device,omitempty"`
 	AuthTime       time.Time `json:"auth_time"`
 	ExpiresAt      time.Time `json:"expires_at"`
+	// Assurance is the session's authenticator assurance level: 1 for a
+	// password alone, 2 with a second factor (auth.Assurance*).
+	Assurance uint8 `json:"assurance"`
 }
 
 func (a *Account) apiSession(w http.ResponseWriter, r *http.Request, s session) {
 	answer(w, nil, http.StatusOK, sessionJSON{Subject: s.p.Subject, SessionID: s.p.SessionID(), Email: s.user.Email,
 		EmailConfirmed: s.user.EmailConfirmed, Username: s.user.Username, Project: s.p.Project, Device: s.p.Device,
-		AuthTime: s.p.AuthTime.UTC(), ExpiresAt: s.p.ExpiresAt.UTC()})
+		AuthTime: s.p.AuthTime.UTC(), ExpiresAt: s.p.ExpiresAt.UTC(), Assurance: s.p.Assurance})
 }
 
 type sessionItem struct {

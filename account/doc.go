@@ -2,7 +2,9 @@
 // package auth: signup without enumeration, login and logout (bearer or
 // cookie), the current session, sessions and devices (list, revoke one,
 // revoke the others), log out everywhere, email confirmation and change,
-// forgotten and changed passwords, and account deletion.
+// forgotten and changed passwords, and account deletion; with
+// Config.MFA, second factors (an authenticator app's TOTP and recovery
+// codes, package mfa) and the second step of a login.
 //
 // The app keeps its user table: the API reads it through [Users] and
 // changes it through small optional interfaces ([Creator], [EmailSetter],
@@ -23,7 +25,10 @@
 // apps that are not single-page: login, signup, forgotten and reset
 // password, email confirmation, an overview, change of password and of
 // address, sessions and devices (revoke one, the others, or log out
-// everywhere) and account deletion. They need Config.Cookies, work
+// everywhere) and account deletion; with Config.MFA, the second step of
+// a login and a security page that enrols an authenticator app (its QR
+// code), shows recovery codes once, makes new ones and removes the app.
+// They need Config.Cookies, work
 // without JavaScript, post/redirect/get with 303s, and refuse every POST
 // from another origin (http.CrossOriginProtection). Errors are shown as
 // sentences mapped from their stable codes, never as the request said

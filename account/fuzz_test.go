@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth/authtest"
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
@@ -31,6 +32,9 @@ var fuzzCodes = map[string]bool{
 	"invalid_token": true, "token_reused": true, "wrong_project": true, "password_too_short": true,
 	"password_too_long": true, "password_invalid": true, "password_blocklisted": true, "password_context": true,
 	"no_client_address": true, "taken": true, "password_required": true,
+	// Second factors (Config.MFA): the /mfa routes and /login/second.
+	"malformed_code": true, "invalid_code": true, "code_reused": true, "mfa_locked": true, "not_enrolled": true,
+	"already_enrolled": true, "second_factor_required": true,
 }
 
 // fuzzApp is a fresh account API on memory with one confirmed account,
@@ -60,8 +64,16 @@ func newFuzzApp(t *testing.T, adaHash []byte, ck *middleware.Cookies) *fuzzApp {
 		t.Fatal(err)
 	}
 	mail := &authtest.Outbox{}
+	ring, err := mfa.NewKeyring(mfa.SealingKey{ID: "fuzz", Secret: bytes.Repeat([]byte{3}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mfa.New(mfa.Config{Store: mem, Factors: new(mfa.MemoryFactors), Keyring: ring, Issuer: "Fuzz", Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: mem, Hasher: authtest.NewHasher(), Mailer: mail, HideUnconfirmed: true,
-		Now: clock.Now, ResetMinDuration: -1})
+		Now: clock.Now, ResetMinDuration: -1, SecondFactor: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +82,7 @@ func newFuzzApp(t *testing.T, adaHash []byte, ck *middleware.Cookies) *fuzzApp {
 		t.Fatal(err)
 	}
 	acct, err := account.New(account.Config{Auth: a, Tokens: tm, Guard: guard, Users: users, Mailer: mail, Cookies: ck,
-		SignupMinDuration: time.Nanosecond, Now: clock.Now})
+		SignupMinDuration: time.Nanosecond, Now: clock.Now, MFA: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +147,14 @@ func FuzzAPI(f *testing.F) {
 		{"POST", "/password/reset", js, `{"token":"$RESET","password":"a brand new passphrase"}`},
 		{"POST", "/password/change", bearer + "\n" + js, `{"current_password":"` + strongPassword + `","new_password":"a brand new passphrase"}`},
 		{"POST", "/delete", bearer + "\n" + js, `{"password":"` + strongPassword + `"}`},
+		{"GET", "/mfa", bearer, ``},
+		{"POST", "/mfa/totp", bearer + "\n" + js, `{"password":"` + strongPassword + `"}`},
+		{"POST", "/mfa/totp", bearer + "\n" + js, `{}`},
+		{"DELETE", "/mfa/totp", bearer, ``},
+		{"POST", "/mfa/totp/confirm", bearer + "\n" + js, `{"code":"123456"}`},
+		{"POST", "/mfa/recovery-codes", bearer + "\n" + form, `password=x`},
+		{"POST", "/login/second", js, `{"pending":"ghp_x","kind":"totp","code":"123456"}`},
+		{"POST", "/login/second", js, `{"pending":"$SESSION","kind":"recovery","code":"AAAA-AAAA-AAAA-AAAA"}`},
 		{"GET", "/signup", "", ``},
 		{"PUT", "/sessions", bearer, ``},
 		{"GET", "//session", bearer, ``},
@@ -228,6 +248,9 @@ func FuzzAPI(f *testing.F) {
 			if !mentions(xbody, strongPassword) {
 				fail("logged in without ada's password")
 			}
+		case path == "/login/second":
+			// Ada has no second factor: no login of hers is pending.
+			fail("a second step without a pending login")
 		case path == "/email/confirm":
 			if link == "" || !mentions(xbody, strings.SplitN(link, ".", 2)[0]) {
 				fail("confirmed without the test's link")
@@ -240,8 +263,8 @@ func FuzzAPI(f *testing.F) {
 			if !signed {
 				fail("a signed-in route without ada's session")
 			}
-			if (path == "/delete" || path == "/password/change" || path == "/email/change") &&
-				!mentions(xbody, strongPassword) {
+			if (path == "/delete" || path == "/password/change" || path == "/email/change" ||
+				path == "/mfa/totp" || path == "/mfa/recovery-codes") && !mentions(xbody, strongPassword) {
 				fail("changed the account without ada's password")
 			}
 		}

@@ -1,6 +1,7 @@
 package account_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
+	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -35,6 +37,7 @@ type harness struct {
 	clock *fakeclock.Clock
 	acct  *account.Account
 	auth  *auth.Authenticator
+	mfa   *mfa.Manager // newMFAHarness's
 }
 
 // harnessConfig lets a test change the account Config before New.
@@ -42,14 +45,38 @@ type harnessConfig func(*account.Config)
 
 func newHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, mods ...harnessConfig) *harness {
 	t.Helper()
+	return buildHarness(t, st, false, mods...)
+}
+
+// newMFAHarness is newHarness with second factors: an mfa.Manager on the
+// store (h.mfa) as auth's SecondFactor and the account's Config.MFA.
+func newMFAHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, mods ...harnessConfig) *harness {
+	t.Helper()
+	return buildHarness(t, st, true, mods...)
+}
+
+func buildHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, withMFA bool, mods ...harnessConfig) *harness {
+	t.Helper()
 	h := &harness{users: account.NewMemoryUsers(), mail: &authtest.Outbox{}, clock: fakeclock.New(testfix.Start)}
 	s := st(t, h.clock.Now)
 	tm, err := tokens.New(tokens.Config{Store: s, TagKey: testfix.TagKey, Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.auth, err = auth.New(auth.Config{Users: h.users, Tokens: tm, Counters: s, Hasher: authtest.NewHasher(),
-		Mailer: h.mail, HideUnconfirmed: true, Now: h.clock.Now})
+	ac := auth.Config{Users: h.users, Tokens: tm, Counters: s, Hasher: authtest.NewHasher(),
+		Mailer: h.mail, HideUnconfirmed: true, Now: h.clock.Now}
+	if withMFA {
+		ring, err := mfa.NewKeyring(mfa.SealingKey{ID: "test", Secret: bytes.Repeat([]byte{7}, 32)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.mfa, err = mfa.New(mfa.Config{Store: s, Factors: new(mfa.MemoryFactors), Keyring: ring, Issuer: "Gatehouse Test", Now: h.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ac.SecondFactor = h.mfa
+	}
+	h.auth, err = auth.New(ac)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +89,7 @@ func newHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.
 		t.Fatal(err)
 	}
 	cfg := account.Config{Auth: h.auth, Tokens: tm, Guard: guard, Users: h.users, Mailer: h.mail, Cookies: cookies,
-		SignupMinDuration: time.Millisecond, Now: h.clock.Now}
+		SignupMinDuration: time.Millisecond, Now: h.clock.Now, MFA: h.mfa}
 	for _, m := range mods {
 		m(&cfg)
 	}
@@ -72,6 +99,9 @@ func newHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/account/", http.StripPrefix("/account", h.acct.API()))
+	// A route of the app's that needs a second factor (assurance level 2).
+	mux.Handle("GET /app/mfa-only", cfg.Guard.Handler(middleware.RequireAssurance(auth.AssuranceMultiFactor, 0)(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))))
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 	return h

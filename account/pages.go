@@ -38,7 +38,7 @@ const DefaultPagesPath = "/account/pages"
 // layout.html; TemplateNames lists them all.
 var pageNames = []string{
 	"home", "login", "signup", "forgot", "reset", "confirm", "check-email",
-	"password", "email", "sessions", "delete", "message",
+	"password", "email", "sessions", "delete", "message", "second", "security",
 }
 
 // TemplateNames lists the files Config.Templates may override: the
@@ -90,17 +90,50 @@ type PageData struct {
 	// RememberMe says the login form offers "keep me signed in"
 	// (Config.RememberMe): a checkbox named "remember".
 	RememberMe bool
+	// MFA says the app offers second factors (Config.MFA): the pages of a
+	// session link to the security page.
+	MFA bool
+	// Factors is what second factors the account has, on the security
+	// page.
+	Factors Factors
+	// Enrollment is a TOTP enrolment just started, on the security page:
+	// shown once, on the answer to the form that started it.
+	Enrollment *Enrollment
+	// RecoveryCodes are recovery codes just made, on the security page:
+	// shown once, on the answer to the form that made them.
+	RecoveryCodes []string
+	// Recovery says the second-step page asks for a recovery code rather
+	// than a code of the authenticator app.
+	Recovery bool
+}
+
+// Factors is what second factors an account has.
+type Factors struct {
+	TOTP          bool // a confirmed TOTP key
+	TOTPPending   bool // an enrolment awaiting its first code
+	RecoveryCodes int  // unused recovery codes
+}
+
+// Enrollment is a TOTP enrolment as the security page shows it.
+type Enrollment struct {
+	// Secret is the key in base32, for typing into an app.
+	Secret string
+	// URI is the otpauth:// URI (a link that opens an authenticator app
+	// on the same device), and QR the URI as a QR code, a PNG in a
+	// data: URL (the pages' Content-Security-Policy allows data: images).
+	URI, QR template.URL
 }
 
 // pages serves the account pages of one Account.
 type pages struct {
-	a     *Account
-	path  string
-	tmpl  map[string]*template.Template
-	css   []byte
-	login http.Handler
-	out   http.Handler // logout
-	h     http.Handler
+	a      *Account
+	path   string
+	tmpl   map[string]*template.Template
+	css    []byte
+	login  http.Handler
+	second http.Handler // nil without auth.Config.SecondFactor
+	out    http.Handler // logout
+	h      http.Handler
 }
 
 // newPages parses the templates, the app's first (overlay) and the
@@ -157,6 +190,13 @@ func (a *Account) newPages() (*pages, error) {
 	// signed-in browser on to the overview.
 	opts.Redirect = p.path + "/login"
 	p.login = a.cfg.Auth.LoginHandler(opts)
+	if a.cfg.Auth.SecondFactor() != nil {
+		// The second step comes back to its own page either way: with
+		// ?error=<code> to try again, and without once signed in, where
+		// the page sends the browser on to the overview.
+		opts.Redirect = p.path + "/second"
+		p.second = a.cfg.Auth.SecondStepHandler(opts)
+	}
 	opts.Redirect = p.path + "/login?done=logged_out"
 	p.out = a.cfg.Auth.LogoutHandler(opts)
 
@@ -187,6 +227,13 @@ func (a *Account) newPages() (*pages, error) {
 	handle("POST /logout-everywhere", p.signedIn(p.logoutEverywhere))
 	handle("GET /delete", p.signedIn(p.showSignedIn("delete")))
 	handle("POST /delete", p.signedIn(p.deleteAccount))
+	handle("GET /second", p.secondPage)
+	handle("POST /second", p.secondStep)
+	handle("GET /security", p.signedIn(p.security))
+	handle("POST /security/totp", p.signedIn(p.enrollTOTP))
+	handle("POST /security/totp/confirm", p.signedIn(p.confirmTOTP))
+	handle("POST /security/totp/remove", p.signedIn(p.removeTOTP))
+	handle("POST /security/recovery-codes", p.signedIn(p.regenerateCodes))
 	handle("GET /style.css", p.style)
 	handle("/", func(w http.ResponseWriter, r *http.Request) { p.message(w, r, http.StatusNotFound, errNotFound) })
 	p.h = headers(co.Handler(mux))
@@ -205,6 +252,8 @@ func (a *Account) newPages() (*pages, error) {
 //
 //	GET  /                  overview (signed in)
 //	GET  /login, POST       login form (auth.LoginHandler); POST /logout
+//	GET  /second, POST      second step of a login (auth.SecondStepHandler):
+//	                        a code of the app, or ?use=recovery a recovery code
 //	GET  /signup, POST      signup, then /check-email
 //	GET  /forgot, POST      forgotten password, then /check-email
 //	GET  /reset?token=, POST        new password from a mailed link
@@ -215,6 +264,9 @@ func (a *Account) newPages() (*pages, error) {
 //	                        /sessions/revoke, /sessions/revoke-others,
 //	                        /devices/revoke, /logout-everywhere
 //	GET  /delete, POST      delete the account (signed in)
+//	GET  /security          second factors (signed in, Config.MFA); POST
+//	                        /security/totp (start), /security/totp/confirm,
+//	                        /security/totp/remove, /security/recovery-codes
 //	GET  /style.css
 //
 // The pages keep the session in the cookie, so they need Config.Cookies
@@ -285,7 +337,7 @@ func headers(h http.Handler) http.Handler {
 // render executes the page's template into a buffer, so that a template
 // error is answered 500 rather than half a page.
 func (p *pages) render(w http.ResponseWriter, status int, name string, d PageData) {
-	d.Page, d.Path, d.RememberMe = name, p.path, p.a.cfg.RememberMe
+	d.Page, d.Path, d.RememberMe, d.MFA = name, p.path, p.a.cfg.RememberMe, p.a.cfg.MFA != nil
 	var buf bytes.Buffer
 	if err := p.tmpl[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		http.Error(w, "account: page template "+name+": "+err.Error(), http.StatusInternalServerError)
@@ -379,6 +431,13 @@ func (p *pages) style(w http.ResponseWriter, r *http.Request) {
 // the overview (a login that worked comes back here).
 func (p *pages) loginPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if q.Get("error") == problem.Of(auth.ErrSecondFactor).Code && p.second != nil {
+		// The password was right: the login handler left the pending
+		// token in auth.PendingCookie, and the second step asks for the
+		// code.
+		p.redirect(w, r, "/second")
+		return
+	}
 	if q.Get("error") == "" {
 		if _, err := p.a.cfg.Guard.AuthenticateOrRestore(w, r); err == nil {
 			if done := q.Get("done"); done != "" && notices[done] != "" {

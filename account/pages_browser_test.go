@@ -8,7 +8,10 @@ package account_test
 // page it passes (set GATEHOUSE_SCREENSHOTS to a directory to keep them).
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +25,9 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/browsertest"
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	qr "github.com/piglig/go-qr"
 )
 
 // browserStepTimeout bounds each browser step.
@@ -278,4 +283,173 @@ func brun[T any](t *testing.T, tab context.Context, what string, a chromedp.Acti
 		t.Fatalf("%s: %v", what, err)
 	}
 	return v
+}
+
+// TestPagesBrowserMFA: in Chromium, a signed-in user opens the security
+// page, starts a TOTP enrolment and sees its QR code, which the test
+// reads back from the page (the image's data: URL, decoded as a PNG and
+// sampled module by module) and finds to be the QR code of the page's
+// otpauth URI; the user types a code of that key, sees the recovery
+// codes once, logs out, and logs back in through the second-step page (a
+// wrong code first); then, on a phone in dark mode, with a recovery code.
+func TestPagesBrowserMFA(t *testing.T) {
+	browser := browsertest.New(t)
+	h := newMFAHarness(t, teststores.All()[0].Open, productionCookies(t))
+	srv := pagesServer(t, h, true)
+	base := srv.URL + pagesPath
+	shots := newShots(t)
+	h.signup(t, "grace@example.com", "grace")
+
+	tab := browsertest.NewTab(t, browser)
+	bstep(t, tab, "desktop viewport", chromedp.EmulateViewport(1100, 900))
+	bstep(t, tab, "open the login page", chromedp.Navigate(base+"/login"))
+	loginIn(t, tab, "grace", strongPassword, true)
+	bstep(t, tab, "open the security page", chromedp.Click(chromedp.ID("security-link")), chromedp.WaitVisible(chromedp.ID("enroll-totp")))
+	shots.take(tab, "mfa-01-security-off")
+	bstep(t, tab, "start the enrolment",
+		chromedp.SendKeys(chromedp.ID("enroll-password"), strongPassword),
+		chromedp.Click(chromedp.CSS(`#enroll-totp button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("qr")))
+	if !brun(t, tab, "check the QR image loaded", chromedp.Evaluate[bool](
+		`(() => { const i = document.getElementById("qr"); return i.complete && i.naturalWidth > 0 })()`)) {
+		t.Fatal("the QR code image did not load (the page's Content-Security-Policy?)")
+	}
+	shots.take(tab, "mfa-02-enrol-qr")
+
+	// The QR code the browser shows is the page's otpauth URI.
+	src := brun(t, tab, "read the QR image", chromedp.Evaluate[string](`document.getElementById("qr").src`))
+	uri := brun(t, tab, "read the otpauth link", chromedp.Evaluate[string](`document.getElementById("otpauth").getAttribute("href")`))
+	secret := brun(t, tab, "read the key", chromedp.Text(chromedp.ID("totp-secret")))
+	key, err := mfa.ParseKeyURI(uri)
+	if err != nil {
+		t.Fatalf("the page's otpauth link %q: %v", uri, err)
+	}
+	if key.Issuer != "Gatehouse Test" || key.Account != "grace@example.com" ||
+		!strings.Contains(uri, "secret="+strings.ReplaceAll(secret, " ", "")) {
+		t.Fatalf("the key in text %q, the link %q", secret, uri)
+	}
+	checkQR(t, src, uri)
+
+	bstep(t, tab, "confirm with a code of the key",
+		chromedp.SendKeys(chromedp.ID("code"), key.Code(h.clock.Now())),
+		chromedp.Click(chromedp.CSS(`#confirm-totp button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("recovery-codes")))
+	if n := countNodes(t, tab, "#recovery-codes li"); n != mfa.RecoveryCodeCount {
+		t.Fatalf("recovery codes shown: %d, want %d", n, mfa.RecoveryCodeCount)
+	}
+	first := brun(t, tab, "read a recovery code", chromedp.Text(chromedp.CSS("#recovery-codes li:first-child code")))
+	shots.take(tab, "mfa-03-recovery-codes")
+	bstep(t, tab, "saved them", chromedp.Click(chromedp.ID("saved")), chromedp.WaitVisible(chromedp.ID("regenerate")))
+	if got := brun(t, tab, "read the status", chromedp.Text(chromedp.ID("totp-status"))); got != "On" {
+		t.Errorf("the security page says the app is %q", got)
+	}
+	shots.take(tab, "mfa-04-security-on")
+
+	// Log out, and in again: the password, then the second step.
+	bstep(t, tab, "log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login")))
+	h.clock.Advance(30 * time.Second)
+	secondStepIn(t, tab, "grace")
+	shots.take(tab, "mfa-05-second-step")
+	bstep(t, tab, "a wrong code",
+		chromedp.SendKeys(chromedp.ID("code"), wrongCode(h, key)),
+		chromedp.Click(chromedp.CSS(`#second-step button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("error")))
+	if got := brun(t, tab, "read the error", chromedp.Text(chromedp.ID("error"))); !strings.Contains(got, "not right") {
+		t.Errorf("a wrong code: error %q", got)
+	}
+	shots.take(tab, "mfa-06-second-step-error")
+	bstep(t, tab, "the right code",
+		chromedp.SendKeys(chromedp.ID("code"), key.Code(h.clock.Now())),
+		chromedp.Click(chromedp.CSS(`#second-step button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("account")))
+	shots.take(tab, "mfa-07-home-after-second-step")
+
+	// A phone in dark mode, with a recovery code.
+	phone := browsertest.NewTab(t, browser)
+	bstep(t, phone, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	bstep(t, phone, "dark mode", darkMode(true))
+	bstep(t, phone, "open the login page", chromedp.Navigate(base+"/login"))
+	secondStepIn(t, phone, "grace@example.com")
+	shots.take(phone, "mfa-08-second-step-phone-dark")
+	bstep(t, phone, "use a recovery code", chromedp.Click(chromedp.ID("use-recovery")), chromedp.WaitVisible(chromedp.ID("use-app")))
+	bstep(t, phone, "type the recovery code",
+		chromedp.SendKeys(chromedp.ID("code"), first),
+		chromedp.Click(chromedp.CSS(`#second-step button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("account")))
+	bstep(t, phone, "open the security page", chromedp.Navigate(base+"/security"), chromedp.WaitVisible(chromedp.ID("factors")))
+	if got := brun(t, phone, "read the count", chromedp.Text(chromedp.ID("recovery-count"))); got != "9 recovery codes left" {
+		t.Errorf("after using one: %q", got)
+	}
+	shots.take(phone, "mfa-09-security-phone-dark")
+}
+
+// secondStepIn fills the login form with an enrolled account's password
+// and waits for the second-step page.
+func secondStepIn(t *testing.T, tab context.Context, login string) {
+	t.Helper()
+	bstep(t, tab, "log in as "+login+", first step",
+		chromedp.WaitVisible(chromedp.ID("login")),
+		chromedp.SendKeys(chromedp.ID("login-id"), login),
+		chromedp.SendKeys(chromedp.ID("password"), strongPassword),
+		chromedp.Click(chromedp.CSS(`#login button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("second-step")))
+}
+
+// checkQR decodes the data: URL of a PNG QR code and compares it module
+// by module with go-qr's encoding of want (level M, as mfa draws it):
+// the image must be the code of want at a whole number of pixels a
+// module, with a light quiet zone of at least 4 modules.
+func checkQR(t *testing.T, dataURL, want string) {
+	t.Helper()
+	const prefix = "data:image/png;base64,"
+	if !strings.HasPrefix(dataURL, prefix) {
+		t.Fatalf("the QR image's src is %.40q, want a PNG data: URL", dataURL)
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(dataURL, prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := qr.EncodeText(want, qr.Medium)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	n := code.Size()
+	if b.Dx() != b.Dy() {
+		t.Fatalf("the QR image is %dx%d, not square", b.Dx(), b.Dy())
+	}
+	// The scale and border that fit: whole pixels a module, border ≥ 4.
+	scale, border := 0, 0
+	for s := b.Dx() / n; s >= 1; s-- {
+		if rest := b.Dx() - s*n; rest >= 8*s && rest%(2*s) == 0 {
+			scale, border = s, rest/(2*s)
+			break
+		}
+	}
+	if scale == 0 {
+		t.Fatalf("a %dpx image cannot hold %d modules and a quiet zone of 4", b.Dx(), n)
+	}
+	dark := func(mx, my int) bool {
+		px := b.Min.X + (mx+border)*scale + scale/2
+		py := b.Min.Y + (my+border)*scale + scale/2
+		r, g, bl, _ := img.At(px, py).RGBA()
+		return (r+g+bl)/3 < 0x8000
+	}
+	bad := 0
+	for y := -border; y < n+border; y++ {
+		for x := -border; x < n+border; x++ {
+			isDark := x >= 0 && y >= 0 && x < n && y < n && code.Module(x, y)
+			if dark(x, y) != isDark {
+				bad++
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("the QR image differs from the code of %q in %d of %d modules", want, bad, (n+2*border)*(n+2*border))
+	}
+	t.Logf("the QR image is the code of %q: %d modules, %d pixels a module, quiet zone %d", want, n, scale, border)
 }

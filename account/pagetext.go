@@ -46,6 +46,14 @@ var errorSentences = map[string]string{
 	"not_found":                "There is no page at this address.",
 	"method_not_allowed":       "This page cannot do that.",
 	"not_supported":            "This site does not offer that.",
+	"password_required":        "Please enter your password.",
+	"malformed_code":           "That is not a code: a code of your app is 6 digits, a recovery code 16 letters and digits.",
+	"invalid_code":             "That code is not right. Check the code your app shows now and try again.",
+	"code_reused":              "That code was used already. Wait for your app to show the next one, then enter it.",
+	"mfa_locked":               "Too many wrong codes. Two-step verification is locked for a while; try again later.",
+	"not_enrolled":             "Two-step verification is not set up, or the setup took too long. Start again.",
+	"already_enrolled":         "An authenticator app is already set up. Remove it first to set up another.",
+	"second_factor_required":   "Enter the code of your authenticator app to finish logging in.",
 }
 
 // pageErrors are the sentences of one page that differ from the table's.
@@ -60,6 +68,15 @@ var pageErrors = map[string]map[string]string{
 	"password": {"invalid_credentials": "Your current password is not right."},
 	"email":    {"invalid_credentials": "That password is not right."},
 	"delete":   {"invalid_credentials": "That password is not right."},
+	"security": {
+		"invalid_credentials": "That password is not right.",
+		"not_enrolled":        "The setup took too long, or was replaced. Start again.",
+	},
+	"second": {
+		"invalid_code":  "That code is not right. Check it and try again.",
+		"rate_limited":  "Too many attempts from your network. Please wait a few minutes and try again.",
+		"missing_field": "Please enter the code.",
+	},
 	"login": {
 		"missing_field": "Please enter your email address or username and your password.",
 		"missing_token": "Please log in.",
@@ -78,6 +95,7 @@ var fieldSentences = map[string][2]string{ // missing, invalid
 	"current_password": {"Please enter your current password.", "Please check your current password."},
 	"new_password":     {"Please enter a new password.", "Please check the new password."},
 	"token":            {"This link is incomplete. Open it again from the message.", "This link is invalid."},
+	"code":             {"Please enter the code.", "Please check the code."},
 }
 
 const genericError = "Something went wrong. Please try again."
@@ -112,6 +130,9 @@ var notices = map[string]string{
 	"others_revoked":        "Every other session has been logged out.",
 	"device_revoked":        "That device has been signed out.",
 	"account_deleted":       "Your account has been deleted.",
+	"totp_enabled":          "Two-step verification is on: from now on, logging in asks for a code of your app.",
+	"totp_removed":          "Your authenticator app has been removed: logging in asks for your password only.",
+	"recovery_codes_made":   "Here are your new recovery codes. The old ones no longer work.",
 }
 
 // setNotice sets the sentence and the code of the request's ?done=, when

@@ -725,3 +725,7 @@ func (a *Authenticator) HidesUnconfirmed() bool { return a.hideUnc }
 // Config.NoRateLimits. Packages that serve more endpoints on top of auth
 // (package account) share it, so that one client has one budget.
 func (a *Authenticator) Limiter() *limit.Limiter { return a.limiter }
+
+// SecondFactor is Config.SecondFactor, nil without one: the account
+// package checks that logins ask for the factors it lets users enrol.
+func (a *Authenticator) SecondFactor() SecondFactor { return a.second }

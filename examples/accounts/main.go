@@ -1,7 +1,8 @@
 // Command accounts is "team notes" on the account API: people sign up,
 // confirm their address from a mailed link, log in (a page, or JSON for a
 // single-page or mobile client), keep notes, see and end their sessions
-// and devices, change their password or address, and delete their
+// and devices, turn on two-step verification (an authenticator app and
+// recovery codes), change their password or address, and delete their
 // account. All the account routes are gatehouse's package account; the
 // app writes its notes.
 //
@@ -21,6 +22,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/account"
 	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -67,10 +69,26 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Second factors: TOTP and recovery codes, their secrets sealed with
+	// a key of the app's (a real app loads a fixed one from its secrets,
+	// and keeps the sealed factors in its database, not in memory).
+	sealKey := make([]byte, 32)
+	rand.Read(sealKey)
+	ring, err := mfa.NewKeyring(mfa.SealingKey{ID: "1", Secret: sealKey})
+	if err != nil {
+		return nil, err
+	}
+	factors, err := mfa.New(mfa.Config{Store: cfg.store, Factors: new(mfa.MemoryFactors), Keyring: ring,
+		Issuer: "Team Notes", Logger: cfg.logger})
+	if err != nil {
+		return nil, err
+	}
 	// HideUnconfirmed: a login of an unconfirmed account answers as a
 	// wrong password, or signup followed by login would tell who has one.
+	// SecondFactor: a login of an account with an authenticator app asks
+	// for its code before any session is issued.
 	authn, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: cfg.store, Mailer: cfg.mailer,
-		HideUnconfirmed: true, BcryptCost: cfg.bcryptCost, Logger: cfg.logger})
+		HideUnconfirmed: true, BcryptCost: cfg.bcryptCost, Logger: cfg.logger, SecondFactor: factors})
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +111,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		return nil, err
 	}
 	acct, err := account.New(account.Config{Auth: authn, Tokens: tm, Guard: guard, Users: users, Mailer: cfg.mailer,
-		Cookies: cookies, PagesPath: "/account", RememberMe: true, Logger: cfg.logger})
+		Cookies: cookies, PagesPath: "/account", RememberMe: true, MFA: factors, Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}

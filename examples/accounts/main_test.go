@@ -11,9 +11,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/examples/internal/extest"
+	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 )
 
@@ -177,5 +179,47 @@ func TestNotesRefuseCrossSiteCookiePosts(t *testing.T) {
 	}
 	if got := post("same-origin"); got != 201 {
 		t.Fatalf("same-origin POST /api/notes with the cookie: %d, want 201", got)
+	}
+}
+
+// TestTwoStepLogin: a user turns on two-step verification over the JSON
+// API (the password, the QR code's key, a first code, ten recovery
+// codes); the next login answers only a pending token, and the second
+// step with a recovery code gives the session.
+func TestTwoStepLogin(t *testing.T) {
+	srv, mail := newTestApp(t)
+	api := srv.URL + "/api"
+	const pw = "a long passphrase of ada's"
+	call(t, "POST", api+"/account/signup", "", `{"email":"ada@example.com","password":"`+pw+`"}`)
+	call(t, "POST", api+"/account/email/confirm", "", `{"token":"`+mail.last(t).Token+`"}`)
+	_, out := call(t, "POST", api+"/account/login", "", `{"login":"ada@example.com","password":"`+pw+`"}`)
+	token, _ := out["token"].(string)
+
+	code, out := call(t, "POST", api+"/account/mfa/totp", token, `{"password":"`+pw+`"}`)
+	if code != 200 || out["qr_png"] == "" {
+		t.Fatalf("enrol: %d %v", code, out)
+	}
+	key, err := mfa.ParseKeyURI(out["uri"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out = call(t, "POST", api+"/account/mfa/totp/confirm", token, `{"code":"`+key.Code(time.Now())+`"}`)
+	codes, _ := out["recovery_codes"].([]any)
+	if code != 200 || len(codes) != 10 {
+		t.Fatalf("confirm: %d %v", code, out)
+	}
+
+	code, out = call(t, "POST", api+"/account/login", "", `{"login":"ada@example.com","password":"`+pw+`"}`)
+	pending, _ := out["pending"].(string)
+	if code != 401 || out["code"] != "second_factor_required" || pending == "" || out["token"] != nil {
+		t.Fatalf("login with two-step verification on: %d %v", code, out)
+	}
+	code, out = call(t, "POST", api+"/account/login/second", "", `{"pending":"`+pending+`","kind":"recovery","code":"`+codes[0].(string)+`"}`)
+	token, _ = out["token"].(string)
+	if code != 200 || token == "" {
+		t.Fatalf("second step: %d %v", code, out)
+	}
+	if code, _ := call(t, "POST", api+"/notes", token, `{"text":"hello"}`); code != 201 {
+		t.Fatalf("add note after two steps: %d", code)
 	}
 }

@@ -1,0 +1,208 @@
+package account
+
+import (
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/mfa"
+)
+
+// The second step of a login and the security page (Config.MFA).
+//
+// A form login whose password is right for an account with a second
+// factor comes back to the login page with ?error=second_factor_required
+// and the pending token in auth.PendingCookie (never in the URL); the
+// login page sends it on to /second, whose form posts the code to auth's
+// SecondStepHandler. That handler redirects back to /second: with
+// ?error=<code> to try again (the pending token stays live within the
+// factor's attempt limit), or without, signed in, when /second sends the
+// browser on to the overview as the login page does.
+
+// secondPage shows the code form of a login's second step.
+func (p *pages) secondPage(w http.ResponseWriter, r *http.Request) {
+	if p.second == nil {
+		p.message(w, r, http.StatusNotFound, errNotFound)
+		return
+	}
+	q := r.URL.Query()
+	code := q.Get("error")
+	pending := len(r.CookiesNamed(auth.PendingCookie)) > 0
+	switch {
+	case code == "invalid_token" || code == "missing_token":
+		// The pending token expired, was used, or the cookie is gone:
+		// only the password again starts a new one.
+		clearPendingCookie(w)
+		p.redirect(w, r, "/login", "error", "invalid_token")
+		return
+	case code == "" && !pending:
+		// A second step that worked (its cookie cleared), or a visit
+		// without a login under way.
+		if _, err := p.a.cfg.Guard.AuthenticateOrRestore(w, r); err == nil {
+			p.redirect(w, r, "/")
+			return
+		}
+		p.redirect(w, r, "/login")
+		return
+	}
+	d := PageData{Recovery: q.Get("use") == "recovery"}
+	if code != "" {
+		d.ErrorCode = code
+		d.Error = errorSentence("second", code, "code")
+	}
+	p.render(w, http.StatusOK, "second", d)
+}
+
+// secondStep is the form's post: auth's SecondStepHandler. The recovery
+// form posts to /second?use=recovery, and its error comes back to the
+// recovery form.
+func (p *pages) secondStep(w http.ResponseWriter, r *http.Request) {
+	if p.second == nil {
+		p.message(w, r, http.StatusNotFound, errNotFound)
+		return
+	}
+	if r.URL.Query().Get("use") == "recovery" {
+		w = recoveryRedirect{ResponseWriter: w, prefix: p.path + "/second?error="}
+	}
+	p.second.ServeHTTP(w, r)
+}
+
+// recoveryRedirect adds use=recovery to the handler's redirect to an
+// error of the second step.
+type recoveryRedirect struct {
+	http.ResponseWriter
+	prefix string
+}
+
+func (w recoveryRedirect) WriteHeader(status int) {
+	if loc := w.Header().Get("Location"); strings.HasPrefix(loc, w.prefix) {
+		w.Header().Set("Location", loc+"&use=recovery")
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// clearPendingCookie clears auth.PendingCookie, with the attributes auth
+// sets it with (a __Host- cookie is only replaced by one alike).
+func clearPendingCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: auth.PendingCookie, Value: "", Path: "/", MaxAge: -1,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// securityData is the security page's data: the session's and the
+// account's factors.
+func (p *pages) securityData(r *http.Request, s session) (PageData, error) {
+	d := p.sessionData(r, s, "security")
+	st, err := p.a.mfaStatus(r.Context(), s.user.Subject)
+	d.Factors = Factors(st)
+	return d, err
+}
+
+// securityAfter renders the security page after a form: with err, or
+// with what the form made (set by more).
+func (p *pages) securityAfter(w http.ResponseWriter, r *http.Request, s session, err error, more func(*PageData)) {
+	d, serr := p.securityData(r, s)
+	if serr != nil {
+		p.message(w, r, status(serr), serr)
+		return
+	}
+	d.Notice, d.NoticeCode = "", ""
+	if err != nil {
+		d.setError("security", err)
+		p.render(w, status(err), "security", d)
+		return
+	}
+	if more != nil {
+		more(&d)
+	}
+	p.render(w, http.StatusOK, "security", d)
+}
+
+func (p *pages) security(w http.ResponseWriter, r *http.Request, s session) {
+	if p.a.cfg.MFA == nil {
+		p.message(w, r, http.StatusNotFound, errNotFound)
+		return
+	}
+	d, err := p.securityData(r, s)
+	if err != nil {
+		p.message(w, r, status(err), err)
+		return
+	}
+	p.render(w, http.StatusOK, "security", d)
+}
+
+// enrollTOTP starts an enrolment and shows it: the QR code, the secret
+// and the confirm form, on the answer to this post only (no redirect: the
+// secret must not reach a URL, and the page is not cached).
+func (p *pages) enrollTOTP(w http.ResponseWriter, r *http.Request, s session) {
+	var en mfa.Enrollment
+	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
+		var err error
+		en, err = p.a.enrollTOTP(r.Context(), c, info(r), s, v.Get("password"))
+		return err
+	})
+	p.securityAfter(w, r, s, err, func(d *PageData) {
+		d.Factors.TOTPPending = true
+		d.Enrollment = &Enrollment{Secret: groupsOf4(en.Secret), URI: template.URL(en.URI),
+			QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(en.QRPNG))}
+	})
+}
+
+// groupsOf4 spaces a base32 secret in groups of four, to type it in;
+// authenticator apps ignore the spaces.
+func groupsOf4(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i += 4 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s[i:min(i+4, len(s))])
+	}
+	return b.String()
+}
+
+// confirmTOTP confirms the enrolment, and shows the recovery codes made
+// for it once.
+func (p *pages) confirmTOTP(w http.ResponseWriter, r *http.Request, s session) {
+	var codes []string
+	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
+		var err error
+		codes, err = p.a.confirmTOTP(r.Context(), c, s, v.Get("code"))
+		return err
+	})
+	if err == nil && len(codes) == 0 {
+		p.redirect(w, r, "/security", "done", "totp_enabled")
+		return
+	}
+	p.securityAfter(w, r, s, err, func(d *PageData) {
+		d.Notice, d.NoticeCode = notices["totp_enabled"], "totp_enabled"
+		d.RecoveryCodes = codes
+	})
+}
+
+func (p *pages) removeTOTP(w http.ResponseWriter, r *http.Request, s session) {
+	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
+		return p.a.removeTOTP(r.Context(), c, info(r), s, v.Get("password"))
+	})
+	if err != nil {
+		p.securityAfter(w, r, s, err, nil)
+		return
+	}
+	p.redirect(w, r, "/security", "done", "totp_removed")
+}
+
+func (p *pages) regenerateCodes(w http.ResponseWriter, r *http.Request, s session) {
+	var codes []string
+	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
+		var err error
+		codes, err = p.a.regenerateRecoveryCodes(r.Context(), c, info(r), s, v.Get("password"))
+		return err
+	})
+	p.securityAfter(w, r, s, err, func(d *PageData) {
+		d.Notice, d.NoticeCode = notices["recovery_codes_made"], "recovery_codes_made"
+		d.RecoveryCodes = codes
+	})
+}
