@@ -261,3 +261,50 @@ func TestPagesSecondStepRemembered(t *testing.T) {
 		t.Fatalf("the overview: %d", p.status)
 	}
 }
+
+// TestPagesTrustThisDevice: the second-step page's "don't ask for a code
+// on this device" box makes the browser's next password login skip the
+// second step (auth.TrustCookie, rotated on every use), while another
+// browser is still asked; on memory, Redis and Cluster.
+func TestPagesTrustThisDevice(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newMFAHarness(t, st.Open)
+		srv := pagesServer(t, h, true)
+		h.signup(t, "ada@example.com", "ada")
+		ada := newPageClient(t, srv)
+		ada.login("ada", strongPassword)
+		key, _ := enrolPage(t, h, ada)
+
+		b := newPageClient(t, srv)
+		pageFirstStep(t, b, "ada")
+		if p := b.get("/second"); !strings.Contains(p.body, `name="trust_device"`) {
+			t.Fatalf("the second-step page offers no trust box: %s", p.body)
+		}
+		p := b.post("/second", url.Values{"kind": {"totp"}, "code": {key.Code(h.clock.Now())}, "trust_device": {"on"}})
+		if p.status != 303 || p.location != pagesPath+"/second" {
+			t.Fatalf("second step with trust: %d to %q", p.status, p.location)
+		}
+		trust := cookieValue(b, srv.URL, auth.TrustCookie)
+		if trust == "" {
+			t.Fatal("no trust cookie after asking to be trusted")
+		}
+		h.clock.Advance(30 * time.Second)
+		b.do("POST", "/logout", url.Values{})
+		b.login("ada", strongPassword) // straight in: no second step
+		if got := cookieValue(b, srv.URL, auth.TrustCookie); got == "" || got == trust {
+			t.Fatalf("trust cookie after a trusted login: %q, was %q: want a new one", got, trust)
+		}
+		// Another browser is still asked for a code.
+		pageFirstStep(t, newPageClient(t, srv), "ada")
+	})
+}
+
+func cookieValue(c *pageClient, base, name string) string {
+	u, _ := url.Parse(base)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	return ""
+}
