@@ -69,9 +69,9 @@ func eachStore(t *testing.T, edit func(*passkey.Config), f func(t *testing.T, e 
 }
 
 // memEnv is an env on the memory store only.
-func memEnv(t testing.TB, edit func(*passkey.Config)) *env {
+func memEnv(t *testing.T, edit func(*passkey.Config)) *env {
 	clock := fakeclock.New(start)
-	return newEnv(t, teststores.All()[0].Open(t.(*testing.T), clock.Now), clock, edit)
+	return newEnv(t, teststores.All()[0].Open(t, clock.Now), clock, edit)
 }
 
 // register adds a passkey for subject and returns its key.
