@@ -67,6 +67,8 @@ type Key struct {
 	RPID       string
 	UserHandle []byte
 	Alg        int
+	// PublicKey is the key as a COSE_Key, as the registration carried it.
+	PublicKey []byte
 	// SignCount is the counter of the last signature; each Login signs
 	// SignCount+1 (as a security key does) unless told otherwise.
 	SignCount uint32
@@ -202,6 +204,7 @@ func (a *Authenticator) Register(options []byte, opts ...Option) ([]byte, *Key, 
 	if err != nil {
 		return nil, nil, err
 	}
+	k.PublicKey = cose
 	a.mu.Lock()
 	aaguid, transports := a.AAGUID, append([]string(nil), a.Transports...)
 	a.mu.Unlock()
