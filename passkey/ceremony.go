@@ -49,6 +49,10 @@ const discoverPrefix = "passkey:discover:"
 // MaxNicknameLen is the longest nickname, in bytes.
 const MaxNicknameLen = 64
 
+// maxName bounds the user's names in the creation options: authenticators
+// may truncate at 64 bytes, and nothing longer is a name.
+const maxName = 256
+
 // Result is what a login ceremony proved.
 type Result struct {
 	// Credential is the passkey used, its counter and LastUsed updated.
@@ -116,8 +120,11 @@ func (m *Manager) issue(ctx context.Context, subject, ceremony string) (string, 
 // has Config.MaxCredentials already. Call it for a signed-in user only,
 // after a recent authentication.
 func (m *Manager) BeginRegistration(ctx context.Context, subject, userName, displayName string) ([]byte, error) {
-	if userName == "" {
-		return nil, errors.New("passkey: BeginRegistration with an empty userName")
+	if err := checkSubject(subject); err != nil {
+		return nil, err
+	}
+	if userName == "" || len(userName) > maxName || len(displayName) > maxName {
+		return nil, fmt.Errorf("passkey: BeginRegistration: userName of %d bytes, displayName of %d: want 1 to %d", len(userName), len(displayName), maxName)
 	}
 	if displayName == "" {
 		displayName = userName
@@ -310,8 +317,8 @@ func (m *Manager) FinishLogin(ctx context.Context, subject string, response []by
 }
 
 func (m *Manager) finishLogin(ctx context.Context, subject string, response []byte) (Result, error) {
-	if err := checkSubject(subject); err != nil {
-		return Result{}, err
+	if subject == "" {
+		return Result{}, ErrInvalidSubject
 	}
 	parsed, err := m.parseAssertion(response)
 	if err != nil {
@@ -439,6 +446,11 @@ func (m *Manager) consume(ctx context.Context, challenge, ceremony, subject stri
 	}
 	tok := string(raw)
 	rec, err := m.cfg.Tokens.Consume(ctx, store.KindChallenge, tok)
+	if errors.Is(err, tokens.ErrTagMismatch) {
+		// Instances disagree on tokens.Config.TagKey: the operator's to
+		// fix, so it is told as auth tells it.
+		m.rec.Record(ctx, audit.TokenTagMismatch, slog.String(audit.KeyKind, store.KindChallenge.String()))
+	}
 	switch {
 	case errors.Is(err, tokens.ErrInvalid), errors.Is(err, tokens.ErrMalformed), errors.Is(err, tokens.ErrWrongKind),
 		errors.Is(err, tokens.ErrMissing), errors.Is(err, tokens.ErrTagMismatch):

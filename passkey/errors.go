@@ -99,7 +99,10 @@ var (
 )
 
 // ErrInvalidSubject is the caller's mistake, not the client's (500): a
-// subject that is empty or over 64 bytes cannot be a WebAuthn user handle.
+// subject that is empty or over 64 bytes cannot be a WebAuthn user handle,
+// so BeginRegistration and FinishRegistration refuse it. Elsewhere a
+// subject over 64 bytes simply has no passkeys (Has is false, BeginLogin
+// is ErrNotFound): an app with long ids can still ask at every login.
 var ErrInvalidSubject = errors.New("passkey: subject must be 1 to 64 bytes (an opaque id, not an email address)")
 
 // errContended: the subject's credentials changed concurrently too often.

@@ -141,10 +141,14 @@ func New(cfg Config) (*Manager, error) {
 	if len(cfg.Origins) == 0 {
 		return nil, errors.New("passkey: Config.Origins is empty")
 	}
-	for _, o := range cfg.Origins {
+	cfg.Origins = slices.Clone(cfg.Origins)
+	for i, o := range cfg.Origins {
 		if err := checkOrigin(o, cfg.RPID); err != nil {
 			return nil, err
 		}
+		// A browser reports an origin without the slash; the library
+		// compares them as strings would.
+		cfg.Origins[i] = strings.TrimSuffix(o, "/")
 	}
 	switch cfg.UserVerification {
 	case UVRequired, UVPreferred, UVDiscouraged:
@@ -165,7 +169,6 @@ func New(cfg Config) (*Manager, error) {
 		params = append(params, protocol.CredentialParameter{Type: protocol.PublicKeyCredentialType, Algorithm: coseAlg(a)})
 	}
 	cfg.Algorithms = slices.Clone(cfg.Algorithms)
-	cfg.Origins = slices.Clone(cfg.Origins)
 	if cfg.MaxCredentials == 0 {
 		cfg.MaxCredentials = 10
 	}

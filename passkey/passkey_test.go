@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/fakeclock"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
+	"github.com/gatehouse-go/gatehouse/internal/storefault"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/passkey"
@@ -232,4 +234,72 @@ func TestConfig(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// TestStoreDown: with the token store down every ceremony fails closed
+// with an error wrapping store.ErrUnavailable (a 503), audited as
+// store.unavailable; the passkey works again once it is back.
+func TestStoreDown(t *testing.T) {
+	var log logBuf
+	clock := fakeclock.New(start)
+	fault := storefault.Wrap(teststores.All()[0].Open(t, clock.Now))
+	e := newEnv(t, fault, clock, withLog(&log))
+	ctx := t.Context()
+	k := e.register(t, "u:1")
+	o, err := e.m.BeginLogin(ctx, "u:1")
+	ok(t, "BeginLogin", err)
+	resp, _ := e.auth.Login(o, k)
+	fault.SetDown(true)
+	log.events(t)
+	_, err = e.m.FinishLogin(ctx, "u:1", resp)
+	if !errors.Is(err, store.ErrUnavailable) || problem.Of(err).Status != 503 {
+		t.Fatalf("FinishLogin with the store down: %v (%d)", err, problem.Of(err).Status)
+	}
+	if ev := log.events(t); len(ev) != 1 || ev[0]["event"] != "store.unavailable" {
+		t.Fatalf("events %v", ev)
+	}
+	for name, f := range map[string]func() error{
+		"BeginLogin":        func() error { _, err := e.m.BeginLogin(ctx, "u:1"); return err },
+		"BeginPasswordless": func() error { _, err := e.m.BeginPasswordless(ctx); return err },
+		"BeginRegistration": func() error { _, err := e.m.BeginRegistration(ctx, "u:1", "u1", ""); return err },
+	} {
+		if err := f(); !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s with the store down: %v", name, err)
+		}
+	}
+	fault.SetDown(false)
+	_, err = e.login(t, "u:1", k)
+	ok(t, "login once the store is back", err)
+}
+
+// TestLongSubject: a subject over 64 bytes cannot register a passkey, and
+// has none: asking is no error, so auth may ask at every login.
+func TestLongSubject(t *testing.T) {
+	e := memEnv(t, nil)
+	ctx := t.Context()
+	long := strings.Repeat("s", 65)
+	has, err := e.m.HasPasskeys(ctx, long)
+	if has || err != nil {
+		t.Fatalf("HasPasskeys = %v, %v", has, err)
+	}
+	_, err = e.m.BeginLogin(ctx, long)
+	is(t, "BeginLogin", err, passkey.ErrNotFound)
+	if _, err := e.m.BeginRegistration(ctx, long, "x", ""); !errors.Is(err, passkey.ErrInvalidSubject) {
+		t.Fatalf("BeginRegistration: %v", err)
+	}
+	if _, err := e.m.FinishRegistration(ctx, long, []byte("{}"), ""); !errors.Is(err, passkey.ErrInvalidSubject) {
+		t.Fatalf("FinishRegistration: %v", err)
+	}
+	if _, err := e.m.Has(ctx, ""); !errors.Is(err, passkey.ErrInvalidSubject) {
+		t.Fatalf("Has(\"\"): %v", err)
+	}
+}
+
+// TestOriginSlash: an origin configured with its trailing slash matches
+// the browser's, which has none.
+func TestOriginSlash(t *testing.T) {
+	e := memEnv(t, func(c *passkey.Config) { c.Origins = []string{origin + "/"} })
+	k := e.register(t, "u:1")
+	_, err := e.login(t, "u:1", k)
+	ok(t, "login", err)
 }
