@@ -178,6 +178,25 @@ func TestCloneWarning(t *testing.T) {
 	})
 }
 
+// TestZeroCounter: a synced passkey keeps its counter at 0, which is no
+// clone warning however often it signs.
+func TestZeroCounter(t *testing.T) {
+	var log logBuf
+	e := memEnv(t, withLog(&log))
+	k := e.register(t, "u:1")
+	for range 3 {
+		res, err := e.login(t, "u:1", k, passkeytest.WithCounter(0))
+		if err != nil || res.CloneWarning || res.Credential.SignCount != 0 {
+			t.Fatalf("login with counter 0: %+v, %v", res, err)
+		}
+	}
+	for _, ev := range log.events(t) {
+		if ev["event"] == "passkey.clone_warning" {
+			t.Fatalf("clone warning for a zero counter: %v", ev)
+		}
+	}
+}
+
 // TestRegistrationRefusals: each tampering of a registration is refused
 // with its code and audited, and stores nothing.
 func TestRegistrationRefusals(t *testing.T) {
