@@ -429,3 +429,40 @@ func TestVerifyPasskey(t *testing.T) {
 	ok(t, "VerifyPasskey", e.m.VerifyPasskey(ctx, "u:1", string(resp)))
 	is(t, "VerifyPasskey replay", e.m.VerifyPasskey(ctx, "u:1", string(resp)), passkey.ErrInvalidChallenge)
 }
+
+// TestConcurrentLogins: logins of one account at once, each with its own
+// challenge, all pass: the counter's compare-and-swap retries on a
+// conflict instead of failing (synced passkeys, counter 0), and the
+// account's passkeys come out whole.
+func TestConcurrentLogins(t *testing.T) {
+	e := memEnv(t, nil)
+	ctx := t.Context()
+	k := e.register(t, "u:1")
+	other := e.register(t, "u:1")
+	const n = 20
+	resps := make([][]byte, n)
+	for i := range resps {
+		o, err := e.m.BeginLogin(ctx, "u:1")
+		ok(t, "BeginLogin", err)
+		key := k
+		if i%2 == 1 {
+			key = other
+		}
+		resps[i], err = e.auth.Login(o, key, passkeytest.WithCounter(0))
+		ok(t, "Login", err)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { _, errs[i] = e.m.FinishLogin(ctx, "u:1", resps[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		ok(t, "concurrent login "+string(rune('a'+i)), err)
+	}
+	list, err := e.m.List(ctx, "u:1")
+	ok(t, "List", err)
+	if len(list) != 2 || list[0].LastUsed.IsZero() || list[1].LastUsed.IsZero() {
+		t.Fatalf("List = %+v", list)
+	}
+}
