@@ -47,6 +47,12 @@ const (
 	MFALocked        Event = "mfa.locked"               // refused: too many second-factor attempts on the account
 	MFAEnrolled      Event = "mfa.enrolled"             // a TOTP was confirmed, or a new set of recovery codes made (factor)
 	MFARemoved       Event = "mfa.removed"              // second factors were removed (factor: totp, or all)
+
+	PasskeyRegistered   Event = "passkey.registered"    // a passkey was added to an account (credential)
+	PasskeyPassed       Event = "passkey.passed"        // a passkey login passed (ceremony: passkey.get or passkey.discover)
+	PasskeyFailed       Event = "passkey.failed"        // a passkey ceremony was refused (reason: the error code)
+	PasskeyCloneWarning Event = "passkey.clone_warning" // a passkey's signature counter did not go up: a copied key?
+	PasskeyRemoved      Event = "passkey.removed"       // a passkey was removed from an account (credential)
 )
 
 // Attribute keys of events.
@@ -63,6 +69,9 @@ const (
 	KeyClass   = "class"  // a rate limit's class of endpoint, such as "login"
 	KeyScope   = "scope"  // which limit refused: "client", "account" or "global"
 	KeyFactor  = "factor" // a second factor's kind: "totp", "recovery" or "all"
+
+	KeyCredential = "credential" // a passkey's credential ID, unpadded base64url (public, not a secret)
+	KeyCeremony   = "ceremony"   // a passkey ceremony: "passkey.create", "passkey.get" or "passkey.discover"
 )
 
 // Metrics receives counts and timings. Implementations must be safe for
@@ -107,7 +116,7 @@ func (r *Recorder) Record(ctx context.Context, e Event, attrs ...slog.Attr) {
 	}
 	level := slog.LevelInfo
 	switch e {
-	case LoginLocked, LoginHeld, HashUnreadable, TokenReused, TokenTagMismatch, StoreUnavailable, CookieDuplicate, MFAReplayed, MFALocked:
+	case LoginLocked, LoginHeld, HashUnreadable, TokenReused, TokenTagMismatch, StoreUnavailable, CookieDuplicate, MFAReplayed, MFALocked, PasskeyCloneWarning:
 		level = slog.LevelWarn
 	}
 	if !r.log.Enabled(ctx, level) {

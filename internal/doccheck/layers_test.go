@@ -39,6 +39,8 @@ var floors = map[string]int{
 	"internal/teststores":  4,
 	"internal/testfix":     4,
 	"mfa":                  4, // TOTP, recovery codes: imports store and problem (and later tokens, limit), never auth
+	"passkey":              4, // WebAuthn on go-webauthn: imports store, tokens, audit, problem; never auth or mfa
+	"passkey/passkeytest":  1, // a virtual authenticator for tests: imports nothing of ours
 	"middleware":           5,
 	"auth":                 6,
 	"auth/authtest":        7,
