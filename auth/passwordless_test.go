@@ -17,7 +17,9 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/limit"
+	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -193,3 +195,10 @@ func TestPasswordlessBadBodies(t *testing.T) {
 		t.Fatalf("%d bad bodies reached the verifier", app.pk.calls)
 	}
 }
+
+// *passkey.Manager is auth's Passwordless and mfa's Passkeys; the
+// assertions live here, as neither package imports the other.
+var (
+	_ auth.Passwordless = (*passkey.Manager)(nil)
+	_ mfa.Passkeys      = (*passkey.Manager)(nil)
+)

@@ -86,3 +86,15 @@ func (m *Manager) VerifyPasskey(ctx context.Context, subject, response string) e
 	_, err := m.FinishLogin(ctx, subject, []byte(response))
 	return err
 }
+
+// VerifyPasswordless is FinishPasswordless as auth needs it for a
+// passwordless login (auth.Config.Passwordless): the subject whose
+// passkey answered BeginPasswordless's challenge, and whether the
+// authenticator verified its user (auth then records AAL2).
+func (m *Manager) VerifyPasswordless(ctx context.Context, response []byte) (string, bool, error) {
+	subject, res, err := m.FinishPasswordless(ctx, response)
+	if err != nil {
+		return "", false, err
+	}
+	return subject, res.UserVerified, nil
+}
