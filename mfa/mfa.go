@@ -434,37 +434,38 @@ func (m *Manager) checkTOTP(ctx context.Context, subject string, key TOTPKey, co
 // drift is how many time steps either side of now a code may be from.
 const drift = 1
 
-// burn marks step s = now+off of subject as used, and every step from
-// now-drift up to it, in ascending order, each a store counter
-// (Counters.Hit); step s is this call's if its counter was new (a count
-// of 1). It returns ErrCodeReused otherwise, or when the counter of
-// another step the code matches (matches, by offset+drift) was hit
-// before: a code of steps n-1 and n+1 accepted as n-1's must not pass
-// again as n+1's. Every counter up to s is hit either way, so that a
-// refused code is burned as well.
+// burn marks step s = now+off of subject as used, and the 2·drift steps
+// below it, in ascending order, each a store counter (Counters.Hit); step
+// s is this call's if its counter was new (a count of 1). It returns
+// ErrCodeReused otherwise, or when the counter of another step the code
+// matches (matches, by offset+drift) was hit before: a code of steps n-1
+// and n+1 accepted as n-1's must not pass again as n+1's. Every counter
+// up to s is hit either way, so that a refused code is burned as well.
 //
 // Why this makes a code good once and steps only go up, on any store
 // whose Hit is atomic: a call accepts s only as the first to hit s's
 // counter, so of concurrent calls with one step at most one wins. A call
-// that accepted s had hit the counter of every step from its now-drift to
-// s before it, so a later call with a step s' ≤ s (and s' ≥ its own
-// now-drift ≥ the first call's now-drift, the clock being monotonic
-// across calls) finds s' hit already and is refused; and a call that hit
-// s' first is ordered before the one that accepted s (it hit s' before
-// that one did, and so before it accepted s). A counter lives until its
-// step can no longer be within drift of now, with room for clocks a
-// little apart. Instances whose clocks are a period apart break the
-// ordering (not the once): see docs/mfa.md, Clocks.
+// that accepted s had hit the counter of every step from s-2·drift to s
+// before it. A later call, on any instance, can only take a step s' ≥ its
+// own now-drift; with clocks at most drift periods apart, and s within
+// drift of the first call's now, s' ≥ s-2·drift: if s' ≤ s, it finds s'
+// hit already and is refused. (Burning from now-drift instead, as this
+// did first, held for one clock only: an instance a period behind could
+// still take the code of a step below the other's now-drift.) A call that
+// hit s' first is ordered before the one that accepted s (it hit s'
+// before that one did, and so before it accepted s). A counter lives
+// until its step can no longer be within drift of any instance's now,
+// with room for clocks a little apart.
 func (m *Manager) burn(ctx context.Context, subject string, period time.Duration, now, off int64, matches [2*drift + 1]bool) error {
 	window := (2*drift + 3) * period
 	reused := false
-	for d := int64(-drift); d <= off; d++ {
+	for d := off - 2*drift; d <= off; d++ {
 		step := now + d
 		c, err := m.cfg.Store.Hit(ctx, stepKey(subject, step), window)
 		if err != nil {
 			return fmt.Errorf("mfa: burning a TOTP step: %w", err)
 		}
-		if matches[d+drift] && c.N != 1 {
+		if d >= -drift && matches[d+drift] && c.N != 1 {
 			reused = true
 		}
 	}
