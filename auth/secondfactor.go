@@ -177,10 +177,16 @@ func (a *Authenticator) withdrawPending(ctx context.Context, p *SecondFactorErro
 // store.ErrUnavailable. Of concurrent completions of one pending token at
 // most one returns a session.
 func (a *Authenticator) CompleteLogin(ctx context.Context, pending, kind, code string, client netip.Prefix) (Session, error) {
-	rec, u, err := a.secondStep(ctx, pending, kind, code, client, false)
+	rec, u, err := a.secondStep(ctx, pending, kind, code, client, intentPlain)
 	if err != nil {
 		return Session{}, err
 	}
+	return a.sessionAfter(ctx, rec, u)
+}
+
+// sessionAfter issues the session of a plain login whose second factor
+// passed.
+func (a *Authenticator) sessionAfter(ctx context.Context, rec store.Record, u User) (Session, error) {
 	iss, err := a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: rec.Subject, Project: rec.Project,
 		AuthTime: rec.AuthTime, Assurance: AssuranceMultiFactor})
 	a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindSession), subjectAttr(rec.Subject), projectAttr(rec.Project))
@@ -198,10 +204,33 @@ func (a *Authenticator) CompleteLogin(ctx context.Context, pending, kind, code s
 // the chain keeps. Keep a remember-me chain with SetRememberCookie. A
 // pending token of a plain login is ErrPendingIntent.
 func (a *Authenticator) CompleteLoginDevice(ctx context.Context, pending, kind, code string, client netip.Prefix) (DeviceSession, error) {
-	rec, u, err := a.secondStep(ctx, pending, kind, code, client, true)
+	rec, u, err := a.secondStep(ctx, pending, kind, code, client, intentDevice)
 	if err != nil {
 		return DeviceSession{}, err
 	}
+	return a.deviceSessionAfter(ctx, rec, u)
+}
+
+// completeEither is CompleteLogin or CompleteLoginDevice, whichever the
+// pending token is for, in one pass: one limit.MFA unit and one factor
+// check, where trying one and then the other would take two. device says
+// which it was.
+func (a *Authenticator) completeEither(ctx context.Context, pending, kind, code string, client netip.Prefix) (ds DeviceSession, device bool, err error) {
+	rec, u, err := a.secondStep(ctx, pending, kind, code, client, intentEither)
+	if err != nil {
+		return DeviceSession{}, false, err
+	}
+	if rec.Device == "" {
+		s, err := a.sessionAfter(ctx, rec, u)
+		return DeviceSession{Session: s}, false, err
+	}
+	ds, err = a.deviceSessionAfter(ctx, rec, u)
+	return ds, true, err
+}
+
+// deviceSessionAfter starts the device chain of a device or remember-me
+// login whose second factor passed.
+func (a *Authenticator) deviceSessionAfter(ctx context.Context, rec store.Record, u User) (DeviceSession, error) {
 	dev, err := a.tokens.Issue(ctx, store.KindDevice, tokens.Claims{Subject: rec.Subject, Project: rec.Project, Device: rec.Device,
 		AuthTime: rec.AuthTime, Assurance: AssuranceMultiFactor})
 	a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindDevice), subjectAttr(rec.Subject), projectAttr(rec.Project), deviceAttr(rec.Device))
@@ -224,10 +253,19 @@ func (a *Authenticator) CompleteLoginDevice(ctx context.Context, pending, kind, 
 	return ds, nil
 }
 
+// pendingIntent is the kind of pending login a second step completes.
+type pendingIntent uint8
+
+const (
+	intentPlain  pendingIntent = iota // Login's: a session
+	intentDevice                      // LoginDevice's or LoginRemembered's: a device chain
+	intentEither                      // whichever the token is for
+)
+
 // secondStep checks the factor and then consumes the pending token; it
 // returns the pending record and, when Users is a SubjectFinder, the user
 // as they are now (an account deactivated between the steps is refused).
-func (a *Authenticator) secondStep(ctx context.Context, pending, kind, code string, client netip.Prefix, device bool) (rec store.Record, u User, err error) {
+func (a *Authenticator) secondStep(ctx context.Context, pending, kind, code string, client netip.Prefix, intent pendingIntent) (rec store.Record, u User, err error) {
 	defer func() {
 		a.record(ctx, audit.LoginSucceeded, audit.LoginFailed, "second_factor", err, subjectAttr(rec.Subject), clientAttr(client))
 	}()
@@ -262,7 +300,7 @@ func (a *Authenticator) secondStep(ctx context.Context, pending, kind, code stri
 	if err != nil {
 		return store.Record{}, User{}, err
 	}
-	if (rec.Device != "") != device {
+	if intent != intentEither && (rec.Device != "") != (intent == intentDevice) {
 		return rec, User{}, ErrPendingIntent
 	}
 	if err := a.second.VerifySecondFactor(ctx, rec.Subject, kind, code); err != nil {

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -130,13 +129,14 @@ func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
 		if err == nil && req.Code == "" && len(req.Response) > 0 {
 			req.Code = string(req.Response)
 		}
-		if err == nil {
+		if err == nil && (browser || jsonCookie) && o.RememberMe {
+			// A login that may have asked to be remembered: one pass
+			// completes either kind.
+			ds, remembered, err = a.completeEither(r.Context(), req.Pending, req.Kind, req.Code, client)
+			s = ds.Session
+			remembered = remembered && err == nil
+		} else if err == nil {
 			s, err = a.CompleteLogin(r.Context(), req.Pending, req.Kind, req.Code, client)
-			if errors.Is(err, ErrPendingIntent) && (browser || jsonCookie) && o.RememberMe {
-				// A login that asked to be remembered.
-				ds, err = a.CompleteLoginDevice(r.Context(), req.Pending, req.Kind, req.Code, client)
-				s, remembered = ds.Session, err == nil
-			}
 		}
 		if err == nil && req.TrustDevice {
 			// The session just passed its second factor: the trust chain

@@ -560,3 +560,32 @@ func fuzzTwoStep(f *testing.F) *auth.Authenticator {
 	}
 	return a
 }
+
+// TestRememberedSecondStepTakesOneUnit: a second step that may complete
+// a remember-me login takes one unit of the client's limit.MFA rate per
+// request, as any other (30 per 10 minutes by default): trying a plain
+// completion and then a device one took two, halving the client's tries.
+func TestRememberedSecondStepTakesOneUnit(t *testing.T) {
+	onAllStores(t, func(t *testing.T, e *twoStep) {
+		jar, _ := cookiejar.New(nil)
+		c := e.srv.Client()
+		c.Jar = jar
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		form := url.Values{"login": {"john_doe"}, "password": {rightPassword}, "remember": {"on"}}
+		if a := e.do(t, c, "POST", "/login", "application/x-www-form-urlencoded", form.Encode(), ""); a.status != 303 {
+			t.Fatalf("first step: %d", a.status)
+		}
+		// Malformed codes: refused by mfa before its attempt count, so
+		// only the rate limit counts them.
+		for i := range 30 {
+			a := e.do(t, c, "POST", "/second", "application/x-www-form-urlencoded", url.Values{"kind": {"totp"}, "code": {"x"}}.Encode(), "")
+			if loc := a.header.Get("Location"); a.status != 303 || strings.Contains(loc, "rate_limited") {
+				t.Fatalf("try %d: %d %s: a unit per try allows 30", i+1, a.status, loc)
+			}
+		}
+		a := e.do(t, c, "POST", "/second", "application/x-www-form-urlencoded", url.Values{"kind": {"totp"}, "code": {"x"}}.Encode(), "")
+		if loc := a.header.Get("Location"); !strings.Contains(loc, "rate_limited") {
+			t.Fatalf("try 31: %d %s, want rate_limited", a.status, loc)
+		}
+	})
+}
