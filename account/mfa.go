@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/problem"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // Second factors (Config.MFA): the flows below are shared by the JSON API
@@ -110,6 +111,13 @@ func (a *Account) removeTOTP(ctx context.Context, client netip.Prefix, r reqInfo
 		return err
 	case !st.TOTP && !st.Pending:
 		return mfa.ErrNotEnrolled
+	}
+	// The browsers trusted to skip the second factor were vouched for by
+	// the factor going away (a lost or leaked phone, often): their trust
+	// ends first, so that a factor enrolled later is asked for. Should the
+	// removal then fail, the trust is gone all the same: the safe side.
+	if _, err := a.cfg.Tokens.RevokeAll(ctx, s.user.Subject, store.Filter{Kind: store.KindTrust}); err != nil {
+		return err
 	}
 	return a.cfg.MFA.RemoveTOTP(ctx, s.user.Subject)
 }

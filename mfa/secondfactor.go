@@ -3,6 +3,9 @@ package mfa
 import (
 	"context"
 	"fmt"
+	"net/http"
+
+	"github.com/gatehouse-go/gatehouse/problem"
 )
 
 // Second-factor kinds, as auth names them (auth.FactorTOTP,
@@ -57,8 +60,15 @@ func (m *Manager) VerifySecondFactor(ctx context.Context, subject, kind, code st
 			return m.verifyPasskey(ctx, subject, code)
 		}
 	}
-	return fmt.Errorf("mfa: unknown second-factor kind %q", kind)
+	return fmt.Errorf("%w %q", errUnknownKind, kind)
 }
+
+// errUnknownKind: a second factor of a kind this Manager does not take
+// (KindPasskey without Config.Passkeys, or any other): the client's
+// input, 400 invalid_field "kind", never a 500. Nothing is counted.
+var errUnknownKind = problem.New("mfa: unknown second-factor kind", problem.Error{
+	Status: http.StatusBadRequest, Code: "invalid_field", Field: "kind",
+	Message: "this app takes no second factor of this kind"})
 
 // verifyPasskey checks a passkey assertion as the second factor: counted
 // against the account's attempt limit first, like a code, so a pending
