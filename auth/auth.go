@@ -530,16 +530,27 @@ func (a *Authenticator) Login(ctx context.Context, c Credentials, project string
 	var trusted *tokens.Issued
 	u, err := a.authenticateThen(ctx, c, func(u User) error {
 		now := a.now()
+		var trust string
 		var err error
-		if pending, trusted, err = a.pend(ctx, u, project, "", c.TrustedDevice, now); err != nil || pending != nil {
+		if pending, trust, err = a.pend(ctx, u, project, "", c.TrustedDevice, now); err != nil || pending != nil {
 			return err
 		}
 		iss, err = a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: u.Subject, Project: project, AuthTime: now,
-			Assurance: trustedAssurance(trusted)})
+			Assurance: AssurancePassword})
 		a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindSession), subjectAttr(u.Subject), projectAttr(project))
+		if err != nil || trust == "" {
+			return err
+		}
+		// The trust token is spent last, once the session exists; a
+		// login that lost it to a racing copy needs the second factor.
+		if trusted, pending, err = a.spendTrust(ctx, u, project, "", trust, now); err != nil || pending != nil {
+			_ = a.tokens.Revoke(context.WithoutCancel(ctx), store.KindSession, iss.Token)
+			iss = tokens.Issued{}
+		}
 		return err
 	}, func() {
-		// Nobody holds the token yet: withdraw it. Best effort.
+		// Nobody holds the tokens yet: withdraw them. Best effort.
+		a.withdrawTrust(ctx, trusted)
 		if pending != nil {
 			a.withdrawPending(ctx, pending)
 			return

@@ -103,14 +103,24 @@ func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project,
 	var pending *SecondFactorError
 	var trusted *tokens.Issued
 	u, err := a.authenticateThen(ctx, c, func(u User) error {
+		var trust string
 		var err error
-		if pending, trusted, err = a.pend(ctx, u, project, device, c.TrustedDevice, now); err != nil || pending != nil {
+		if pending, trust, err = a.pend(ctx, u, project, device, c.TrustedDevice, now); err != nil || pending != nil {
 			return err
 		}
 		dev, err = a.tokens.Issue(ctx, store.KindDevice, tokens.Claims{Subject: u.Subject, Project: project, Device: device, AuthTime: now,
-			Assurance: trustedAssurance(trusted)})
+			Assurance: AssurancePassword})
+		if err != nil || trust == "" {
+			return err
+		}
+		// The trust token is spent last, as in Login.
+		if trusted, pending, err = a.spendTrust(ctx, u, project, device, trust, now); err != nil || pending != nil {
+			_ = a.tokens.Revoke(context.WithoutCancel(ctx), store.KindDevice, dev.Token)
+			dev = tokens.Issued{}
+		}
 		return err
 	}, func() {
+		a.withdrawTrust(ctx, trusted)
 		if pending != nil {
 			a.withdrawPending(ctx, pending)
 			return
@@ -126,12 +136,14 @@ func (a *Authenticator) LoginDevice(ctx context.Context, c Credentials, project,
 		return DeviceSession{}, pending
 	}
 	if err := a.keepNewestChain(ctx, u.Subject, device); err != nil {
+		a.withdrawTrust(ctx, trusted)
 		return DeviceSession{}, err
 	}
 	ds, err = a.deviceSession(ctx, dev)
 	if err != nil {
 		// Nobody holds the device token yet: withdraw it. Best effort.
 		_ = a.tokens.Revoke(ctx, store.KindDevice, dev.Token)
+		a.withdrawTrust(ctx, trusted)
 		return DeviceSession{}, err
 	}
 	ds.User = u

@@ -9,9 +9,16 @@ import (
 	"github.com/gatehouse-go/gatehouse/audit"
 	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/limit"
+	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
+
+// ErrUserVerificationRequired: a passwordless login by a passkey that did
+// not verify its user (401 user_verification_required).
+var ErrUserVerificationRequired = problem.New("auth: a passwordless login needs a user-verified passkey", problem.Error{
+	Status: http.StatusUnauthorized, Code: "user_verification_required",
+	Message: "this passkey did not verify the user (a PIN or biometric); log in with the password"})
 
 // Passwordless checks the proofs of a passwordless login: a passkey's
 // response to a challenge that named no account (a discoverable
@@ -30,9 +37,13 @@ type Passwordless interface {
 // response with Config.Passwordless, finds the account as it is now (with
 // a SubjectFinder Users: a deactivated or unconfirmed one is refused as a
 // password login would refuse it) and issues a session of the project.
-// A passkey that verified its user is a multi-factor cryptographic
-// authenticator (SP 800-63B): the session is at AssuranceMultiFactor;
-// without user verification it is a single factor, at level 1.
+// Only a passkey that verified its user (a PIN or biometric) logs in
+// alone: it is then a multi-factor cryptographic authenticator (SP
+// 800-63B) and the session is at AssuranceMultiFactor. One that did not
+// is a single factor, something the user has, such as a security key kept
+// as an account's second factor: alone it would open an account that
+// asks for two factors, without its password, so it is refused
+// (ErrUserVerificationRequired), whatever the passkey policy accepts.
 //
 // Errors: a response that does not verify is the Passwordless's error as
 // it is (a 4xx with its code; the challenge it named is spent either
@@ -61,15 +72,14 @@ func (a *Authenticator) LoginPasswordless(ctx context.Context, response []byte, 
 	if err != nil {
 		return Session{}, err
 	}
+	if !uv {
+		return Session{}, ErrUserVerificationRequired
+	}
 	u, err := a.userNow(ctx, subject)
 	if err != nil {
 		return Session{}, err
 	}
-	level := AssurancePassword
-	if uv {
-		level = AssuranceMultiFactor
-	}
-	iss, err := a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: subject, Project: project, Assurance: level})
+	iss, err := a.tokens.Issue(ctx, store.KindSession, tokens.Claims{Subject: subject, Project: project, Assurance: AssuranceMultiFactor})
 	a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindSession), subjectAttr(subject), projectAttr(project))
 	if err != nil {
 		return Session{}, err

@@ -100,7 +100,7 @@ func newPasswordlessApp(t *testing.T, st store.Store, clock *fakeclock.Clock) *p
 
 // TestPasswordlessLogin: a passkey alone logs in; one that verified its
 // user is AAL2 (a multi-factor cryptographic authenticator), one that did
-// not is AAL1; the session goes into the cookie when asked; a
+// not is refused (a single factor opening an account alone); the session goes into the cookie when asked; a
 // deactivated account is refused, and a response that does not verify
 // is the verifier's own 4xx. On memory, Redis and Redis Cluster.
 func TestPasswordlessLogin(t *testing.T) {
@@ -116,7 +116,7 @@ func TestPasswordlessLogin(t *testing.T) {
 				level  float64
 			}{
 				{map[string]any{"response": map[string]any{"subject": "341", "uv": true, "nonce": "a"}}, 200, "", 2},
-				{map[string]any{"response": map[string]any{"subject": "341", "uv": false, "nonce": "b"}}, 200, "", 1},
+				{map[string]any{"response": map[string]any{"subject": "341", "uv": false, "nonce": "b"}}, 401, "user_verification_required", 0},
 				{map[string]any{"response": map[string]any{"subject": "341", "uv": true, "nonce": "a"}}, 400, "invalid_credential", 0},
 				{map[string]any{"response": map[string]any{"subject": "342", "uv": true, "nonce": "c"}}, 403, "inactive", 0},
 				{map[string]any{"response": map[string]any{"subject": "999", "uv": true, "nonce": "d"}}, 401, "invalid_credentials", 0},

@@ -109,37 +109,64 @@ func (e *SecondFactorError) Is(target error) bool { return target == ErrSecondFa
 func (e *SecondFactorError) Problem() problem.Error { return problem.Of(ErrSecondFactor) }
 
 // pend issues the pending token of u's login when the account needs a
-// second factor: nil, nil, nil when it does not (or there is no
+// second factor: nil, "", nil when it does not (or there is no
 // SecondFactor). A live trust token of u's (Credentials.TrustedDevice)
-// stands in for the second factor: it is rotated and its successor
-// returned instead of a pending token.
-func (a *Authenticator) pend(ctx context.Context, u User, project, device, trust string, now time.Time) (*SecondFactorError, *tokens.Issued, error) {
+// stands in for the second factor: pend returns it, unspent, and the
+// caller spends it (spendTrust) once it has issued what the login
+// issues, so that a login failing before that leaves the browser's token
+// good for its retry.
+func (a *Authenticator) pend(ctx context.Context, u User, project, device, trust string, now time.Time) (*SecondFactorError, string, error) {
 	if a.second == nil {
-		return nil, nil, nil
+		return nil, "", nil
 	}
 	need, err := a.second.SecondFactorRequired(ctx, u.Subject)
 	if err != nil || !need {
-		return nil, nil, err
+		return nil, "", err
 	}
-	if next, err := a.useTrust(ctx, u.Subject, trust); err != nil || next != nil {
-		return nil, next, err
+	if ok, err := a.checkTrust(ctx, u.Subject, trust); err != nil || ok {
+		return nil, trust, err
 	}
+	p, err := a.issuePending(ctx, u, project, device, now)
+	return p, "", err
+}
+
+// issuePending issues the pending token of u's login.
+func (a *Authenticator) issuePending(ctx context.Context, u User, project, device string, now time.Time) (*SecondFactorError, error) {
 	iss, err := a.tokens.Issue(ctx, store.KindPending, tokens.Claims{Subject: u.Subject, Project: project, Device: device,
 		AuthTime: now, Assurance: AssurancePassword})
 	a.record(ctx, audit.TokenIssued, audit.TokenRejected, "issue", err, kindAttr(store.KindPending), subjectAttr(u.Subject), projectAttr(project))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &SecondFactorError{Pending: iss.Token, ExpiresAt: iss.Record.ExpiresAt, Subject: u.Subject}, nil, nil
+	return &SecondFactorError{Pending: iss.Token, ExpiresAt: iss.Record.ExpiresAt, Subject: u.Subject}, nil
 }
 
-// trustedAssurance is the assurance level of a login whose password was
-// right: the level its trust chain was born with, if one was used.
-func trustedAssurance(trusted *tokens.Issued) uint8 {
-	if trusted == nil {
-		return AssurancePassword
+// spendTrust rotates the trust token pend accepted, after the login
+// issued its token: the successor, for the browser. When another login
+// spent it in between (a copy racing the browser: the store's rotation
+// is atomic, and this one lost), the login needs its second factor after
+// all: a pending token, and the caller withdraws what it issued.
+func (a *Authenticator) spendTrust(ctx context.Context, u User, project, device, trust string, now time.Time) (*tokens.Issued, *SecondFactorError, error) {
+	next, err := a.tokens.RotateTrust(ctx, trust)
+	a.record(ctx, audit.TokenRotated, audit.TokenRejected, "rotate", err, kindAttr(store.KindTrust), subjectAttr(u.Subject))
+	switch {
+	case err == nil && next.Record.Subject == u.Subject:
+		return &next, nil, nil
+	case err == nil:
+		_ = a.tokens.Revoke(context.WithoutCancel(ctx), store.KindTrust, next.Token)
+	case errors.Is(err, store.ErrUnavailable):
+		return nil, nil, err
 	}
-	return max(trusted.Record.Assurance, AssurancePassword)
+	p, err := a.issuePending(ctx, u, project, device, now)
+	return nil, p, err
+}
+
+// withdrawTrust revokes the successor of a trust token handed to nobody:
+// the login that rotated it failed after. Best effort.
+func (a *Authenticator) withdrawTrust(ctx context.Context, trusted *tokens.Issued) {
+	if trusted != nil {
+		_ = a.tokens.Revoke(context.WithoutCancel(ctx), store.KindTrust, trusted.Token)
+	}
 }
 
 // trustOf is the Trust of a rotated trust token; zero for none.

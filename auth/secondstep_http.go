@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/netip"
@@ -142,9 +141,11 @@ func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
 			// The session just passed its second factor: the trust chain
 			// starts now. The browser's old trust token, if any, is left
 			// to expire: it is another account's or spent.
-			s.Trust, err = a.TrustDevice(r.Context(), s.Token)
-			if err != nil {
-				_ = a.Logout(context.WithoutCancel(r.Context()), s.Token)
+			// Trust is a convenience on top of the login: if it cannot be
+			// had (the store blinked), the login stands without it, rather
+			// than spend the pending token and the code for nothing.
+			if t, terr := a.TrustDevice(r.Context(), s.Token); terr == nil {
+				s.Trust = t
 			}
 		}
 		if err == nil {

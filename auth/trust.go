@@ -27,8 +27,11 @@ import (
 // cookie: no value is good twice.
 //
 // Trust opens nothing by itself: the password is still checked, with its
-// lockout. The session it yields carries the assurance level the trust
-// was born with (AssuranceMultiFactor), as device chains keep theirs.
+// lockout. The session it yields is a password's (AssurancePassword, as
+// is a device chain it starts): no second factor passed in this login,
+// so a step-up route (middleware.RequireAssurance) still asks for one, and
+// TrustDevice refuses it, so a copied trust cookie cannot mint a chain of
+// its own.
 // LogoutEverywhere, a password reset and Deactivate end every trust chain
 // with the rest of the subject's tokens; ForgetTrusted ends one.
 const (
@@ -63,13 +66,16 @@ type Trust struct {
 // TrustDevice issues a trust token for the browser of session (a session
 // token from CompleteLogin or CompleteLoginDevice): its next password
 // logins skip the second factor until the chain ends. The session must
-// have passed a second factor (assurance level 2 or more) within
+// have been issued by a second step (assurance level 2 or more) within
 // TrustWindow, else ErrTrustNeedsSecondFactor; an unknown or expired
 // session is a tokens error (401 invalid_token); a store failure wraps
 // store.ErrUnavailable.
 func (a *Authenticator) TrustDevice(ctx context.Context, session string) (t Trust, err error) {
 	rec, err := a.tokens.Validate(ctx, store.KindSession, session)
-	if err == nil && (rec.Assurance < AssuranceMultiFactor || a.now().Sub(rec.AuthTime) > TrustWindow) {
+	// Counted from the session's issue, the instant its second factor
+	// passed (the record's AuthTime is the password's, which may be a
+	// PendingTTL earlier).
+	if err == nil && (rec.Assurance < AssuranceMultiFactor || a.now().Sub(rec.IssuedAt) > TrustWindow) {
 		err = ErrTrustNeedsSecondFactor
 	}
 	var iss tokens.Issued
@@ -100,41 +106,35 @@ func (a *Authenticator) ForgetTrusted(ctx context.Context, token string) error {
 	return err
 }
 
-// useTrust redeems a trust token for subject's login: the successor when
-// it is a live token of that subject's, nil when there is none to use
-// (none given, malformed, unknown, expired, another subject's: the login
-// asks for the second factor). A replay revokes its chain and is nil too.
-// Only a store failure is an error: the login fails closed.
-func (a *Authenticator) useTrust(ctx context.Context, subject, token string) (*tokens.Issued, error) {
+// checkTrust reports whether token is a live trust token of subject's,
+// to stand in for the login's second factor (spendTrust then rotates it).
+// None given, malformed, another subject's: false, and the login asks for
+// the second factor. An unknown one may be a spent one: rotating it finds
+// the replay and revokes its chain, and it is false too. Only a store
+// failure is an error: the login fails closed.
+func (a *Authenticator) checkTrust(ctx context.Context, subject, token string) (bool, error) {
 	if token == "" {
-		return nil, nil
+		return false, nil
 	}
 	// Checked before it is spent: another account's token, presented by
 	// a browser two people share, stays good for its owner.
 	rec, err := a.tokens.Validate(ctx, store.KindTrust, token)
-	if errors.Is(err, store.ErrUnavailable) {
-		return nil, err
-	}
-	if err != nil && !errors.Is(err, tokens.ErrInvalid) {
-		return nil, nil // malformed, of another kind: nothing to use
-	}
-	if err == nil && rec.Subject != subject {
-		return nil, nil
-	}
-	// An invalid token may be a spent one: rotating it is what finds the
-	// replay and revokes the chain.
-	next, err := a.tokens.RotateTrust(ctx, token)
-	a.record(ctx, audit.TokenRotated, audit.TokenRejected, "rotate", err, kindAttr(store.KindTrust), subjectAttr(subject))
 	switch {
-	case err == nil && next.Record.Subject == subject:
-		return &next, nil
 	case err == nil:
-		_ = a.tokens.Revoke(context.WithoutCancel(ctx), store.KindTrust, next.Token)
-		return nil, nil
+		return rec.Subject == subject, nil
 	case errors.Is(err, store.ErrUnavailable):
-		return nil, err
+		return false, err
+	case !errors.Is(err, tokens.ErrInvalid):
+		return false, nil // malformed, of another kind: nothing to use
 	}
-	return nil, nil
+	_, err = a.tokens.RotateTrust(ctx, token)
+	if errors.Is(err, tokens.ErrReused) {
+		a.record(ctx, audit.TokenRotated, audit.TokenRejected, "rotate", err, kindAttr(store.KindTrust), subjectAttr(subject))
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		return false, err
+	}
+	return false, nil
 }
 
 // SetTrustCookie keeps a browser's trust token in TrustCookie until it

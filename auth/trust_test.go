@@ -36,8 +36,8 @@ func (e *twoStep) loginTrusted(t *testing.T, pw, trust string) answer {
 }
 
 // TestTrustedDeviceSkipsTheSecondFactor: a browser trusted after its
-// second factor logs in with the password alone, at the level the trust
-// was born with; every use rotates the token, and presenting a spent one
+// second factor logs in with the password alone, at a password's level
+// (step-up still asks for a factor); every use rotates the token, and presenting a spent one
 // (a copy) revokes the chain: the next login asks for the code again,
 // from either holder (issue 18: bound to a chain, never a static cookie).
 func TestTrustedDeviceSkipsTheSecondFactor(t *testing.T) {
@@ -48,7 +48,7 @@ func TestTrustedDeviceSkipsTheSecondFactor(t *testing.T) {
 		if a.status != 200 || !strings.HasPrefix(a.str("token"), "ghs_") || !strings.HasPrefix(second, "ght_") || second == first {
 			t.Fatalf("trusted login: %d %v", a.status, a.body)
 		}
-		if level, sudo := e.whoami(t, a.str("token")); level != 2 || sudo.status != 200 {
+		if level, sudo := e.whoami(t, a.str("token")); level != 1 || sudo.status != 401 {
 			t.Fatalf("trusted login's session: AAL %v, /sudo %d", level, sudo.status)
 		}
 		// The copy: the spent token presented again.
