@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/limit"
@@ -98,7 +99,7 @@ func (a *Account) confirmTOTP(ctx context.Context, client netip.Prefix, s sessio
 
 // removeTOTP removes the TOTP key after the password, always: a factor
 // is never taken away on a session's say-so.
-func (a *Account) removeTOTP(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw string) error {
+func (a *Account) removeTOTP(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw, code string) error {
 	if err := a.needMFA(); err != nil {
 		return err
 	}
@@ -111,6 +112,11 @@ func (a *Account) removeTOTP(ctx context.Context, client netip.Prefix, r reqInfo
 		return err
 	case !st.TOTP && !st.Pending:
 		return mfa.ErrNotEnrolled
+	}
+	if st.TOTP {
+		if err := a.proveFactor(ctx, s, code); err != nil {
+			return err
+		}
 	}
 	// The browsers trusted to skip the second factor were vouched for by
 	// the factor going away (a lost or leaked phone, often): their trust
@@ -125,7 +131,7 @@ func (a *Account) removeTOTP(ctx context.Context, client netip.Prefix, r reqInfo
 // regenerateRecoveryCodes makes a new set of recovery codes after the
 // password; the old set stops working at once. An account without a
 // second factor gets none (409 not_enrolled): codes alone open nothing.
-func (a *Account) regenerateRecoveryCodes(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw string) ([]string, error) {
+func (a *Account) regenerateRecoveryCodes(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw, code string) ([]string, error) {
 	if err := a.needMFA(); err != nil {
 		return nil, err
 	}
@@ -139,7 +145,40 @@ func (a *Account) regenerateRecoveryCodes(ctx context.Context, client netip.Pref
 	case !st.TOTP:
 		return nil, mfa.ErrNotEnrolled
 	}
+	if err := a.proveFactor(ctx, s, code); err != nil {
+		return nil, err
+	}
 	return a.cfg.MFA.RecoveryCodes(ctx, s.user.Subject)
+}
+
+// errFactorRequired: a session that did not pass a second factor asked
+// to take one away, or to replace the recovery codes, without a code of
+// it (401 insufficient_user_authentication, field "code").
+var errFactorRequired = &problem.Error{Status: http.StatusUnauthorized, Code: "insufficient_user_authentication", Field: "code",
+	Message: "enter a code of your authenticator app, or a recovery code"}
+
+// proveFactor asks a session that did not itself pass a second factor (a
+// password's, one from before the factor was enrolled, a trusted
+// browser's) for a code of the account's factor, besides the password,
+// before the factor is taken away or its recovery codes replaced: the
+// password is all a phished session has, and the factor is what stands
+// between it and the account. A session at assurance level 2 passed one
+// at its login. The code counts against the factor's attempt limit.
+func (a *Account) proveFactor(ctx context.Context, s session, code string) error {
+	if s.p.Assurance >= auth.AssuranceMultiFactor {
+		return nil
+	}
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return errFactorRequired
+	}
+	// Digits (spaced or not) are a TOTP code; anything else is taken for
+	// a recovery code, whose parser says whether it is one.
+	kind := mfa.KindTOTP
+	if strings.ContainsFunc(code, func(r rune) bool { return (r < '0' || r > '9') && r != ' ' }) {
+		kind = mfa.KindRecovery
+	}
+	return a.cfg.MFA.VerifySecondFactor(ctx, s.user.Subject, kind, code)
 }
 
 // The API's routes of second factors.
@@ -153,12 +192,19 @@ func (a *Account) apiMFAStatus(w http.ResponseWriter, r *http.Request, s session
 // without a body at all: that is an empty one, so that it is answered
 // 403 password_required rather than 415.
 func (a *Account) passwordBody(w http.ResponseWriter, r *http.Request) (string, error) {
-	var in struct{ Password string }
+	pw, _, err := a.passwordCodeBody(w, r)
+	return pw, err
+}
+
+// passwordCodeBody reads {"password", "code"}: a factor's code where a
+// session below level 2 must give one (proveFactor).
+func (a *Account) passwordCodeBody(w http.ResponseWriter, r *http.Request) (pw, code string, err error) {
+	var in struct{ Password, Code string }
 	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
-		return "", nil
+		return "", "", nil
 	}
-	err := a.read(w, r, &in, func(v url.Values) { in.Password = v.Get("password") })
-	return in.Password, err
+	err = a.read(w, r, &in, func(v url.Values) { in.Password, in.Code = v.Get("password"), v.Get("code") })
+	return in.Password, in.Code, err
 }
 
 // enrollmentJSON is a started TOTP enrolment: the secret for typing in,
@@ -202,17 +248,17 @@ func (a *Account) apiConfirmTOTP(w http.ResponseWriter, r *http.Request, s sessi
 }
 
 func (a *Account) apiRemoveTOTP(w http.ResponseWriter, r *http.Request, s session) {
-	pw, err := a.passwordBody(w, r)
+	pw, code, err := a.passwordCodeBody(w, r)
 	if err != nil {
 		answer(w, err, 0, nil)
 		return
 	}
-	a.withClient(w, r, func(c netip.Prefix) error { return a.removeTOTP(r.Context(), c, info(r), s, pw) },
+	a.withClient(w, r, func(c netip.Prefix) error { return a.removeTOTP(r.Context(), c, info(r), s, pw, code) },
 		http.StatusNoContent, nil)
 }
 
 func (a *Account) apiRecoveryCodes(w http.ResponseWriter, r *http.Request, s session) {
-	pw, err := a.passwordBody(w, r)
+	pw, code, err := a.passwordCodeBody(w, r)
 	if err != nil {
 		answer(w, err, 0, nil)
 		return
@@ -222,7 +268,7 @@ func (a *Account) apiRecoveryCodes(w http.ResponseWriter, r *http.Request, s ses
 	}
 	a.withClient(w, r, func(c netip.Prefix) error {
 		var err error
-		out.RecoveryCodes, err = a.regenerateRecoveryCodes(r.Context(), c, info(r), s, pw)
+		out.RecoveryCodes, err = a.regenerateRecoveryCodes(r.Context(), c, info(r), s, pw, code)
 		return err
 	}, http.StatusOK, &out)
 }

@@ -96,6 +96,7 @@ func clearPendingCookie(w http.ResponseWriter) {
 // account's factors.
 func (p *pages) securityData(r *http.Request, s session) (PageData, error) {
 	d := p.sessionData(r, s, "security")
+	d.NeedsCode = s.p.Assurance < auth.AssuranceMultiFactor
 	st, err := p.a.mfaStatus(r.Context(), s.user.Subject)
 	d.Factors = Factors(st)
 	return d, err
@@ -185,7 +186,7 @@ func (p *pages) confirmTOTP(w http.ResponseWriter, r *http.Request, s session) {
 
 func (p *pages) removeTOTP(w http.ResponseWriter, r *http.Request, s session) {
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
-		return p.a.removeTOTP(r.Context(), c, info(r), s, v.Get("password"))
+		return p.a.removeTOTP(r.Context(), c, info(r), s, v.Get("password"), v.Get("code"))
 	})
 	if err != nil {
 		p.securityAfter(w, r, s, err, nil)
@@ -198,7 +199,7 @@ func (p *pages) regenerateCodes(w http.ResponseWriter, r *http.Request, s sessio
 	var codes []string
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
 		var err error
-		codes, err = p.a.regenerateRecoveryCodes(r.Context(), c, info(r), s, v.Get("password"))
+		codes, err = p.a.regenerateRecoveryCodes(r.Context(), c, info(r), s, v.Get("password"), v.Get("code"))
 		return err
 	})
 	p.securityAfter(w, r, s, err, func(d *PageData) {

@@ -202,18 +202,27 @@ func TestPagesSecurityAndSecondStep(t *testing.T) {
 			t.Fatalf("the expired second step: %d to %q", p.status, p.location)
 		}
 
-		// New recovery codes, then removal, each after the password.
+		// New recovery codes, then removal, each after the password and,
+		// as ada's session is from before the enrolment (level 1), a
+		// code: the page asks for one.
+		if p = ada.get("/security"); !strings.Contains(p.body, `id="regen-code"`) || !strings.Contains(p.body, `id="remove-code"`) {
+			t.Fatalf("a level-1 session's security page asks for no code: %s", p.body)
+		}
 		if p = ada.post("/security/recovery-codes", url.Values{"password": {"wrong password here"}}); p.status != 401 {
 			t.Fatalf("new codes with a wrong password: %d", p.status)
 		}
-		p = ada.post("/security/recovery-codes", url.Values{"password": {strongPassword}})
+		if p = ada.post("/security/recovery-codes", url.Values{"password": {strongPassword}}); p.status != 401 {
+			t.Fatalf("new codes without a code from a level-1 session: %d", p.status)
+		}
+		p = ada.post("/security/recovery-codes", url.Values{"password": {strongPassword}, "code": {key.Code(h.clock.Now())}})
 		if p.status != 200 || len(codeItem.FindAllString(p.body, -1)) != mfa.RecoveryCodeCount || strings.Contains(p.body, codes[1]) {
 			t.Fatalf("new codes: %d %s", p.status, p.body)
 		}
 		if p = ada.post("/security/totp/remove", url.Values{}); p.status != 403 {
 			t.Fatalf("remove without the password: %d", p.status)
 		}
-		if p = ada.post("/security/totp/remove", url.Values{"password": {strongPassword}}); p.status != 303 ||
+		h.clock.Advance(30 * time.Second)
+		if p = ada.post("/security/totp/remove", url.Values{"password": {strongPassword}, "code": {key.Code(h.clock.Now())}}); p.status != 303 ||
 			p.location != pagesPath+"/security?done=totp_removed" {
 			t.Fatalf("remove: %d to %q", p.status, p.location)
 		}

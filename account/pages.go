@@ -93,6 +93,10 @@ type PageData struct {
 	// MFA says the app offers second factors (Config.MFA): the pages of a
 	// session link to the security page.
 	MFA bool
+	// NeedsCode: the session did not pass a second factor, so taking one
+	// away or replacing the recovery codes asks for a code besides the
+	// password.
+	NeedsCode bool
 	// Factors is what second factors the account has, on the security
 	// page.
 	Factors Factors
