@@ -33,7 +33,7 @@ var fuzzCodes = map[string]bool{
 	"password_too_long": true, "password_invalid": true, "password_blocklisted": true, "password_context": true,
 	"no_client_address": true, "taken": true, "password_required": true,
 	// Second factors (Config.MFA): the /mfa routes and /login/second.
-	"malformed_code": true, "invalid_code": true, "code_reused": true, "mfa_locked": true, "not_enrolled": true,
+	"malformed_code": true, "invalid_code": true, "code_reused": true, "mfa_locked": true, "insufficient_user_authentication": true, "not_enrolled": true,
 	"already_enrolled": true, "second_factor_required": true,
 }
 
