@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/mfa"
+	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/problem"
 )
 
@@ -28,6 +29,9 @@ type mfaStatus struct {
 	TOTP          bool `json:"totp"`
 	TOTPPending   bool `json:"totp_pending"`
 	RecoveryCodes int  `json:"recovery_codes"`
+	// Passkeys counts the account's passkeys (Config.Passkeys; 0
+	// without).
+	Passkeys int `json:"passkeys"`
 }
 
 // needMFA answers 501 not_supported when the app offers no second factor.
@@ -43,7 +47,13 @@ func (a *Account) mfaStatus(ctx context.Context, subject string) (mfaStatus, err
 		return mfaStatus{}, err
 	}
 	st, err := a.cfg.MFA.Enrolled(ctx, subject)
-	return mfaStatus{TOTP: st.TOTP, TOTPPending: st.Pending && !st.TOTP, RecoveryCodes: st.RecoveryCodes}, err
+	out := mfaStatus{TOTP: st.TOTP, TOTPPending: st.Pending && !st.TOTP, RecoveryCodes: st.RecoveryCodes}
+	if err == nil && a.cfg.Passkeys != nil {
+		var list []passkey.Credential
+		list, err = a.cfg.Passkeys.List(ctx, subject)
+		out.Passkeys = len(list)
+	}
+	return out, err
 }
 
 // enrollTOTP starts a TOTP enrolment after the password. Authenticator

@@ -112,6 +112,7 @@ type Factors struct {
 	TOTP          bool // a confirmed TOTP key
 	TOTPPending   bool // an enrolment awaiting its first code
 	RecoveryCodes int  // unused recovery codes
+	Passkeys      int  // passkeys (Config.Passkeys)
 }
 
 // Enrollment is a TOTP enrolment as the security page shows it.
