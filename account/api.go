@@ -77,8 +77,10 @@ func (a *Account) newAPI(co *http.CrossOriginProtection) http.Handler {
 		{"/login/passkey", map[string]http.Handler{"POST": http.HandlerFunc(a.apiPasswordless)}},
 		{"/login/second/options", map[string]http.Handler{"POST": http.HandlerFunc(a.apiSecondOptions)}},
 		{"/passkeys", map[string]http.Handler{"GET": signedIn(a.apiPasskeys), "POST": signedIn(a.apiAddPasskey)}},
-		{"/passkeys/options", map[string]http.Handler{"POST": signedIn(a.apiPasskeyOptions)}},
-		{"/passkeys/{id}", map[string]http.Handler{"PATCH": signedIn(a.apiRenamePasskey), "DELETE": signedIn(a.apiRemovePasskey)}},
+		// POST /passkeys/options shares the pattern of /passkeys/{id}: a
+		// ServeMux refuses the two as patterns that overlap.
+		{"/passkeys/{id}", map[string]http.Handler{"POST": signedIn(a.apiPasskeyPost),
+			"PATCH": signedIn(a.apiRenamePasskey), "DELETE": signedIn(a.apiRemovePasskey)}},
 		{"/logout", map[string]http.Handler{"POST": a.logout}},
 		{"/session", map[string]http.Handler{"GET": signedIn(a.apiSession)}},
 		// DELETE /sessions ends every session but the caller's.

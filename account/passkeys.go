@@ -182,6 +182,15 @@ func (a *Account) apiPasskeys(w http.ResponseWriter, r *http.Request, s session)
 	answer(w, err, http.StatusOK, map[string]any{"passkeys": out})
 }
 
+// apiPasskeyPost is POST /passkeys/{id}: the options route, or 404.
+func (a *Account) apiPasskeyPost(w http.ResponseWriter, r *http.Request, s session) {
+	if r.PathValue("id") != "options" {
+		answer(w, errNotFound, 0, nil)
+		return
+	}
+	a.apiPasskeyOptions(w, r, s)
+}
+
 func (a *Account) apiPasskeyOptions(w http.ResponseWriter, r *http.Request, s session) {
 	pw, err := a.passwordBody(w, r)
 	if err != nil {
