@@ -142,9 +142,9 @@ type Account struct {
 	second  http.Handler // nil without auth.Config.SecondFactor
 	// passwordless is auth's PasswordlessHandler, nil without Passkeys.
 	passwordless http.Handler
-	logout  http.Handler
-	api     http.Handler
-	pages   *pages // nil without Cookies
+	logout       http.Handler
+	api          http.Handler
+	pages        *pages // nil without Cookies
 }
 
 // New checks cfg and returns an Account.
