@@ -70,7 +70,7 @@ type harnessConfig func(*account.Config)
 
 func newHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, mods ...harnessConfig) *harness {
 	t.Helper()
-	return buildHarness(t, st, false, false, mods...)
+	return buildHarness(t, st, false, "", mods...)
 }
 
 // newPasskeyHarness is newMFAHarness with passkeys: a passkey.Manager
@@ -78,17 +78,24 @@ func newHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.
 // account's Config.Passkeys, and a virtual authenticator (h.browser).
 func newPasskeyHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, mods ...harnessConfig) *harness {
 	t.Helper()
-	return buildHarness(t, st, true, true, mods...)
+	return buildHarness(t, st, true, passkeyOrigin, mods...)
+}
+
+// newPasskeyHarnessAt is newPasskeyHarness for pages a browser opens at
+// origin (http://localhost:<port>).
+func newPasskeyHarnessAt(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, origin string, mods ...harnessConfig) *harness {
+	t.Helper()
+	return buildHarness(t, st, true, origin, mods...)
 }
 
 // newMFAHarness is newHarness with second factors: an mfa.Manager on the
 // store (h.mfa) as auth's SecondFactor and the account's Config.MFA.
 func newMFAHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, mods ...harnessConfig) *harness {
 	t.Helper()
-	return buildHarness(t, st, true, false, mods...)
+	return buildHarness(t, st, true, "", mods...)
 }
 
-func buildHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, withMFA, withPasskeys bool, mods ...harnessConfig) *harness {
+func buildHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, withMFA bool, pkOrigin string, mods ...harnessConfig) *harness {
 	t.Helper()
 	h := &harness{users: account.NewMemoryUsers(), mail: &authtest.Outbox{}, clock: fakeclock.New(testfix.Start)}
 	s := st(t, h.clock.Now)
@@ -99,18 +106,18 @@ func buildHarness(t *testing.T, st func(t *testing.T, now func() time.Time) stor
 	ac := auth.Config{Users: h.users, Tokens: tm, Counters: s, Hasher: authtest.NewHasher(),
 		Mailer: h.mail, HideUnconfirmed: true, Now: h.clock.Now}
 	var mp mfa.Passkeys
-	if withPasskeys {
+	if pkOrigin != "" {
 		h.challenges = new(atomic.Int64)
 		ptm, err := tokens.New(tokens.Config{Store: countChallenges{Store: s, n: h.challenges}, TagKey: testfix.TagKey, Now: h.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.pk, err = passkey.New(passkey.Config{RPID: "localhost", RPDisplayName: "Gatehouse Test", Origins: []string{passkeyOrigin},
+		h.pk, err = passkey.New(passkey.Config{RPID: "localhost", RPDisplayName: "Gatehouse Test", Origins: []string{pkOrigin},
 			Tokens: ptm, Credentials: new(mfa.MemoryFactors), Now: h.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.browser = passkeytest.New(passkeyOrigin)
+		h.browser = passkeytest.New(pkOrigin)
 		ac.Passwordless, mp = h.pk, h.pk
 	}
 	if withMFA {
