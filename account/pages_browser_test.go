@@ -513,6 +513,9 @@ func TestPagesBrowserPasskeys(t *testing.T) {
 		t.Fatalf("the authenticator holds %+v", creds)
 	}
 	shots.take(tab, "pk-01-security-passkey")
+	bstep(t, tab, "open rename or remove", chromedp.Click(chromedp.CSS("#passkeys details summary")),
+		chromedp.WaitVisible(chromedp.CSS("#passkeys details form")))
+	shots.take(tab, "pk-01b-security-manage")
 
 	// Log out; log in with the passkey alone.
 	bstep(t, tab, "log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("passkey-login")))
