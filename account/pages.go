@@ -303,6 +303,13 @@ func (a *Account) newPages() (*pages, error) {
 //	                        /security/totp/remove, /security/recovery-codes
 //	GET  /style.css
 //
+// With Config.Passkeys, passkey.js (GET /passkey.js) adds a passkey login
+// to the login page, a passkey second step to /second and a list of
+// passkeys to /security, calling JSON routes of the pages:
+// POST /login/passkey/options, /login/passkey, /second/passkey/options,
+// /security/passkeys/options and /security/passkeys; the list's forms
+// post to /security/passkeys/rename and /security/passkeys/remove.
+//
 // The pages keep the session in the cookie, so they need Config.Cookies
 // (the Cookies Config.Guard reads): without it New succeeds for the API
 // alone and Pages panics. Every POST must come from the app's own origin
@@ -313,7 +320,8 @@ func (a *Account) newPages() (*pages, error) {
 // Every page answers with Cache-Control: no-store, Referrer-Policy:
 // no-referrer (the reset page's address holds its token), X-Frame-Options:
 // DENY and a Content-Security-Policy that allows the page's own style
-// sheet and nothing else. A header the app's middleware set before
+// sheet and nothing else (with Config.Passkeys, also its own passkey.js
+// and fetches to its own origin; never inline script). A header the app's middleware set before
 // calling Pages is kept: templates that load scripts or fonts set their
 // own policy there.
 func (a *Account) Pages() http.Handler {
