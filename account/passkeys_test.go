@@ -1,15 +1,25 @@
 package account_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/account"
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/auth/authtest"
+	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/internal/teststores"
 	"github.com/gatehouse-go/gatehouse/limit"
+	"github.com/gatehouse-go/gatehouse/mfa"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/passkey/passkeytest"
 	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/memory"
+	"github.com/gatehouse-go/gatehouse/tokens"
 )
 
 // Passkeys in the API (Config.Passkeys) end to end over HTTP with
@@ -248,4 +258,81 @@ func TestPasskeyCrossOrigin(t *testing.T) {
 			t.Fatalf("same-origin options: %s", r)
 		}
 	})
+}
+
+// TestPasskeysConfig: Config.Passkeys with an Authenticator that has no
+// Passwordless, or another Manager as it, or with Config.MFA whose
+// mfa.Config.Passkeys is not it, is a configuration error; without
+// Config.Passkeys the routes answer 501 not_supported.
+func TestPasskeysConfig(t *testing.T) {
+	mem := memory.New(memory.Options{})
+	t.Cleanup(func() { mem.Close() })
+	users := account.NewMemoryUsers()
+	tm, err := tokens.New(tokens.Config{Store: mem, TagKey: testfix.TagKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPK := func() *passkey.Manager {
+		pk, err := passkey.New(passkey.Config{RPID: "localhost", RPDisplayName: "Test", Origins: []string{passkeyOrigin},
+			Tokens: tm, Credentials: new(mfa.MemoryFactors)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pk
+	}
+	pk, other := newPK(), newPK()
+	ring, _ := mfa.NewKeyring(mfa.SealingKey{ID: "k", Secret: bytes.Repeat([]byte{1}, 32)})
+	newMFA := func(p mfa.Passkeys) *mfa.Manager {
+		m, err := mfa.New(mfa.Config{Store: mem, Factors: new(mfa.MemoryFactors), Keyring: ring, Issuer: "Test", Passkeys: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	newAuth := func(sf auth.SecondFactor, pl auth.Passwordless) *auth.Authenticator {
+		a, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: mem, Hasher: authtest.NewHasher(), Mailer: &authtest.Outbox{},
+			HideUnconfirmed: true, SecondFactor: sf, Passwordless: pl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	guard, err := middleware.NewGuard(middleware.GuardConfig{Tokens: tm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withPK, withoutPK := newMFA(pk), newMFA(nil)
+	for _, tc := range []struct {
+		name string
+		auth *auth.Authenticator
+		mfa  *mfa.Manager
+		want string // in the error; "" for none
+	}{
+		{"no Passwordless", newAuth(nil, nil), nil, "auth.Config.Passwordless"},
+		{"another Manager", newAuth(nil, other), nil, "another passkey.Manager"},
+		{"mfa without Passkeys", newAuth(withoutPK, pk), withoutPK, "mfa.Config.Passkeys"},
+		{"mfa with another", newAuth(newMFA(other), pk), newMFA(other), "mfa.Config.Passkeys"},
+		{"passwordless only", newAuth(nil, pk), nil, ""},
+		{"all wired", newAuth(withPK, pk), withPK, ""},
+	} {
+		_, err := account.New(account.Config{Auth: tc.auth, Tokens: tm, Guard: guard, Users: users, Mailer: &authtest.Outbox{},
+			MFA: tc.mfa, Passkeys: pk})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want an error about %s", tc.name, err, tc.want)
+		}
+	}
+
+	h := newMFAHarness(t, teststores.All()[0].Open)
+	u, _ := h.loggedIn(t, "ada@example.com", "ada")
+	wantCode(t, "GET /passkeys without Config.Passkeys", u.send("GET", "/passkeys", "", ""), 501, "not_supported")
+	wantCode(t, "POST /passkeys/options without Config.Passkeys", u.post("/passkeys/options", map[string]string{"password": strongPassword}), 501, "not_supported")
+	wantCode(t, "POST /login/passkey/options without Config.Passkeys", h.client(t).post("/login/passkey/options", nil), 501, "not_supported")
+	wantCode(t, "POST /login/passkey without Config.Passkeys", h.client(t).post("/login/passkey", map[string]any{}), 501, "not_supported")
+	wantCode(t, "POST /login/second/options without Config.Passkeys", h.client(t).post("/login/second/options", map[string]any{}), 501, "not_supported")
+	if m := u.must(200, "GET", "/mfa", nil); m["passkeys"] != float64(0) {
+		t.Fatalf("GET /mfa without passkeys: %v", m)
+	}
 }
