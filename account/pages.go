@@ -22,7 +22,8 @@ import (
 )
 
 // The pages are the account lifecycle as server-rendered HTML forms, for
-// apps that are not single-page: html/template, no JavaScript, every
+// apps that are not single-page: html/template, no JavaScript but
+// passkey.js for passkeys (WebAuthn has no form to post), every
 // unsafe request checked for its origin, post/redirect/get with 303s.
 // They call the same flows as the JSON API (flows.go), so their answers
 // tell no more than the API's: a signup or a forgotten password for a
