@@ -179,6 +179,18 @@ func TestPasskeyPages(t *testing.T) {
 			t.Fatalf("passwordless at assurance %v", a)
 		}
 
+		// With an app as well, the second-step page offers both, and
+		// the recovery codes.
+		enrolPage(t, h, ada)
+		both := newPageClient(t, srv)
+		both.post("/login", url.Values{"login": {"ada"}, "password": {strongPassword}})
+		p = both.get("/second")
+		for _, want := range []string{`id="passkey-second"`, `id="second-step"`, "No phone?", `id="use-recovery"`} {
+			if !strings.Contains(p.body, want) {
+				t.Fatalf("second-step page of an account with both without %q: %s", want, p.body)
+			}
+		}
+
 		// Removing needs the password.
 		p = ada.post("/security/passkeys/remove", url.Values{"id": {key.IDString()}})
 		if p.status != 403 || !strings.Contains(p.body, "Please enter your password.") {
