@@ -127,6 +127,9 @@ func (a *Account) removeTOTP(ctx context.Context, client netip.Prefix, r reqInfo
 // regenerateRecoveryCodes makes a new set of recovery codes after the
 // password; the old set stops working at once. An account without a
 // second factor gets none (409 not_enrolled): codes alone open nothing.
+// A passkey is one (with Config.Passkeys, mfa.Config.Passkeys): an
+// account whose only second factor is a passkey needs codes for the day
+// its device is lost as much as one with an app.
 func (a *Account) regenerateRecoveryCodes(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw string) ([]string, error) {
 	if err := a.needMFA(); err != nil {
 		return nil, err
@@ -138,7 +141,7 @@ func (a *Account) regenerateRecoveryCodes(ctx context.Context, client netip.Pref
 	switch {
 	case err != nil:
 		return nil, err
-	case !st.TOTP:
+	case !st.Factors():
 		return nil, mfa.ErrNotEnrolled
 	}
 	return a.cfg.MFA.RecoveryCodes(ctx, s.user.Subject)

@@ -111,7 +111,8 @@ func TestPasskeyPages(t *testing.T) {
 			t.Fatalf("add: %d %s", status, body)
 		}
 		p = ada.get("/security?done=passkey_added")
-		for _, want := range []string{"Your passkey has been added", `data-passkey-id="` + key.IDString() + `"`, "Laptop", "Not used yet"} {
+		for _, want := range []string{"Your passkey has been added", `data-passkey-id="` + key.IDString() + `"`, "Laptop", "Not used yet",
+			`id="regenerate"`, "Make recovery codes"} {
 			if !strings.Contains(p.body, want) {
 				t.Fatalf("security page without %q: %s", want, p.body)
 			}

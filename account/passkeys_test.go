@@ -129,6 +129,15 @@ func TestPasskeysAPI(t *testing.T) {
 		wantCode(t, "replayed second-step assertion",
 			again.post("/login/second", map[string]any{"pending": pending, "kind": "passkey", "response": json.RawMessage(resp)}), 401, "invalid_challenge")
 
+		// A passkey-only account makes recovery codes (after the
+		// password), and one passes the second step.
+		codes := c.must(200, "POST", "/mfa/recovery-codes", map[string]string{"password": strongPassword})["recovery_codes"].([]any)
+		rc := h.client(t)
+		pending = firstStep(t, rc, "ada@example.com")
+		if r := secondStep(rc, pending, "recovery", codes[0].(string)); r.status != 200 {
+			t.Fatalf("second step by recovery code: %s", r)
+		}
+
 		// Removing needs the password, always.
 		wantCode(t, "remove without the password", c.send("DELETE", "/passkeys/"+key.IDString(), "", ""), 403, "password_required")
 		c.must(204, "DELETE", "/passkeys/"+key.IDString(), map[string]string{"password": strongPassword})
