@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -71,6 +72,13 @@ type Config struct {
 	// else a login would never ask for the factor a user enrolled. Default
 	// nil: the /mfa routes answer 501 not_supported.
 	MFA *mfa.Manager
+	// Passkeys, when set, lets users add passkeys (the /passkeys routes
+	// and the security page), log in with one alone (POST /login/passkey
+	// and the login page's button) and, with MFA, use one as the second
+	// step. It needs auth.Config.Passwordless set to this Manager, and
+	// with MFA, mfa.Config.Passkeys set to it too: New checks both.
+	// Default nil: the passkey routes answer 501 not_supported.
+	Passkeys *passkey.Manager
 	// Limiter rate-limits every route a stranger can call (signup,
 	// confirmation, forgotten password) and every message sent; default
 	// Auth.Limiter(). With neither, New fails unless NoRateLimits.
@@ -132,9 +140,11 @@ type Account struct {
 	rec     *audit.Recorder
 	login   http.Handler
 	second  http.Handler // nil without auth.Config.SecondFactor
-	logout  http.Handler
-	api     http.Handler
-	pages   *pages // nil without Cookies
+	// passwordless is auth's PasswordlessHandler, nil without Passkeys.
+	passwordless http.Handler
+	logout       http.Handler
+	api          http.Handler
+	pages        *pages // nil without Cookies
 }
 
 // New checks cfg and returns an Account.
@@ -169,6 +179,9 @@ func New(cfg Config) (*Account, error) {
 	if cfg.MFA != nil && cfg.Auth.SecondFactor() == nil {
 		return nil, errors.New("account: Config.MFA needs auth.Config.SecondFactor (the same mfa.Manager): without it, " +
 			"a login never asks for the second factor a user enrols, and the enrolment would protect nothing")
+	}
+	if err := checkPasskeys(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Limiter == nil && !cfg.NoRateLimits {
 		cfg.Limiter = cfg.Auth.Limiter()
@@ -213,6 +226,9 @@ func New(cfg Config) (*Account, error) {
 	a.logout = cfg.Auth.LogoutHandler(opts)
 	if cfg.Auth.SecondFactor() != nil {
 		a.second = cfg.Auth.SecondStepHandler(opts)
+	}
+	if cfg.Passkeys != nil {
+		a.passwordless = cfg.Auth.PasswordlessHandler(opts)
 	}
 	a.api = a.newAPI(jsonCO)
 	if cfg.Cookies != nil {

@@ -71,6 +71,16 @@ func (a *Account) newAPI(co *http.CrossOriginProtection) http.Handler {
 		{"/login", map[string]http.Handler{"POST": a.login}},
 		// The second step of a login that answered second_factor_required.
 		{"/login/second", map[string]http.Handler{"POST": http.HandlerFunc(a.apiSecondStep)}},
+		// Passkeys (Config.Passkeys): a passwordless login, the options of
+		// a second step by passkey, and the account's passkeys.
+		{"/login/passkey/options", map[string]http.Handler{"POST": http.HandlerFunc(a.apiPasswordlessOptions)}},
+		{"/login/passkey", map[string]http.Handler{"POST": http.HandlerFunc(a.apiPasswordless)}},
+		{"/login/second/options", map[string]http.Handler{"POST": http.HandlerFunc(a.apiSecondOptions)}},
+		{"/passkeys", map[string]http.Handler{"GET": signedIn(a.apiPasskeys), "POST": signedIn(a.apiAddPasskey)}},
+		// POST /passkeys/options shares the pattern of /passkeys/{id}: a
+		// ServeMux refuses the two as patterns that overlap.
+		{"/passkeys/{id}", map[string]http.Handler{"POST": signedIn(a.apiPasskeyPost),
+			"PATCH": signedIn(a.apiRenamePasskey), "DELETE": signedIn(a.apiRemovePasskey)}},
 		{"/logout", map[string]http.Handler{"POST": a.logout}},
 		{"/session", map[string]http.Handler{"GET": signedIn(a.apiSession)}},
 		// DELETE /sessions ends every session but the caller's.

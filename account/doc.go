@@ -27,9 +27,11 @@
 // address, sessions and devices (revoke one, the others, or log out
 // everywhere) and account deletion; with Config.MFA, the second step of
 // a login and a security page that enrols an authenticator app (its QR
-// code), shows recovery codes once, makes new ones and removes the app.
-// They need Config.Cookies, work
-// without JavaScript, post/redirect/get with 303s, and refuse every POST
+// code), shows recovery codes once, makes new ones and removes the app;
+// with Config.Passkeys, passkeys on the login, second-step and security
+// pages, by a small script of their own (passkey.js, the only script,
+// served under script-src 'self'). They need Config.Cookies, work
+// without JavaScript for all but passkeys, post/redirect/get with 303s, and refuse every POST
 // from another origin (http.CrossOriginProtection). Errors are shown as
 // sentences mapped from their stable codes, never as the request said
 // them. A mailed link goes to the pages through [PageLink]; opening a

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -35,6 +36,12 @@ var fuzzCodes = map[string]bool{
 	// Second factors (Config.MFA): the /mfa routes and /login/second.
 	"malformed_code": true, "invalid_code": true, "code_reused": true, "mfa_locked": true, "insufficient_user_authentication": true, "not_enrolled": true,
 	"already_enrolled": true, "second_factor_required": true,
+	// Passkeys (Config.Passkeys): /passkeys, /login/passkey and
+	// /login/second/options.
+	"malformed_response": true, "response_too_large": true, "invalid_challenge": true, "invalid_credential": true,
+	"unknown_credential": true, "user_verification_required": true, "unsupported_algorithm": true,
+	"passkey_limit": true, "passkey_exists": true, "clone_detected": true, "passkey_not_found": true,
+	"invalid_nickname": true,
 }
 
 // fuzzApp is a fresh account API on memory with one confirmed account,
@@ -68,12 +75,17 @@ func newFuzzApp(t *testing.T, adaHash []byte, ck *middleware.Cookies) *fuzzApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := mfa.New(mfa.Config{Store: mem, Factors: new(mfa.MemoryFactors), Keyring: ring, Issuer: "Fuzz", Now: clock.Now})
+	pk, err := passkey.New(passkey.Config{RPID: "app.example", RPDisplayName: "Fuzz", Origins: []string{"https://app.example"},
+		Tokens: tm, Credentials: new(mfa.MemoryFactors), Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mfa.New(mfa.Config{Store: mem, Factors: new(mfa.MemoryFactors), Keyring: ring, Issuer: "Fuzz", Now: clock.Now, Passkeys: pk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: mem, Hasher: authtest.NewHasher(), Mailer: mail, HideUnconfirmed: true,
-		Now: clock.Now, ResetMinDuration: -1, SecondFactor: m})
+		Now: clock.Now, ResetMinDuration: -1, SecondFactor: m, Passwordless: pk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +94,7 @@ func newFuzzApp(t *testing.T, adaHash []byte, ck *middleware.Cookies) *fuzzApp {
 		t.Fatal(err)
 	}
 	acct, err := account.New(account.Config{Auth: a, Tokens: tm, Guard: guard, Users: users, Mailer: mail, Cookies: ck,
-		SignupMinDuration: time.Nanosecond, Now: clock.Now, MFA: m})
+		SignupMinDuration: time.Nanosecond, Now: clock.Now, MFA: m, Passkeys: pk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +167,14 @@ func FuzzAPI(f *testing.F) {
 		{"POST", "/mfa/recovery-codes", bearer + "\n" + form, `password=x`},
 		{"POST", "/login/second", js, `{"pending":"ghp_x","kind":"totp","code":"123456"}`},
 		{"POST", "/login/second", js, `{"pending":"$SESSION","kind":"recovery","code":"AAAA-AAAA-AAAA-AAAA"}`},
+		{"GET", "/passkeys", bearer, ``},
+		{"POST", "/passkeys/options", bearer + "\n" + js, `{"password":"` + strongPassword + `"}`},
+		{"POST", "/passkeys", bearer + "\n" + js, `{"response":{"id":"AAAA","type":"public-key","response":{}},"nickname":"x"}`},
+		{"PATCH", "/passkeys/AAAA", bearer + "\n" + js, `{"nickname":"Phone"}`},
+		{"DELETE", "/passkeys/AAAA", bearer + "\n" + js, `{"password":"` + strongPassword + `"}`},
+		{"POST", "/login/passkey/options", "", ``},
+		{"POST", "/login/passkey", js, `{"response":{"id":"AAAA","type":"public-key"}}`},
+		{"POST", "/login/second/options", js, `{"pending":"ghp_x"}`},
 		{"GET", "/signup", "", ``},
 		{"PUT", "/sessions", bearer, ``},
 		{"GET", "//session", bearer, ``},
@@ -248,9 +268,14 @@ func FuzzAPI(f *testing.F) {
 			if !mentions(xbody, strongPassword) {
 				fail("logged in without ada's password")
 			}
-		case path == "/login/second":
+		case path == "/login/second" || path == "/login/second/options":
 			// Ada has no second factor: no login of hers is pending.
 			fail("a second step without a pending login")
+		case path == "/login/passkey/options":
+			// Anyone: the options name no account.
+		case path == "/login/passkey":
+			// Ada has no passkey.
+			fail("a passwordless login without a passkey")
 		case path == "/email/confirm":
 			if link == "" || !mentions(xbody, strings.SplitN(link, ".", 2)[0]) {
 				fail("confirmed without the test's link")
@@ -264,7 +289,8 @@ func FuzzAPI(f *testing.F) {
 				fail("a signed-in route without ada's session")
 			}
 			if (path == "/delete" || path == "/password/change" || path == "/email/change" ||
-				path == "/mfa/totp" || path == "/mfa/recovery-codes") && !mentions(xbody, strongPassword) {
+				path == "/mfa/totp" || path == "/mfa/recovery-codes" || path == "/passkeys/options" ||
+				(r.Method == "DELETE" && strings.HasPrefix(path, "/passkeys/"))) && !mentions(xbody, strongPassword) {
 				fail("changed the account without ada's password")
 			}
 		}

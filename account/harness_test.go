@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +22,8 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/passkey"
+	"github.com/gatehouse-go/gatehouse/passkey/passkeytest"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -38,6 +42,27 @@ type harness struct {
 	acct  *account.Account
 	auth  *auth.Authenticator
 	mfa   *mfa.Manager // newMFAHarness's
+	// newPasskeyHarness's: the Manager, its browser, and how many
+	// challenges it has written to the store.
+	pk         *passkey.Manager
+	browser    *passkeytest.Authenticator
+	challenges *atomic.Int64
+}
+
+// passkeyOrigin is the origin of newPasskeyHarness's passkeys.
+const passkeyOrigin = "https://localhost"
+
+// countChallenges is a store that counts the challenge records written.
+type countChallenges struct {
+	store.Store
+	n *atomic.Int64
+}
+
+func (s countChallenges) Put(ctx context.Context, id store.ID, rec store.Record) error {
+	if rec.Kind == store.KindChallenge {
+		s.n.Add(1)
+	}
+	return s.Store.Put(ctx, id, rec)
 }
 
 // harnessConfig lets a test change the account Config before New.
@@ -45,17 +70,32 @@ type harnessConfig func(*account.Config)
 
 func newHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, mods ...harnessConfig) *harness {
 	t.Helper()
-	return buildHarness(t, st, false, mods...)
+	return buildHarness(t, st, false, "", mods...)
+}
+
+// newPasskeyHarness is newMFAHarness with passkeys: a passkey.Manager
+// (h.pk, RP ID localhost) as auth's Passwordless, mfa's Passkeys and the
+// account's Config.Passkeys, and a virtual authenticator (h.browser).
+func newPasskeyHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, mods ...harnessConfig) *harness {
+	t.Helper()
+	return buildHarness(t, st, true, passkeyOrigin, mods...)
+}
+
+// newPasskeyHarnessAt is newPasskeyHarness for pages a browser opens at
+// origin (http://localhost:<port>).
+func newPasskeyHarnessAt(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, origin string, mods ...harnessConfig) *harness {
+	t.Helper()
+	return buildHarness(t, st, true, origin, mods...)
 }
 
 // newMFAHarness is newHarness with second factors: an mfa.Manager on the
 // store (h.mfa) as auth's SecondFactor and the account's Config.MFA.
 func newMFAHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, mods ...harnessConfig) *harness {
 	t.Helper()
-	return buildHarness(t, st, true, mods...)
+	return buildHarness(t, st, true, "", mods...)
 }
 
-func buildHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, withMFA bool, mods ...harnessConfig) *harness {
+func buildHarness(t *testing.T, st func(t *testing.T, now func() time.Time) store.Store, withMFA bool, pkOrigin string, mods ...harnessConfig) *harness {
 	t.Helper()
 	h := &harness{users: account.NewMemoryUsers(), mail: &authtest.Outbox{}, clock: fakeclock.New(testfix.Start)}
 	s := st(t, h.clock.Now)
@@ -65,12 +105,27 @@ func buildHarness(t *testing.T, st func(t *testing.T, now func() time.Time) stor
 	}
 	ac := auth.Config{Users: h.users, Tokens: tm, Counters: s, Hasher: authtest.NewHasher(),
 		Mailer: h.mail, HideUnconfirmed: true, Now: h.clock.Now}
+	var mp mfa.Passkeys
+	if pkOrigin != "" {
+		h.challenges = new(atomic.Int64)
+		ptm, err := tokens.New(tokens.Config{Store: countChallenges{Store: s, n: h.challenges}, TagKey: testfix.TagKey, Now: h.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.pk, err = passkey.New(passkey.Config{RPID: "localhost", RPDisplayName: "Gatehouse Test", Origins: []string{pkOrigin},
+			Tokens: ptm, Credentials: new(mfa.MemoryFactors), Now: h.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.browser = passkeytest.New(pkOrigin)
+		ac.Passwordless, mp = h.pk, h.pk
+	}
 	if withMFA {
 		ring, err := mfa.NewKeyring(mfa.SealingKey{ID: "test", Secret: bytes.Repeat([]byte{7}, 32)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.mfa, err = mfa.New(mfa.Config{Store: s, Factors: new(mfa.MemoryFactors), Keyring: ring, Issuer: "Gatehouse Test", Now: h.clock.Now})
+		h.mfa, err = mfa.New(mfa.Config{Store: s, Factors: new(mfa.MemoryFactors), Keyring: ring, Issuer: "Gatehouse Test", Now: h.clock.Now, Passkeys: mp})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +144,7 @@ func buildHarness(t *testing.T, st func(t *testing.T, now func() time.Time) stor
 		t.Fatal(err)
 	}
 	cfg := account.Config{Auth: h.auth, Tokens: tm, Guard: guard, Users: h.users, Mailer: h.mail, Cookies: cookies,
-		SignupMinDuration: time.Millisecond, Now: h.clock.Now, MFA: h.mfa}
+		SignupMinDuration: time.Millisecond, Now: h.clock.Now, MFA: h.mfa, Passkeys: h.pk}
 	for _, m := range mods {
 		m(&cfg)
 	}

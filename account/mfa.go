@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/mfa"
+	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -30,6 +31,9 @@ type mfaStatus struct {
 	TOTP          bool `json:"totp"`
 	TOTPPending   bool `json:"totp_pending"`
 	RecoveryCodes int  `json:"recovery_codes"`
+	// Passkeys counts the account's passkeys (Config.Passkeys; 0
+	// without).
+	Passkeys int `json:"passkeys"`
 }
 
 // needMFA answers 501 not_supported when the app offers no second factor.
@@ -45,7 +49,13 @@ func (a *Account) mfaStatus(ctx context.Context, subject string) (mfaStatus, err
 		return mfaStatus{}, err
 	}
 	st, err := a.cfg.MFA.Enrolled(ctx, subject)
-	return mfaStatus{TOTP: st.TOTP, TOTPPending: st.Pending && !st.TOTP, RecoveryCodes: st.RecoveryCodes}, err
+	out := mfaStatus{TOTP: st.TOTP, TOTPPending: st.Pending && !st.TOTP, RecoveryCodes: st.RecoveryCodes}
+	if err == nil && a.cfg.Passkeys != nil {
+		var list []passkey.Credential
+		list, err = a.cfg.Passkeys.List(ctx, subject)
+		out.Passkeys = len(list)
+	}
+	return out, err
 }
 
 // enrollTOTP starts a TOTP enrolment after the password. Authenticator
@@ -131,6 +141,9 @@ func (a *Account) removeTOTP(ctx context.Context, client netip.Prefix, r reqInfo
 // regenerateRecoveryCodes makes a new set of recovery codes after the
 // password; the old set stops working at once. An account without a
 // second factor gets none (409 not_enrolled): codes alone open nothing.
+// A passkey is one (with Config.Passkeys, mfa.Config.Passkeys): an
+// account whose only second factor is a passkey needs codes for the day
+// its device is lost as much as one with an app.
 func (a *Account) regenerateRecoveryCodes(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw, code string) ([]string, error) {
 	if err := a.needMFA(); err != nil {
 		return nil, err
@@ -142,7 +155,7 @@ func (a *Account) regenerateRecoveryCodes(ctx context.Context, client netip.Pref
 	switch {
 	case err != nil:
 		return nil, err
-	case !st.TOTP:
+	case !st.Factors():
 		return nil, mfa.ErrNotEnrolled
 	}
 	if err := a.proveFactor(ctx, s, code); err != nil {

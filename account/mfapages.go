@@ -2,6 +2,7 @@ package account
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"html/template"
 	"net/http"
 	"net/netip"
@@ -50,11 +51,82 @@ func (p *pages) secondPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := PageData{Recovery: q.Get("use") == "recovery"}
+	d.Factors = p.pendingFactors(r)
 	if code != "" {
 		d.ErrorCode = code
 		d.Error = errorSentence("second", code, "code")
 	}
 	p.render(w, http.StatusOK, "second", d)
+}
+
+// pendingFactors is what factors the pending login's account has, so
+// that the second-step page offers a passkey to an account with one (and
+// no code form to one without an app). It is known only with passkeys:
+// without them, or when the pending token is no good (the post will say
+// so), it is the zero Factors and the page asks for a code as before.
+// Reading the token's subject takes a unit of the client's limit.MFA
+// rate, as the post does.
+func (p *pages) pendingFactors(r *http.Request) Factors {
+	if p.a.cfg.Passkeys == nil || p.a.cfg.MFA == nil {
+		return Factors{}
+	}
+	c, err := r.Cookie(auth.PendingCookie)
+	if err != nil {
+		return Factors{}
+	}
+	client, err := p.a.client(r)
+	if err != nil {
+		return Factors{}
+	}
+	subject, err := p.a.cfg.Auth.PendingSubject(r.Context(), c.Value, client)
+	if err != nil {
+		return Factors{}
+	}
+	st, err := p.a.mfaStatus(r.Context(), subject)
+	if err != nil {
+		return Factors{}
+	}
+	return Factors(st)
+}
+
+// secondOptions is passkey.js's POST /second/passkey/options: the
+// options of a second step by passkey for the login pending in the
+// browser's PendingCookie (HttpOnly: the script cannot read it).
+func (p *pages) secondOptions(w http.ResponseWriter, r *http.Request) {
+	var pending string
+	if c, err := r.Cookie(auth.PendingCookie); err == nil {
+		pending = c.Value
+	}
+	var out json.RawMessage
+	p.a.withClient(w, r, func(c netip.Prefix) error {
+		var err error
+		out, err = p.a.secondOptions(r.Context(), c, pending)
+		return err
+	}, http.StatusOK, &out)
+}
+
+// renamePasskey and removePasskey are the forms of the security page's
+// list of passkeys; no script needed.
+func (p *pages) renamePasskey(w http.ResponseWriter, r *http.Request, s session) {
+	_, err := p.do(w, r, func(v url.Values, _ netip.Prefix) error {
+		return p.a.renamePasskey(r.Context(), s, v.Get("id"), v.Get("nickname"))
+	})
+	if err != nil {
+		p.securityAfter(w, r, s, err, nil)
+		return
+	}
+	p.redirect(w, r, "/security", "done", "passkey_renamed")
+}
+
+func (p *pages) removePasskey(w http.ResponseWriter, r *http.Request, s session) {
+	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
+		return p.a.removePasskey(r.Context(), c, info(r), s, v.Get("id"), v.Get("password"))
+	})
+	if err != nil {
+		p.securityAfter(w, r, s, err, nil)
+		return
+	}
+	p.redirect(w, r, "/security", "done", "passkey_removed")
 }
 
 // secondStep is the form's post: auth's SecondStepHandler. The recovery
@@ -97,8 +169,16 @@ func clearPendingCookie(w http.ResponseWriter) {
 func (p *pages) securityData(r *http.Request, s session) (PageData, error) {
 	d := p.sessionData(r, s, "security")
 	d.NeedsCode = s.p.Assurance < auth.AssuranceMultiFactor
-	st, err := p.a.mfaStatus(r.Context(), s.user.Subject)
-	d.Factors = Factors(st)
+	var err error
+	if p.a.cfg.MFA != nil {
+		var st mfaStatus
+		st, err = p.a.mfaStatus(r.Context(), s.user.Subject)
+		d.Factors = Factors(st)
+	}
+	if err == nil && p.a.cfg.Passkeys != nil {
+		d.PasskeyList, err = p.a.cfg.Passkeys.List(r.Context(), s.user.Subject)
+		d.Factors.Passkeys = len(d.PasskeyList)
+	}
 	return d, err
 }
 
@@ -123,7 +203,7 @@ func (p *pages) securityAfter(w http.ResponseWriter, r *http.Request, s session,
 }
 
 func (p *pages) security(w http.ResponseWriter, r *http.Request, s session) {
-	if p.a.cfg.MFA == nil {
+	if p.a.cfg.MFA == nil && p.a.cfg.Passkeys == nil {
 		p.message(w, r, http.StatusNotFound, errNotFound)
 		return
 	}

@@ -16,12 +16,14 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/internal/httpbody"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // The pages are the account lifecycle as server-rendered HTML forms, for
-// apps that are not single-page: html/template, no JavaScript, every
+// apps that are not single-page: html/template, no JavaScript but
+// passkey.js for passkeys (WebAuthn has no form to post), every
 // unsafe request checked for its origin, post/redirect/get with 303s.
 // They call the same flows as the JSON API (flows.go), so their answers
 // tell no more than the API's: a signup or a forgotten password for a
@@ -109,6 +111,13 @@ type PageData struct {
 	// Recovery says the second-step page asks for a recovery code rather
 	// than a code of the authenticator app.
 	Recovery bool
+	// Passkeys says the app offers passkeys (Config.Passkeys): the login
+	// page offers a passkey login, the security page lists them, and the
+	// pages load passkey.js, which shows those parts when the browser can
+	// do passkeys.
+	Passkeys bool
+	// PasskeyList is the account's passkeys, on the security page.
+	PasskeyList []passkey.Credential
 }
 
 // Factors is what second factors an account has.
@@ -116,6 +125,7 @@ type Factors struct {
 	TOTP          bool // a confirmed TOTP key
 	TOTPPending   bool // an enrolment awaiting its first code
 	RecoveryCodes int  // unused recovery codes
+	Passkeys      int  // passkeys (Config.Passkeys)
 }
 
 // Enrollment is a TOTP enrolment as the security page shows it.
@@ -137,7 +147,10 @@ type pages struct {
 	login  http.Handler
 	second http.Handler // nil without auth.Config.SecondFactor
 	out    http.Handler // logout
-	h      http.Handler
+	// passwordless is auth's PasswordlessHandler (with Config.Passkeys).
+	passwordless http.Handler
+	js           []byte // passkey.js
+	h            http.Handler
 }
 
 // newPages parses the templates, the app's first (overlay) and the
@@ -203,6 +216,16 @@ func (a *Account) newPages() (*pages, error) {
 	}
 	opts.Redirect = p.path + "/login?done=logged_out"
 	p.out = a.cfg.Auth.LogoutHandler(opts)
+	headers := pageHeaders
+	if a.cfg.Passkeys != nil {
+		// passkey.js posts JSON; its session goes in the cookie.
+		opts.Redirect, opts.JSONCookie = "", true
+		p.passwordless = a.cfg.Auth.PasswordlessHandler(opts)
+		if p.js, err = embedded.ReadFile("templates/passkey.js"); err != nil {
+			return nil, err
+		}
+		headers = passkeyPageHeaders
+	}
 
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, h) }
@@ -239,8 +262,20 @@ func (a *Account) newPages() (*pages, error) {
 	handle("POST /security/totp/remove", p.signedIn(p.removeTOTP))
 	handle("POST /security/recovery-codes", p.signedIn(p.regenerateCodes))
 	handle("GET /style.css", p.style)
+	if a.cfg.Passkeys != nil {
+		// The JSON routes passkey.js calls, and the forms of the
+		// security page's list.
+		handle("GET /passkey.js", p.script)
+		handle("POST /login/passkey/options", a.apiPasswordlessOptions)
+		mux.Handle("POST /login/passkey", p.passwordless)
+		handle("POST /second/passkey/options", p.secondOptions)
+		handle("POST /security/passkeys/options", p.signedIn(a.apiPasskeyOptions))
+		handle("POST /security/passkeys", p.signedIn(a.apiAddPasskey))
+		handle("POST /security/passkeys/rename", p.signedIn(p.renamePasskey))
+		handle("POST /security/passkeys/remove", p.signedIn(p.removePasskey))
+	}
 	handle("/", func(w http.ResponseWriter, r *http.Request) { p.message(w, r, http.StatusNotFound, errNotFound) })
-	p.h = headers(co.Handler(mux))
+	p.h = withHeaders(headers, co.Handler(mux))
 	return p, nil
 }
 
@@ -273,6 +308,13 @@ func (a *Account) newPages() (*pages, error) {
 //	                        /security/totp/remove, /security/recovery-codes
 //	GET  /style.css
 //
+// With Config.Passkeys, passkey.js (GET /passkey.js) adds a passkey login
+// to the login page, a passkey second step to /second and a list of
+// passkeys to /security, calling JSON routes of the pages:
+// POST /login/passkey/options, /login/passkey, /second/passkey/options,
+// /security/passkeys/options and /security/passkeys; the list's forms
+// post to /security/passkeys/rename and /security/passkeys/remove.
+//
 // The pages keep the session in the cookie, so they need Config.Cookies
 // (the Cookies Config.Guard reads): without it New succeeds for the API
 // alone and Pages panics. Every POST must come from the app's own origin
@@ -283,7 +325,8 @@ func (a *Account) newPages() (*pages, error) {
 // Every page answers with Cache-Control: no-store, Referrer-Policy:
 // no-referrer (the reset page's address holds its token), X-Frame-Options:
 // DENY and a Content-Security-Policy that allows the page's own style
-// sheet and nothing else. A header the app's middleware set before
+// sheet and nothing else (with Config.Passkeys, also its own passkey.js
+// and fetches to its own origin; never inline script). A header the app's middleware set before
 // calling Pages is kept: templates that load scripts or fonts set their
 // own policy there.
 func (a *Account) Pages() http.Handler {
@@ -324,12 +367,20 @@ var pageHeaders = [][2]string{
 	{"Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
 }
 
-// headers sets pageHeaders, each unless the app's middleware set it
+// passkeyPageHeaders are pageHeaders with passkeys: the policy lets a
+// page run its own passkey.js and fetch from its own origin too, still
+// no inline script and nothing from elsewhere.
+var passkeyPageHeaders = [][2]string{
+	pageHeaders[0], pageHeaders[1], pageHeaders[2], pageHeaders[3],
+	{"Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
+}
+
+// withHeaders sets headers, each unless the app's middleware set it
 // before: an app whose templates need more sets its own policy.
-func headers(h http.Handler) http.Handler {
+func withHeaders(headers [][2]string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		for _, kv := range pageHeaders {
+		for _, kv := range headers {
 			if hd.Get(kv[0]) == "" {
 				hd.Set(kv[0], kv[1])
 			}
@@ -342,6 +393,7 @@ func headers(h http.Handler) http.Handler {
 // error is answered 500 rather than half a page.
 func (p *pages) render(w http.ResponseWriter, status int, name string, d PageData) {
 	d.Page, d.Path, d.RememberMe, d.MFA = name, p.path, p.a.cfg.RememberMe, p.a.cfg.MFA != nil
+	d.Passkeys = p.a.cfg.Passkeys != nil
 	var buf bytes.Buffer
 	if err := p.tmpl[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		http.Error(w, "account: page template "+name+": "+err.Error(), http.StatusInternalServerError)
@@ -423,6 +475,12 @@ func (p *pages) show(name string) http.HandlerFunc {
 		d.setNotice(r)
 		p.render(w, http.StatusOK, name, d)
 	}
+}
+
+func (p *pages) script(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(p.js)
 }
 
 func (p *pages) style(w http.ResponseWriter, r *http.Request) {

@@ -12,8 +12,12 @@ import (
 	"context"
 	"encoding/base64"
 	"image/png"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -452,4 +456,97 @@ func checkQR(t *testing.T, dataURL, want string) {
 		t.Fatalf("the QR image differs from the code of %q in %d of %d modules", want, bad, (n+2*border)*(n+2*border))
 	}
 	t.Logf("the QR image is the code of %q: %d modules, %d pixels a module, quiet zone %d", want, n, scale, border)
+}
+
+// TestPagesBrowserPasskeys: in Chromium with its virtual authenticator,
+// passkey.js does the ceremonies. A signed-in user adds a passkey on the
+// security page (password and name), logs out, logs in with the passkey
+// alone from the login page's button (assurance 2), logs out, and logs in
+// with the password, whose second step the page's "Use a passkey" button
+// completes. WebAuthn needs a secure context Chromium trusts, so the
+// pages are served on http://localhost, not on httptest's TLS server;
+// localhost is a secure context, where the Secure __Host- cookies stay.
+func TestPagesBrowserPasskeys(t *testing.T) {
+	browser := browsertest.New(t)
+	ln, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	h := newPasskeyHarnessAt(t, teststores.All()[0].Open, origin, productionCookies(t))
+	h.clock.Advance(time.Since(h.clock.Now())) // cookies expire by the real clock
+	mux := http.NewServeMux()
+	mux.Handle("/account/", http.StripPrefix("/account", h.acct.API()))
+	mux.Handle(pagesPath+"/", http.StripPrefix(pagesPath, h.acct.Pages()))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	base := origin + pagesPath
+	shots := newShots(t)
+	h.signup(t, "lin@example.com", "lin")
+
+	tab := browsertest.NewTab(t, browser)
+	authenticator := browsertest.Passkeys(t, tab)
+	bstep(t, tab, "desktop viewport", chromedp.EmulateViewport(1100, 900))
+	bstep(t, tab, "open the login page", chromedp.Navigate(base+"/login"))
+	loginIn(t, tab, "lin", strongPassword, true)
+
+	// Add a passkey: the form shows once passkey.js runs.
+	bstep(t, tab, "open the security page", chromedp.Click(chromedp.ID("security-link")), chromedp.WaitVisible(chromedp.ID("add-passkey")))
+	bstep(t, tab, "add a passkey",
+		chromedp.SendKeys(chromedp.ID("passkey-nickname"), "Work laptop"),
+		chromedp.SendKeys(chromedp.ID("passkey-password"), strongPassword),
+		chromedp.Click(chromedp.ID("add-passkey-button")),
+		chromedp.WaitVisible(chromedp.ID("notice")))
+	if got := brun(t, tab, "read the notice", chromedp.Text(chromedp.ID("notice"))); !strings.Contains(got, "passkey has been added") {
+		t.Fatalf("after adding: notice %q", got)
+	}
+	if n := countNodes(t, tab, "#passkeys li.passkey"); n != 1 {
+		t.Fatalf("passkeys listed: %d, want 1", n)
+	}
+	if got := brun(t, tab, "read the name", chromedp.Text(chromedp.CSS("#passkeys li.passkey .item-title"))); !strings.Contains(got, "Work laptop") {
+		t.Errorf("the passkey is listed as %q", got)
+	}
+	creds := browsertest.Credentials(t, tab, authenticator)
+	if len(creds) != 1 || !creds[0].IsResidentCredential {
+		t.Fatalf("the authenticator holds %+v", creds)
+	}
+	shots.take(tab, "pk-01-security-passkey")
+	bstep(t, tab, "open rename or remove", chromedp.Click(chromedp.CSS("#passkeys details summary")),
+		chromedp.WaitVisible(chromedp.CSS("#passkeys details form")))
+	shots.take(tab, "pk-01b-security-manage")
+
+	// Log out; log in with the passkey alone.
+	bstep(t, tab, "log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("passkey-login")))
+	shots.take(tab, "pk-02-login-passkey-button")
+	bstep(t, tab, "log in with the passkey", chromedp.Click(chromedp.ID("passkey-login-button")), chromedp.WaitVisible(chromedp.ID("account")))
+	if a := browserAssurance(t, tab); a != 2 {
+		t.Fatalf("passwordless session at assurance %v, want 2", a)
+	}
+
+	// Log out; the password now asks for the passkey as second step.
+	bstep(t, tab, "log out again", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login")))
+	bstep(t, tab, "log in with the password",
+		chromedp.SendKeys(chromedp.ID("login-id"), "lin"),
+		chromedp.SendKeys(chromedp.ID("password"), strongPassword),
+		chromedp.Click(chromedp.CSS(`#login button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("passkey-second")))
+	if n := countNodes(t, tab, "#second-step"); n != 0 {
+		t.Errorf("the second-step page asks for an app code the account does not have")
+	}
+	shots.take(tab, "pk-03-second-step")
+	bstep(t, tab, "use the passkey", chromedp.Click(chromedp.ID("passkey-second-button")), chromedp.WaitVisible(chromedp.ID("account")))
+	if a := browserAssurance(t, tab); a != 2 {
+		t.Fatalf("second step by passkey at assurance %v, want 2", a)
+	}
+	shots.take(tab, "pk-04-home")
+}
+
+// browserAssurance is the assurance of the tab's session, asked of the
+// API by the page (with its cookie).
+func browserAssurance(t *testing.T, tab context.Context) float64 {
+	t.Helper()
+	return brun(t, tab, "read the session's assurance", chromedp.Evaluate[float64](
+		`fetch("/account/session").then(r => r.json()).then(j => j.assurance)`, chromedp.EvalAwaitPromise))
 }

@@ -54,6 +54,19 @@ var errorSentences = map[string]string{
 	"not_enrolled":             "Two-step verification is not set up, or the setup took too long. Start again.",
 	"already_enrolled":         "An authenticator app is already set up. Remove it first to set up another.",
 	"second_factor_required":   "Enter the code of your authenticator app to finish logging in.",
+	// Passkeys (Config.Passkeys).
+	"malformed_response":         "The passkey's answer could not be read. Please try again.",
+	"response_too_large":         "The passkey's answer was too large.",
+	"invalid_challenge":          "The passkey request expired or was used already. Please try again.",
+	"invalid_credential":         "That passkey could not be verified. Please try again.",
+	"unknown_credential":         "That passkey is not registered for this account. Use another, or your password.",
+	"user_verification_required": "Your passkey must check it is you, with a PIN, fingerprint or face.",
+	"unsupported_algorithm":      "That passkey uses a kind of key this site does not accept.",
+	"passkey_limit":              "Your account has as many passkeys as it may. Remove one first.",
+	"passkey_exists":             "That passkey is registered already.",
+	"clone_detected":             "That passkey may have been copied, so it was refused. Use another, or contact support.",
+	"passkey_not_found":          "That passkey is not registered for this account.",
+	"invalid_nickname":           "That name is too long or has characters that cannot be used.",
 }
 
 // pageErrors are the sentences of one page that differ from the table's.
@@ -96,6 +109,7 @@ var fieldSentences = map[string][2]string{ // missing, invalid
 	"new_password":     {"Please enter a new password.", "Please check the new password."},
 	"token":            {"This link is incomplete. Open it again from the message.", "This link is invalid."},
 	"code":             {"Please enter the code.", "Please check the code."},
+	"nickname":         {"Please name the passkey.", "That name is too long or has characters that cannot be used."},
 }
 
 const genericError = "Something went wrong. Please try again."
@@ -133,6 +147,9 @@ var notices = map[string]string{
 	"totp_enabled":          "Two-step verification is on: from now on, logging in asks for a code of your app.",
 	"totp_removed":          "Your authenticator app has been removed: logging in asks for your password only.",
 	"recovery_codes_made":   "Here are your new recovery codes. The old ones no longer work.",
+	"passkey_added":         "Your passkey has been added: you can log in with it.",
+	"passkey_renamed":       "Your passkey has been renamed.",
+	"passkey_removed":       "Your passkey has been removed.",
 }
 
 // setNotice sets the sentence and the code of the request's ?done=, when

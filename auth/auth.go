@@ -740,3 +740,7 @@ func (a *Authenticator) Limiter() *limit.Limiter { return a.limiter }
 // SecondFactor is Config.SecondFactor, nil without one: the account
 // package checks that logins ask for the factors it lets users enrol.
 func (a *Authenticator) SecondFactor() SecondFactor { return a.second }
+
+// Passwordless is Config.Passwordless, nil without one: the account
+// package checks that a passkey login has something to verify it.
+func (a *Authenticator) Passwordless() Passwordless { return a.passwordless }

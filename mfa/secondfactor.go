@@ -30,6 +30,10 @@ type Passkeys interface {
 	VerifyPasskey(ctx context.Context, subject, response string) error
 }
 
+// Passkeys is Config.Passkeys, nil without one: the account package
+// checks that the passkeys it lets users add are a second factor here.
+func (m *Manager) Passkeys() Passkeys { return m.cfg.Passkeys }
+
 // SecondFactorRequired reports whether subject's login needs a second
 // step: whether the account has a confirmed TOTP key, or a passkey
 // (with Config.Passkeys). Recovery codes

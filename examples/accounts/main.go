@@ -2,7 +2,7 @@
 // confirm their address from a mailed link, log in (a page, or JSON for a
 // single-page or mobile client), keep notes, see and end their sessions
 // and devices, turn on two-step verification (an authenticator app and
-// recovery codes), change their password or address, and delete their
+// recovery codes), add passkeys and log in with them, change their password or address, and delete their
 // account. All the account routes are gatehouse's package account; the
 // app writes its notes.
 //
@@ -19,11 +19,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/gatehouse-go/gatehouse/account"
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/tokens"
 )
@@ -34,11 +37,13 @@ func main() {
 		if !loopback(a) {
 			base = "https://" + a.String() // behind TLS: use your public URL here
 		}
-		return newApp(appConfig{store: st, tagKey: tagKey, secure: !loopback(a), mailer: logMailer{pages: base + "/account"}, logger: slog.Default()})
+		return newApp(appConfig{store: st, tagKey: tagKey, secure: !loopback(a), mailer: logMailer{pages: base + "/account"},
+			logger: slog.Default(), passkeyOrigin: passkeyOrigin(a)})
 	}, func(url, storeInfo string) {
 		fmt.Printf(`team notes listening on %[1]s
 
   Browser:  open %[1]s/account/signup, then follow the link printed below
+            (passkeys need a host name: on this machine use http://localhost:<port>)
   API:      curl -s -X POST %[1]s/api/account/signup -H 'Content-Type: application/json' \
               -d '{"email":"you@example.com","password":"a long passphrase of yours"}'
 
@@ -55,6 +60,22 @@ type appConfig struct {
 	users      *account.MemoryUsers // nil: a new, empty table
 	logger     *slog.Logger
 	bcryptCost int // 0: the library default
+	// passkeyOrigin is the origin browsers open the pages at, such as
+	// "https://notes.example.com" or "http://localhost:8090": passkeys are
+	// bound to its host. "" leaves passkeys off.
+	passkeyOrigin string
+}
+
+// passkeyOrigin is where a browser opens an app listening on a: WebAuthn
+// takes a host name, never an IP address, so a loopback address is
+// "localhost" (a secure context over plain HTTP), and another address
+// gets no passkeys (behind TLS: use your public URL here).
+func passkeyOrigin(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsLoopback() {
+		return ""
+	}
+	return "http://localhost:" + strconv.Itoa(tcp.Port)
 }
 
 // newApp wires gatehouse: the store's tokens, the authenticator over the
@@ -78,8 +99,27 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Passkeys: one Manager is a login of its own (auth's Passwordless),
+	// a second factor (mfa's Passkeys) and the account's list. The RP ID
+	// is the host the browser opens; a real app keeps the credentials in
+	// its database.
+	var pk *passkey.Manager
+	var pkFactor mfa.Passkeys
+	var pkLogin auth.Passwordless
+	if cfg.passkeyOrigin != "" {
+		u, err := url.Parse(cfg.passkeyOrigin)
+		if err != nil {
+			return nil, err
+		}
+		pk, err = passkey.New(passkey.Config{RPID: u.Hostname(), RPDisplayName: "Team Notes", Origins: []string{cfg.passkeyOrigin},
+			Tokens: tm, Credentials: new(mfa.MemoryFactors), Logger: cfg.logger})
+		if err != nil {
+			return nil, err
+		}
+		pkFactor, pkLogin = pk, pk
+	}
 	factors, err := mfa.New(mfa.Config{Store: cfg.store, Factors: new(mfa.MemoryFactors), Keyring: ring,
-		Issuer: "Team Notes", Logger: cfg.logger})
+		Issuer: "Team Notes", Logger: cfg.logger, Passkeys: pkFactor})
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +128,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 	// SecondFactor: a login of an account with an authenticator app asks
 	// for its code before any session is issued.
 	authn, err := auth.New(auth.Config{Users: users, Tokens: tm, Counters: cfg.store, Mailer: cfg.mailer,
-		HideUnconfirmed: true, BcryptCost: cfg.bcryptCost, Logger: cfg.logger, SecondFactor: factors})
+		HideUnconfirmed: true, BcryptCost: cfg.bcryptCost, Logger: cfg.logger, SecondFactor: factors, Passwordless: pkLogin})
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +151,7 @@ func newApp(cfg appConfig) (http.Handler, error) {
 		return nil, err
 	}
 	acct, err := account.New(account.Config{Auth: authn, Tokens: tm, Guard: guard, Users: users, Mailer: cfg.mailer,
-		Cookies: cookies, PagesPath: "/account", RememberMe: true, MFA: factors, Logger: cfg.logger})
+		Cookies: cookies, PagesPath: "/account", RememberMe: true, MFA: factors, Passkeys: pk, Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}

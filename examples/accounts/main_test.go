@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -221,5 +222,44 @@ func TestTwoStepLogin(t *testing.T) {
 	}
 	if code, _ := call(t, "POST", api+"/notes", token, `{"text":"hello"}`); code != 201 {
 		t.Fatalf("add note after two steps: %d", code)
+	}
+}
+
+// TestPasskeysWired: with an origin the app offers passkeys (the login
+// page loads passkey.js, the passwordless options name the RP ID); the
+// origin comes from a loopback address as localhost, never an IP.
+func TestPasskeysWired(t *testing.T) {
+	st := memory.New(memory.Options{})
+	t.Cleanup(func() { st.Close() })
+	h, err := newApp(appConfig{store: st, tagKey: extest.TagKey, mailer: &outbox{}, bcryptCost: 10, passkeyOrigin: "http://localhost:8090"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	res, err := http.Get(srv.URL + "/account/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(page), "/account/passkey.js") || !strings.Contains(string(page), "Log in with a passkey") {
+		t.Fatalf("the login page offers no passkey: %s", page)
+	}
+	status, out := call(t, "POST", srv.URL+"/api/account/login/passkey/options", "", "")
+	if status != 200 || out["rpId"] != "localhost" {
+		t.Fatalf("passwordless options: %d %v", status, out)
+	}
+	for _, tc := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8090}, "http://localhost:8090"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 9000}, "http://localhost:9000"},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 443}, ""},
+	} {
+		if got := passkeyOrigin(tc.addr); got != tc.want {
+			t.Errorf("passkeyOrigin(%v) = %q, want %q", tc.addr, got, tc.want)
+		}
 	}
 }
