@@ -94,3 +94,25 @@ func TestAttackTrustOutlivesTOTPRemoval(t *testing.T) {
 		wantCode(t, "login with the old trust", r, 401, "second_factor_required")
 	})
 }
+
+// TestAttackAAL1SessionAddsAWayAround: a session that did not pass the
+// account's second factor (here one from before the owner enrolled TOTP)
+// adds a passkey of the attacker's, or would, with the password alone:
+// the passkey then logs in passwordless, around the owner's TOTP. Adding
+// a factor to an account that has one asks such a session for a code of
+// it (401 insufficient_user_authentication), as removing one does.
+func TestAttackAAL1SessionAddsAWayAround(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newPasskeyHarness(t, st.Open)
+		owner, _ := h.loggedIn(t, "ada@example.com", "ada")
+		attacker := h.client(t)
+		attacker.login("ada", strongPassword)
+		k, _ := enrolTOTP(t, h, owner)
+		wantCode(t, "passkey options from a level-1 session", attacker.post("/passkeys/options", map[string]string{"password": strongPassword}),
+			401, "insufficient_user_authentication")
+		h.clock.Advance(30 * time.Second)
+		if r := attacker.post("/passkeys/options", map[string]string{"password": strongPassword, "code": k.Code(h.clock.Now())}); r.status != 200 {
+			t.Fatalf("with a code of the account's app: %s", r)
+		}
+	})
+}

@@ -60,11 +60,21 @@ func (a *Account) mfaStatus(ctx context.Context, subject string) (mfaStatus, err
 
 // enrollTOTP starts a TOTP enrolment after the password. Authenticator
 // apps show the key under the account's address (or username).
-func (a *Account) enrollTOTP(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw string) (mfa.Enrollment, error) {
+func (a *Account) enrollTOTP(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw, code string) (mfa.Enrollment, error) {
 	if err := a.needMFA(); err != nil {
 		return mfa.Enrollment{}, err
 	}
 	if err := a.proveOwner(ctx, client, r, s.user, pw, "password"); err != nil {
+		return mfa.Enrollment{}, err
+	}
+	// An app already there is already_enrolled, whatever the session.
+	if st, err := a.cfg.MFA.Enrolled(ctx, s.user.Subject); err != nil || st.TOTP {
+		if err == nil {
+			err = mfa.ErrAlreadyEnrolled
+		}
+		return mfa.Enrollment{}, err
+	}
+	if err := a.proveFactorIfAny(ctx, s, code); err != nil {
 		return mfa.Enrollment{}, err
 	}
 	name := addressOf(s.user)
@@ -170,6 +180,21 @@ func (a *Account) regenerateRecoveryCodes(ctx context.Context, client netip.Pref
 var errFactorRequired = &problem.Error{Status: http.StatusUnauthorized, Code: "insufficient_user_authentication", Field: "code",
 	Message: "enter a code of your authenticator app, or a recovery code"}
 
+// proveFactorIfAny is proveFactor when the account has a second factor
+// (with Config.MFA): adding another (an app, a passkey) from a session
+// that did not pass the one it has would give whoever holds the password
+// a way in of their own around it.
+func (a *Account) proveFactorIfAny(ctx context.Context, s session, code string) error {
+	if a.cfg.MFA == nil || s.p.Assurance >= auth.AssuranceMultiFactor {
+		return nil
+	}
+	st, err := a.cfg.MFA.Enrolled(ctx, s.user.Subject)
+	if err != nil || !st.Factors() {
+		return err
+	}
+	return a.proveFactor(ctx, s, code)
+}
+
 // proveFactor asks a session that did not itself pass a second factor (a
 // password's, one from before the factor was enrolled, a trusted
 // browser's) for a code of the account's factor, besides the password,
@@ -229,14 +254,14 @@ type enrollmentJSON struct {
 }
 
 func (a *Account) apiEnrollTOTP(w http.ResponseWriter, r *http.Request, s session) {
-	pw, err := a.passwordBody(w, r)
+	pw, code, err := a.passwordCodeBody(w, r)
 	if err != nil {
 		answer(w, err, 0, nil)
 		return
 	}
 	var out enrollmentJSON
 	a.withClient(w, r, func(c netip.Prefix) error {
-		en, err := a.enrollTOTP(r.Context(), c, info(r), s, pw)
+		en, err := a.enrollTOTP(r.Context(), c, info(r), s, pw, code)
 		out = enrollmentJSON{Secret: en.Secret, URI: en.URI, QRPNG: base64.StdEncoding.EncodeToString(en.QRPNG)}
 		return err
 	}, http.StatusOK, &out)

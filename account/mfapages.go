@@ -120,7 +120,7 @@ func (p *pages) renamePasskey(w http.ResponseWriter, r *http.Request, s session)
 
 func (p *pages) removePasskey(w http.ResponseWriter, r *http.Request, s session) {
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
-		return p.a.removePasskey(r.Context(), c, info(r), s, v.Get("id"), v.Get("password"))
+		return p.a.removePasskey(r.Context(), c, info(r), s, v.Get("id"), v.Get("password"), v.Get("code"))
 	})
 	if err != nil {
 		p.securityAfter(w, r, s, err, nil)
@@ -168,7 +168,6 @@ func clearPendingCookie(w http.ResponseWriter) {
 // account's factors.
 func (p *pages) securityData(r *http.Request, s session) (PageData, error) {
 	d := p.sessionData(r, s, "security")
-	d.NeedsCode = s.p.Assurance < auth.AssuranceMultiFactor
 	var err error
 	if p.a.cfg.MFA != nil {
 		var st mfaStatus
@@ -179,6 +178,9 @@ func (p *pages) securityData(r *http.Request, s session) (PageData, error) {
 		d.PasskeyList, err = p.a.cfg.Passkeys.List(r.Context(), s.user.Subject)
 		d.Factors.Passkeys = len(d.PasskeyList)
 	}
+	// A session that did not pass the account's factor gives a code of
+	// it to add or remove one (proveFactor).
+	d.NeedsCode = s.p.Assurance < auth.AssuranceMultiFactor && (d.Factors.TOTP || d.Factors.Passkeys > 0)
 	return d, err
 }
 
@@ -222,7 +224,7 @@ func (p *pages) enrollTOTP(w http.ResponseWriter, r *http.Request, s session) {
 	var en mfa.Enrollment
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
 		var err error
-		en, err = p.a.enrollTOTP(r.Context(), c, info(r), s, v.Get("password"))
+		en, err = p.a.enrollTOTP(r.Context(), c, info(r), s, v.Get("password"), v.Get("code"))
 		return err
 	})
 	p.securityAfter(w, r, s, err, func(d *PageData) {

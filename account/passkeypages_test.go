@@ -181,8 +181,9 @@ func TestPasskeyPages(t *testing.T) {
 		}
 
 		// With an app as well, the second-step page offers both, and
-		// the recovery codes.
-		enrolPage(t, h, ada)
+		// the recovery codes. The app is added from the session that
+		// passed the passkey: ada's, from before it, would need a code.
+		enrolPage(t, h, three)
 		both := newPageClient(t, srv)
 		both.post("/login", url.Values{"login": {"ada"}, "password": {strongPassword}})
 		p = both.get("/second")
@@ -197,11 +198,14 @@ func TestPasskeyPages(t *testing.T) {
 		if p.status != 403 || !strings.Contains(p.body, "Please enter your password.") {
 			t.Fatalf("remove without the password: %d", p.status)
 		}
-		p = ada.post("/security/passkeys/remove", url.Values{"id": {key.IDString()}, "password": {strongPassword}})
+		if p = ada.post("/security/passkeys/remove", url.Values{"id": {key.IDString()}, "password": {strongPassword}}); p.status != 401 {
+			t.Fatalf("remove from a level-1 session without a code: %d", p.status)
+		}
+		p = three.post("/security/passkeys/remove", url.Values{"id": {key.IDString()}, "password": {strongPassword}})
 		if p.status != 303 || p.location != pagesPath+"/security?done=passkey_removed" {
 			t.Fatalf("remove: %d %q", p.status, p.location)
 		}
-		if p = ada.get("/security"); !strings.Contains(p.body, "No passkeys yet.") {
+		if p = three.get("/security"); !strings.Contains(p.body, "No passkeys yet.") {
 			t.Fatal("the removed passkey is still listed")
 		}
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/auth"
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/passkey"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // Passkeys (Config.Passkeys): the flows below are shared by the JSON API
@@ -73,11 +74,14 @@ func passkeyName(u auth.User) string {
 
 // passkeyOptions starts adding a passkey after the password: the
 // creation options for the browser.
-func (a *Account) passkeyOptions(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw string) (json.RawMessage, error) {
+func (a *Account) passkeyOptions(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw, code string) (json.RawMessage, error) {
 	if err := a.needPasskeys(); err != nil {
 		return nil, err
 	}
 	if err := a.proveOwner(ctx, client, r, s.user, pw, "password"); err != nil {
+		return nil, err
+	}
+	if err := a.proveFactorIfAny(ctx, s, code); err != nil {
 		return nil, err
 	}
 	name := passkeyName(s.user)
@@ -104,12 +108,21 @@ func (a *Account) renamePasskey(ctx context.Context, s session, id, nickname str
 	return a.cfg.Passkeys.Rename(ctx, s.user.Subject, id, nickname)
 }
 
-// removePasskey removes one after the password, always.
-func (a *Account) removePasskey(ctx context.Context, client netip.Prefix, r reqInfo, s session, id, pw string) error {
+// removePasskey removes one after the password, always, and a code of
+// the account's factor from a session that did not pass one. The
+// browsers trusted to skip the second factor may have been vouched for by
+// this passkey: their trust ends first, as when an app is removed.
+func (a *Account) removePasskey(ctx context.Context, client netip.Prefix, r reqInfo, s session, id, pw, code string) error {
 	if err := a.needPasskeys(); err != nil {
 		return err
 	}
 	if err := a.proveOwner(ctx, client, r, s.user, pw, "password"); err != nil {
+		return err
+	}
+	if err := a.proveFactorIfAny(ctx, s, code); err != nil {
+		return err
+	}
+	if _, err := a.cfg.Tokens.RevokeAll(ctx, s.user.Subject, store.Filter{Kind: store.KindTrust}); err != nil {
 		return err
 	}
 	return a.cfg.Passkeys.Remove(ctx, s.user.Subject, id)
@@ -192,7 +205,7 @@ func (a *Account) apiPasskeyPost(w http.ResponseWriter, r *http.Request, s sessi
 }
 
 func (a *Account) apiPasskeyOptions(w http.ResponseWriter, r *http.Request, s session) {
-	pw, err := a.passwordBody(w, r)
+	pw, code, err := a.passwordCodeBody(w, r)
 	if err != nil {
 		answer(w, err, 0, nil)
 		return
@@ -200,7 +213,7 @@ func (a *Account) apiPasskeyOptions(w http.ResponseWriter, r *http.Request, s se
 	var out json.RawMessage
 	a.withClient(w, r, func(c netip.Prefix) error {
 		var err error
-		out, err = a.passkeyOptions(r.Context(), c, info(r), s, pw)
+		out, err = a.passkeyOptions(r.Context(), c, info(r), s, pw, code)
 		return err
 	}, http.StatusOK, &out)
 }
@@ -254,13 +267,13 @@ func (a *Account) apiRenamePasskey(w http.ResponseWriter, r *http.Request, s ses
 }
 
 func (a *Account) apiRemovePasskey(w http.ResponseWriter, r *http.Request, s session) {
-	pw, err := a.passwordBody(w, r)
+	pw, code, err := a.passwordCodeBody(w, r)
 	if err != nil {
 		answer(w, err, 0, nil)
 		return
 	}
 	a.withClient(w, r, func(c netip.Prefix) error {
-		return a.removePasskey(r.Context(), c, info(r), s, r.PathValue("id"), pw)
+		return a.removePasskey(r.Context(), c, info(r), s, r.PathValue("id"), pw, code)
 	}, http.StatusNoContent, nil)
 }
 

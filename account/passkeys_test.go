@@ -130,8 +130,12 @@ func TestPasskeysAPI(t *testing.T) {
 			again.post("/login/second", map[string]any{"pending": pending, "kind": "passkey", "response": json.RawMessage(resp)}), 401, "invalid_challenge")
 
 		// A passkey-only account makes recovery codes (after the
-		// password), and one passes the second step.
-		codes := c.must(200, "POST", "/mfa/recovery-codes", map[string]string{"password": strongPassword})["recovery_codes"].([]any)
+		// password, from a session that passed its passkey), and one
+		// passes the second step. The session from before the passkey
+		// has nothing to prove it with.
+		wantCode(t, "recovery codes from a session from before the passkey",
+			c.post("/mfa/recovery-codes", map[string]string{"password": strongPassword}), 401, "insufficient_user_authentication")
+		codes := anon.must(200, "POST", "/mfa/recovery-codes", map[string]string{"password": strongPassword})["recovery_codes"].([]any)
 		rc := h.client(t)
 		pending = firstStep(t, rc, "ada@example.com")
 		if r := secondStep(rc, pending, "recovery", codes[0].(string)); r.status != 200 {
@@ -140,7 +144,10 @@ func TestPasskeysAPI(t *testing.T) {
 
 		// Removing needs the password, always.
 		wantCode(t, "remove without the password", c.send("DELETE", "/passkeys/"+key.IDString(), "", ""), 403, "password_required")
-		c.must(204, "DELETE", "/passkeys/"+key.IDString(), map[string]string{"password": strongPassword})
+		// From a session that passed no factor, a code as well.
+		wantCode(t, "remove from a level-1 session without a code",
+			c.send("DELETE", "/passkeys/"+key.IDString(), "application/json", `{"password":"`+strongPassword+`"}`), 401, "insufficient_user_authentication")
+		c.must(204, "DELETE", "/passkeys/"+key.IDString(), map[string]string{"password": strongPassword, "code": codes[1].(string)})
 		if list := c.must(200, "GET", "/passkeys", nil)["passkeys"].([]any); len(list) != 0 {
 			t.Fatalf("after remove: %v", list)
 		}

@@ -89,7 +89,8 @@
   }
 
   async function register(form) {
-    var options = await post(form.dataset.options, {password: form.elements.password.value});
+    var code = form.elements.code ? form.elements.code.value : "";
+    var options = await post(form.dataset.options, {password: form.elements.password.value, code: code});
     var cred = await navigator.credentials.create({publicKey: PKC.parseCreationOptionsFromJSON(options)});
     await post(form.dataset.finish, {response: cred.toJSON(), nickname: form.elements.nickname.value});
     window.location.assign(form.dataset.next);
