@@ -181,6 +181,10 @@ func (p *pages) securityData(r *http.Request, s session) (PageData, error) {
 	// A session that did not pass the account's factor gives a code of
 	// it to add or remove one (proveFactor).
 	d.NeedsCode = s.p.Assurance < auth.AssuranceMultiFactor && (d.Factors.TOTP || d.Factors.Passkeys > 0)
+	// A passkey-only account without recovery codes has no code to give:
+	// the page says to log in with the passkey instead.
+	d.NeedsPasskeyLogin = d.NeedsCode && !d.Factors.TOTP && d.Factors.RecoveryCodes == 0
+	d.NeedsCode = d.NeedsCode && !d.NeedsPasskeyLogin
 	return d, err
 }
 

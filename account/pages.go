@@ -99,6 +99,10 @@ type PageData struct {
 	// away or replacing the recovery codes asks for a code besides the
 	// password.
 	NeedsCode bool
+	// NeedsPasskeyLogin: NeedsCode, on an account whose only factor is a
+	// passkey and that has no recovery codes: only a login by passkey
+	// gives a session that may change its factors.
+	NeedsPasskeyLogin bool
 	// Factors is what second factors the account has, on the security
 	// page.
 	Factors Factors

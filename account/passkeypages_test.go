@@ -160,6 +160,12 @@ func TestPasskeyPages(t *testing.T) {
 			t.Fatalf("second-step options without a pending login: %d", status)
 		}
 
+		// ada's session is from before the passkey, and the account has
+		// no code to prove it with: the page says to log in by passkey.
+		if p = ada.get("/security"); !strings.Contains(p.body, `id="passkey-login-needed"`) {
+			t.Fatalf("a level-1 session of a passkey-only account is not told to log in by passkey: %s", p.body)
+		}
+
 		// A passwordless login by the page's routes: a cookie session.
 		three := newPageClient(t, srv)
 		status, opts = three.postJSON("/login/passkey/options", nil)
