@@ -20,5 +20,27 @@
 // token knobs re-sign what zitadel issued, so each leaves exactly one
 // defect in the token.
 //
+// In an RP's test:
+//
+//	p := oidcprovider.Start(t)
+//	p.AddClient("app", "app-secret", rp.URL+"/oidc/callback")
+//	p.AddUser(oidcprovider.User{Subject: "u1", Email: "ada@example.com", EmailVerified: true, Password: "pw"})
+//	// configure the RP with p.Issuer(), "app", "app-secret"; then, with the
+//	// browser's client (jar and all):
+//	cb := p.Authorize(t, client, authURLFromTheRP, "ada@example.com", "pw")
+//	resp, err := client.Get(cb.String()) // the RP's callback
+//
+//	p.NextIDToken(oidcprovider.WrongNonce) // the next login's ID token is refused
+//
+// Every authorization shows the login form: there is no provider session
+// (no SSO, no prompt=none). Knobs that replace one token response count
+// HTTP requests: golang.org/x/oauth2's AuthStyleAutoDetect retries a
+// failed exchange with the credentials in the body, which takes a second
+// response, so an RP under test should set its AuthStyle (discovery's
+// token_endpoint_auth_methods_supported lists both).
+//
+// zitadel logs refused requests with the default slog logger; they show in
+// the output of a failing or -v test.
+//
 // It is for tests only: nothing outside _test.go files imports it.
 package oidcprovider

@@ -393,3 +393,24 @@ func TestTLS(t *testing.T) {
 		t.Error("id_token over TLS does not verify")
 	}
 }
+
+// gatehouse's tests serve the RP on httptest.NewTLSServer: an https
+// loopback redirect URI must be accepted for a confidential client.
+func TestHTTPSLoopbackRedirect(t *testing.T) {
+	p, r := start(t)
+	p.AddClient("tls-rp", secret, "https://127.0.0.1:3/cb")
+	r.cfg.ClientID, r.cfg.RedirectURL = "tls-rp", "https://127.0.0.1:3/cb"
+	cb := p.Authorize(t, r.client, r.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), "alice@example.com", "correct horse")
+	if cb.Host != "127.0.0.1:3" || cb.Query().Get("code") == "" {
+		t.Errorf("callback %s, want a code at the https RP", cb)
+	}
+	// An unregistered redirect URI is refused at the provider, not sent to.
+	resp, err := r.client.Get(strings.Replace(r.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), "127.0.0.1%3A3", "127.0.0.1%3A4", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || resp.Request.URL.Host == "127.0.0.1:4" {
+		t.Errorf("unregistered redirect URI: %d at %s, want 400 at the provider", resp.StatusCode, resp.Request.URL)
+	}
+}
