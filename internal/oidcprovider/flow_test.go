@@ -414,3 +414,11 @@ func TestHTTPSLoopbackRedirect(t *testing.T) {
 		t.Errorf("unregistered redirect URI: %d at %s, want 400 at the provider", resp.StatusCode, resp.Request.URL)
 	}
 }
+
+func TestDeny(t *testing.T) {
+	p, r := start(t)
+	cb := p.Deny(t, r.client, r.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if q := cb.Query(); q.Get("error") != "access_denied" || q.Get("state") != "st" || q.Get("code") != "" {
+		t.Errorf("callback %s, want error=access_denied with the state and no code", cb)
+	}
+}

@@ -96,6 +96,22 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 // as it is. It fails t if the login form refuses the credentials.
 func (p *Provider) Authorize(t testing.TB, client *http.Client, authURL, username, password string) *url.URL {
 	t.Helper()
+	return p.submit(t, client, authURL, url.Values{
+		"username": {username}, "password": {password}, "action": {LoginButton},
+	})
+}
+
+// Deny is [Provider.Authorize] with the user pressing Cancel on the login
+// form: the answer is the RP's callback with error=access_denied and the
+// state.
+func (p *Provider) Deny(t testing.TB, client *http.Client, authURL string) *url.URL {
+	t.Helper()
+	return p.submit(t, client, authURL, url.Values{"action": {DenyButton}})
+}
+
+// submit follows authURL to the login form and posts form to it.
+func (p *Provider) submit(t testing.TB, client *http.Client, authURL string, form url.Values) *url.URL {
+	t.Helper()
 	provider, err := url.Parse(p.issuer)
 	if err != nil {
 		t.Fatalf("oidcprovider: %v", err)
@@ -104,10 +120,7 @@ func (p *Provider) Authorize(t testing.TB, client *http.Client, authURL, usernam
 	// Follow redirects within the provider only: the first one elsewhere
 	// is the RP's callback, which the caller wants to hit itself.
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host != provider.Host {
-			return http.ErrUseLastResponse
-		}
-		if len(via) >= 10 {
+		if req.URL.Host != provider.Host || len(via) >= 10 {
 			return http.ErrUseLastResponse
 		}
 		return nil
@@ -125,9 +138,8 @@ func (p *Provider) Authorize(t testing.TB, client *http.Client, authURL, usernam
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != loginPath || id == "" {
 		t.Fatalf("oidcprovider: %s led to %s %d, not the login form: %s", authURL, resp.Request.URL, resp.StatusCode, body)
 	}
-	resp, err = c.PostForm(p.issuer+loginPath, url.Values{
-		"id": {id}, "username": {username}, "password": {password}, "action": {LoginButton},
-	})
+	form.Set("id", id)
+	resp, err = c.PostForm(p.issuer+loginPath, form)
 	if err != nil {
 		t.Fatalf("oidcprovider: post the login form: %v", err)
 	}
@@ -136,7 +148,7 @@ func (p *Provider) Authorize(t testing.TB, client *http.Client, authURL, usernam
 	}
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	t.Fatalf("oidcprovider: login as %q answered %d, not a redirect to the RP: %s", username, resp.StatusCode, strings.TrimSpace(string(body)))
+	t.Fatalf("oidcprovider: login as %q answered %d, not a redirect to the RP: %s", form.Get("username"), resp.StatusCode, strings.TrimSpace(string(body)))
 	return nil
 }
 
