@@ -9,7 +9,8 @@
 // is a small HTML form (ids [UsernameField], [PasswordField],
 // [LoginButton], [DenyButton]) that a browser can fill; Go tests use
 // [Provider.Authorize], which follows the RP's authorization URL, logs in
-// and answers the redirect to the RP's callback.
+// and answers the redirect to the RP's callback, and [Provider.Deny],
+// which cancels instead (error=access_denied).
 //
 // The fault knobs make the provider misbehave the ways an RP must refuse:
 // [Provider.RotateKeys] and [Provider.DropOldKeys]; [Provider.NextIDToken]
