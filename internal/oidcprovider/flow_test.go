@@ -422,3 +422,38 @@ func TestDeny(t *testing.T) {
 		t.Errorf("callback %s, want error=access_denied with the state and no code", cb)
 	}
 }
+
+// RP tests may run flows in parallel against one provider, some rotating
+// keys; under -race this finds unguarded state. The goroutines only
+// exchange; the test's goroutine verifies (t.Fatal belongs to it).
+func TestConcurrentFlows(t *testing.T) {
+	p, r := start(t)
+	type result struct{ idToken, err string }
+	done := make(chan result, 8)
+	for i := range 8 {
+		go func() {
+			if i%4 == 0 {
+				p.RotateKeys()
+			}
+			code, verifier, _ := r.loginFrom(i)
+			tok, err := r.cfg.Exchange(r.ctx(), code, oauth2.VerifierOption(verifier))
+			if err != nil {
+				done <- result{err: err.Error()}
+				return
+			}
+			idt, _ := tok.Extra("id_token").(string)
+			done <- result{idToken: idt}
+		}()
+	}
+	for range 8 {
+		res := <-done
+		if res.err != "" {
+			t.Error(res.err)
+			continue
+		}
+		// Rotation keeps old keys published, so every token verifies.
+		if v := r.verify(res.idToken); v.err != nil {
+			t.Errorf("kid %s: %v", v.kid, v.err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -180,4 +181,41 @@ func decodeSeg(t *testing.T, seg string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// loginFrom is login for a goroutine other than the test's: it reports to
+// no t, and answers empty values on failure, which the exchange then
+// refuses.
+func (r *rp) loginFrom(int) (code, verifier, nonce string) {
+	verifier = oauth2.GenerateVerifier()
+	u := r.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("nonce", "n"))
+	resp, err := r.client.Get(u)
+	if err != nil {
+		return "", "", ""
+	}
+	resp.Body.Close()
+	noFollow := *r.client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	id := resp.Request.URL.Query().Get("id")
+	resp, err = noFollow.PostForm(r.p.Issuer()+"/login", url.Values{
+		"id": {id}, "username": {"alice@example.com"}, "password": {"correct horse"}, "action": {"login"},
+	})
+	if err != nil {
+		return "", "", ""
+	}
+	resp.Body.Close()
+	loc, _ := resp.Location()
+	if loc == nil {
+		return "", "", ""
+	}
+	// The provider's callback endpoint issues the code.
+	resp, err = noFollow.Get(loc.String())
+	if err != nil {
+		return "", "", ""
+	}
+	resp.Body.Close()
+	if loc, _ = resp.Location(); loc == nil {
+		return "", "", ""
+	}
+	return loc.Query().Get("code"), verifier, "n"
 }
