@@ -17,9 +17,10 @@
 // with [WrongAudience], [Expired], [WrongNonce], [WrongIssuer],
 // [WithoutEmailVerified] or any claim edit; [Provider.NextIDTokenSignedWith]
 // an algorithm discovery does not advertise; [Provider.NextTokenResponse]
-// and [Provider.NextTokenResponseNotJSON]; [Provider.BreakJWKS]. The ID
-// token knobs re-sign what zitadel issued, so each leaves exactly one
-// defect in the token.
+// and [Provider.NextTokenResponseNotJSON]; [Provider.BreakJWKS];
+// [Provider.NextUserinfo] and [Provider.NextDiscovery] with claim edits.
+// The ID token knobs re-sign what zitadel issued, so each leaves exactly
+// one defect in the token.
 //
 // In an RP's test:
 //

@@ -127,6 +127,36 @@ func (p *Provider) queue(f tokenFault) {
 	p.tokenFaults = append(p.tokenFaults, f)
 }
 
+// NextUserinfo changes the next successful userinfo response's claims,
+// for instance SetClaim("sub", "someone-else"): an RP must check that
+// userinfo speaks of the ID token's subject.
+func (p *Provider) NextUserinfo(edits ...func(Claims)) {
+	p.queueJSON(p.op.UserinfoEndpoint().Relative(), edits)
+}
+
+// NextDiscovery changes the next discovery document, for instance
+// SetClaim("issuer", "https://other.invalid"): an RP must refuse a
+// document whose issuer is not the one it asked (a mix-up defence).
+func (p *Provider) NextDiscovery(edits ...func(Claims)) {
+	p.queueJSON(discoveryPath, edits)
+}
+
+// discoveryPath is where discovery is served, under the issuer.
+const discoveryPath = "/.well-known/openid-configuration"
+
+func (p *Provider) queueJSON(path string, edits []func(Claims)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.jsonFaults == nil {
+		p.jsonFaults = map[string][]func(Claims){}
+	}
+	p.jsonFaults[path] = append(p.jsonFaults[path], func(c Claims) {
+		for _, e := range edits {
+			e(c)
+		}
+	})
+}
+
 // garbageJWKS is what a broken JWKS endpoint answers: claims to be JSON,
 // does not parse.
 const garbageJWKS = `{"keys": [{"kty": "RSA", "kid": "x", "n": ` + "\x00\xff" + `garbage`
@@ -160,6 +190,14 @@ func (p *Provider) faults(next http.Handler) http.Handler {
 			if broken {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write([]byte(garbageJWKS))
+				return
+			}
+		case discoveryPath, p.op.UserinfoEndpoint().Relative():
+			p.mu.Lock()
+			pending := len(p.jsonFaults[r.URL.Path]) > 0
+			p.mu.Unlock()
+			if pending {
+				p.rewriteJSON(w, r, next)
 				return
 			}
 		case tokenPath:
@@ -219,6 +257,35 @@ func (p *Provider) rewriteToken(w http.ResponseWriter, r *http.Request, next htt
 		}
 		resp["id_token"] = signed
 		body, _ = json.Marshal(resp)
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
+}
+
+// rewriteJSON lets zitadel answer and applies the first queued edit for
+// the path to a successful JSON answer; otherwise the edit stays queued.
+func (p *Provider) rewriteJSON(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r)
+	body := rec.Body.Bytes()
+	var c Claims
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if rec.Code == http.StatusOK && dec.Decode(&c) == nil {
+		p.mu.Lock()
+		var edit func(Claims)
+		if q := p.jsonFaults[r.URL.Path]; len(q) > 0 {
+			edit, p.jsonFaults[r.URL.Path] = q[0], q[1:]
+		}
+		p.mu.Unlock()
+		if edit != nil {
+			edit(c)
+			body, _ = json.Marshal(c)
+		}
 	}
 	for k, v := range rec.Header() {
 		w.Header()[k] = v

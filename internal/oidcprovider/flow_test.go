@@ -457,3 +457,28 @@ func TestConcurrentFlows(t *testing.T) {
 		}
 	}
 }
+
+func TestNextUserinfoAndDiscovery(t *testing.T) {
+	p, r := start(t)
+	p.NextDiscovery(oidcprovider.SetClaim("issuer", "https://other.invalid"))
+	var d discovery
+	getJSON(t, r.client, p.Issuer()+"/.well-known/openid-configuration", &d)
+	if d.Issuer != "https://other.invalid" || d.TokenEndpoint != r.disc.TokenEndpoint {
+		t.Errorf("edited discovery: issuer %q, token endpoint %q", d.Issuer, d.TokenEndpoint)
+	}
+	getJSON(t, r.client, p.Issuer()+"/.well-known/openid-configuration", &d)
+	if d.Issuer != p.Issuer() {
+		t.Errorf("the discovery edit outlived its response: issuer %q", d.Issuer)
+	}
+
+	tok, _, _ := r.flow()
+	p.NextUserinfo(oidcprovider.SetClaim("sub", "someone-else"))
+	c := r.cfg.Client(r.ctx(), tok)
+	for _, want := range []string{"someone-else", "sub-alice"} {
+		var ui map[string]any
+		getJSON(t, c, r.disc.UserinfoURL, &ui)
+		if ui["sub"] != want || ui["email"] != "alice@example.com" {
+			t.Errorf("userinfo %v, want sub %s", ui, want)
+		}
+	}
+}

@@ -66,6 +66,7 @@ type Provider struct {
 	tokenFaults []tokenFault
 	jwksBroken  bool
 	jwksFetches int
+	jsonFaults  map[string][]func(Claims) // by path: discovery, userinfo
 	tokenCalls  int
 }
 
