@@ -85,6 +85,11 @@ func newFakeOP(t testing.TB, now func() time.Time) *fakeOP {
 	mux.HandleFunc("GET /jwks", op.serveJWKS)
 	mux.HandleFunc("POST /token", op.serveToken)
 	mux.HandleFunc("GET /userinfo", op.serveUserinfo)
+	// The user approves at once: a browser following redirects goes
+	// straight back to the app's callback.
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, op.authorize(op.srv.URL+r.URL.RequestURI()), http.StatusFound)
+	})
 	op.srv = httptest.NewServer(mux)
 	t.Cleanup(op.srv.Close)
 	return op
