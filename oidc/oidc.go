@@ -283,7 +283,9 @@ func (p *provider) discover(ctx context.Context) (*ready, error) {
 	if p.failure != nil && now.Sub(p.failedAt) < p.rp.cfg.DiscoveryRetry && !now.Before(p.failedAt) {
 		return nil, p.failure
 	}
-	r, err := p.build(ctx)
+	// Not the request's cancellation: a client that goes away must not
+	// leave a failure cached for everyone. HTTPClient's Timeout bounds it.
+	r, err := p.build(context.WithoutCancel(ctx))
 	if err != nil {
 		p.failure, p.failedAt = fmt.Errorf("%w: %s: %v", ErrProviderUnavailable, p.Name, err), now
 		return nil, p.failure
