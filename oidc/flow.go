@@ -230,6 +230,12 @@ func (rp *RP) verify(ctx context.Context, p *provider, rd *ready, tok *oauth2.To
 	if err := idt.Claims(&cl); err != nil {
 		return Identity{}, fmt.Errorf("%w: claims: %v", ErrInvalidIDToken, err)
 	}
+	// OpenID Connect Core 3.1.3.7: with several audiences, the party the
+	// token was issued to (azp) must be us; go-oidc checks only that we
+	// are among the audiences.
+	if cl.AZP != "" && cl.AZP != p.ClientID || cl.AZP == "" && len(idt.Audience) > 1 {
+		return Identity{}, fmt.Errorf("%w: azp %q", ErrInvalidIDToken, cl.AZP)
+	}
 	id := Identity{Subject: idt.Subject, Email: cl.Email, EmailVerified: cl.verified(), Name: cl.Name}
 	if !p.UserInfo {
 		return id, nil
@@ -261,6 +267,7 @@ type claims struct {
 	Email         string          `json:"email"`
 	EmailVerified json.RawMessage `json:"email_verified"`
 	Name          string          `json:"name"`
+	AZP           string          `json:"azp"`
 }
 
 // verified is true for email_verified true, or "true" as some providers

@@ -299,6 +299,10 @@ func TestIDTokenRefused(t *testing.T) {
 			op.claims = func(c map[string]any) { c["exp"] = start.Add(-time.Minute).Unix() }
 		}, "invalid_id_token"},
 		{"WrongAudience", func(op *fakeOP) { op.claims = func(c map[string]any) { c["aud"] = "another-app" } }, "invalid_id_token"},
+		{"TwoAudiencesNoAZP", func(op *fakeOP) {
+			op.claims = func(c map[string]any) { c["aud"] = []string{clientID, "another-app"} }
+		}, "invalid_id_token"},
+		{"AZPOther", func(op *fakeOP) { op.claims = func(c map[string]any) { c["azp"] = "another-app" } }, "invalid_id_token"},
 		{"WrongIssuer", func(op *fakeOP) { op.claims = func(c map[string]any) { c["iss"] = "https://evil.example" } }, "invalid_id_token"},
 		{"AlgNotAdvertised", func(op *fakeOP) {
 			// The key is in the JWKS, the algorithm is not in discovery.
@@ -605,4 +609,14 @@ func withParam(t testing.TB, u, k, v string) string {
 	q.Set(k, v)
 	p.RawQuery = q.Encode()
 	return p.String()
+}
+
+// Several audiences with azp naming us pass (OpenID Connect Core 3.1.3.7).
+func TestAZP(t *testing.T) {
+	e := memEnv(t, func(_ *oidc.Config, op *fakeOP) {
+		op.claims = func(c map[string]any) { c["aud"] = []string{clientID, "another-app"}; c["azp"] = clientID }
+	})
+	if _, err := e.login(t); err != nil {
+		t.Fatal(err)
+	}
 }

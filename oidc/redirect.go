@@ -12,7 +12,8 @@ import (
 // refuses anything a browser might read as another site before the
 // comparison could be fooled: scheme-relative "//host", backslashes
 // (browsers read "/\host" as "//host"), control characters and spaces,
-// percent-encoded slashes, backslashes or dots in the path, and userinfo.
+// percent-encoded slashes, backslashes, dots or controls anywhere (a
+// query needs none), and userinfo.
 func (rp *RP) checkNext(next string) (string, error) {
 	if next == "" {
 		return "", nil
