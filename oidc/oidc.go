@@ -127,6 +127,8 @@ type Config struct {
 	ClientAddr func(*http.Request) (netip.Prefix, error)
 	// CookieName binds a flow to its browser; DefaultCookieName by default.
 	// A name without the __Host- prefix is refused unless InsecureCookie.
+	// There is no cookie path or domain to set: __Host- means Path=/ and
+	// no Domain, which is what keeps subdomains from planting one.
 	CookieName string
 	// InsecureCookie drops Secure and the __Host- requirement: for tests
 	// over plain http only.
