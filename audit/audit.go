@@ -53,6 +53,10 @@ const (
 	PasskeyFailed       Event = "passkey.failed"        // a passkey ceremony was refused (reason: the error code)
 	PasskeyCloneWarning Event = "passkey.clone_warning" // a passkey's signature counter did not go up: a copied key?
 	PasskeyRemoved      Event = "passkey.removed"       // a passkey was removed from an account (credential)
+
+	OIDCStarted   Event = "oidc.started"   // a login with a provider began (provider)
+	OIDCSucceeded Event = "oidc.succeeded" // a provider's login was verified (provider, issuer, subject: the provider's)
+	OIDCFailed    Event = "oidc.failed"    // a provider's login was refused (provider, reason: the error code)
 )
 
 // Attribute keys of events.
@@ -71,6 +75,8 @@ const (
 	KeyFactor  = "factor" // a second factor's kind: "totp", "recovery" or "all"
 
 	KeyCredential = "credential" // a passkey's credential ID, unpadded base64url (public, not a secret)
+	KeyProvider   = "provider"   // a login provider's configured name, such as "google"
+	KeyIssuer     = "issuer"     // an OpenID provider's issuer URL
 	KeyCeremony   = "ceremony"   // a passkey ceremony: "passkey.create", "passkey.get" or "passkey.discover"
 )
 

@@ -40,6 +40,7 @@ var floors = map[string]int{
 	"internal/testfix":     4,
 	"mfa":                  4, // TOTP, recovery codes: imports store and problem (and later tokens, limit), never auth
 	"passkey":              4, // WebAuthn on go-webauthn: imports store, tokens, audit, problem; never auth or mfa
+	"oidc":                 4, // OpenID Connect relying party: imports store, tokens, audit, limit, clientaddr, problem; never auth, account or middleware
 	"passkey/passkeytest":  1, // a virtual authenticator for tests: imports nothing of ours
 	"middleware":           5,
 	"auth":                 6,
