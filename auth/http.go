@@ -147,6 +147,26 @@ type loginResponse struct {
 	TrustedDeviceExpiresAt *time.Time `json:"trusted_device_expires_at,omitempty"`
 }
 
+// jsonSession reads a JSON client's "session" field: whether its session
+// goes into the cookie ("cookie", or "" with JSONCookie) or comes back as
+// a token ("token"); anything else, or a cookie from a handler without
+// Cookies, is a *FieldError.
+func (o HandlerOptions) jsonSession(session string) (cookie bool, err error) {
+	switch session {
+	case "":
+		cookie = o.JSONCookie
+	case "cookie":
+		cookie = true
+	case "token":
+	default:
+		return false, errSessionKind
+	}
+	if cookie && o.Cookies == nil {
+		return false, errNoCookies
+	}
+	return cookie, nil
+}
+
 // errSessionKind: a JSON login asked for a session it cannot have.
 var errSessionKind = &FieldError{Field: "session", Reason: `want "cookie" or "token"`}
 
@@ -193,18 +213,7 @@ func (a *Authenticator) LoginHandler(opts HandlerOptions) http.Handler {
 		// A JSON client that keeps its session in the cookie.
 		jsonCookie := false
 		if err == nil && !form {
-			switch req.Session {
-			case "":
-				jsonCookie = o.JSONCookie
-			case "cookie":
-				jsonCookie = true
-			case "token":
-			default:
-				err = errSessionKind
-			}
-			if jsonCookie && o.Cookies == nil {
-				err = errNoCookies
-			}
+			jsonCookie, err = o.jsonSession(req.Session)
 		}
 		// A login that asked to be remembered, where the app allows it.
 		remember := o.RememberMe && req.Remember

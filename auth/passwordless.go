@@ -113,18 +113,7 @@ func (a *Authenticator) PasswordlessHandler(opts HandlerOptions) http.Handler {
 		_, err := httpbody.Decode(w, r, maxBody, &req, nil)
 		jsonCookie := false
 		if err == nil {
-			switch req.Session {
-			case "":
-				jsonCookie = o.JSONCookie
-			case "cookie":
-				jsonCookie = true
-			case "token":
-			default:
-				err = errSessionKind
-			}
-			if jsonCookie && o.Cookies == nil {
-				err = errNoCookies
-			}
+			jsonCookie, err = o.jsonSession(req.Session)
 		}
 		var client netip.Prefix
 		if err == nil {

@@ -105,18 +105,7 @@ func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
 		}
 		jsonCookie := false
 		if err == nil && !form {
-			switch req.Session {
-			case "":
-				jsonCookie = o.JSONCookie
-			case "cookie":
-				jsonCookie = true
-			case "token":
-			default:
-				err = errSessionKind
-			}
-			if jsonCookie && o.Cookies == nil {
-				err = errNoCookies
-			}
+			jsonCookie, err = o.jsonSession(req.Session)
 		}
 		var client netip.Prefix
 		if err == nil {
