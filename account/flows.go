@@ -356,7 +356,35 @@ func (a *Account) deleteAccount(ctx context.Context, client netip.Prefix, r reqI
 		return err
 	}
 	a.rec.Record(ctx, audit.AccountDeleted, slog.String(audit.KeySubject, u.Subject))
+	a.deleteFactors(context.WithoutCancel(ctx), u.Subject)
 	return nil
+}
+
+// deleteFactors removes a deleted account's second factors and passkeys:
+// they are the user's data as much as the account is, and left under the
+// subject they would open any account given that subject again. After
+// the user is gone, so that a failure here never leaves a live account
+// without its factors; best effort, told to the operator.
+func (a *Account) deleteFactors(ctx context.Context, subject string) {
+	var errs []error
+	if a.cfg.MFA != nil {
+		// An account that never had a factor gets no record written.
+		st, err := a.cfg.MFA.Enrolled(ctx, subject)
+		if err != nil || st.TOTP || st.Pending || st.RecoveryCodes > 0 {
+			errs = append(errs, a.cfg.MFA.Remove(ctx, subject))
+		}
+	}
+	if a.cfg.Passkeys != nil {
+		list, err := a.cfg.Passkeys.List(ctx, subject)
+		errs = append(errs, err)
+		for _, c := range list {
+			errs = append(errs, a.cfg.Passkeys.Remove(ctx, subject, c.ID))
+		}
+	}
+	if err := errors.Join(errs...); err != nil && a.cfg.Logger != nil {
+		a.cfg.Logger.ErrorContext(ctx, "account: a deleted account's factors were not all removed",
+			slog.String(audit.KeySubject, subject), slog.String("error", err.Error()))
+	}
 }
 
 // forgotPassword mails a reset link when the address has an account,
