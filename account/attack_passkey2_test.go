@@ -136,3 +136,38 @@ func TestAttackPasskeyOnlyRegenerateFormHasNoCode(t *testing.T) {
 		}
 	})
 }
+
+// TestAttackAAL1SessionDeletesAccount: the previous fix made a session
+// that never passed the account's second factor give a code of it to add
+// or remove a factor; deleting the whole account still takes the
+// password alone. An attacker with a phished password and a session from
+// before the owner turned on two-step verification (the very case the
+// fix is about: the owner enrolled TOTP to lock them out) cannot log in
+// again, nor take the factor away, but can destroy the account and with
+// it every factor the owner set up.
+//
+// Expected safe behaviour: with a second factor on the account, deleting
+// it from a session below assurance level 2 asks for a code as well
+// (401 insufficient_user_authentication, field "code"), as
+// removing a factor does.
+func TestAttackAAL1SessionDeletesAccount(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newMFAHarness(t, st.Open)
+		owner, sub := h.loggedIn(t, "ada@example.com", "ada")
+		attacker := h.client(t)
+		attacker.login("ada", strongPassword)
+		enrolTOTP(t, h, owner)
+		if a := assurance(t, attacker); a != 1 {
+			t.Fatalf("attacker's session at assurance %v", a)
+		}
+		r := attacker.post("/delete", map[string]string{"password": strongPassword})
+		if r.status == 204 {
+			t.Errorf("a password-only session deleted an account with two-step verification: %s", r)
+		} else {
+			wantCode(t, "delete without a code", r, 401, "insufficient_user_authentication")
+		}
+		if _, err := h.users.FindSubject(context.Background(), sub); err != nil {
+			t.Errorf("the account is gone: %v", err)
+		}
+	})
+}
