@@ -368,13 +368,13 @@ func (a *Account) apiChangePassword(w http.ResponseWriter, r *http.Request, s se
 }
 
 func (a *Account) apiDelete(w http.ResponseWriter, r *http.Request, s session) {
-	var in struct{ Password string }
-	if err := a.read(w, r, &in, func(v url.Values) { in.Password = v.Get("password") }); err != nil {
+	var in struct{ Password, Code string }
+	if err := a.read(w, r, &in, func(v url.Values) { in.Password, in.Code = v.Get("password"), v.Get("code") }); err != nil {
 		answer(w, err, 0, nil)
 		return
 	}
 	a.withClient(w, r, func(c netip.Prefix) error {
-		if err := a.deleteAccount(r.Context(), c, info(r), s.user, in.Password); err != nil {
+		if err := a.deleteAccount(r.Context(), c, info(r), s, in.Password, in.Code); err != nil {
 			return err
 		}
 		a.clearCookie(w, r)

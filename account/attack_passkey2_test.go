@@ -171,3 +171,29 @@ func TestAttackAAL1SessionDeletesAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestAttackAAL1DeletePageAsksForCode: the delete page of a session
+// below level 2 on an account with TOTP has the code field, and a right
+// code deletes the account (the fix of TestAttackAAL1SessionDeletesAccount
+// on the pages).
+func TestAttackAAL1DeletePageAsksForCode(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newMFAHarness(t, st.Open)
+		srv := pagesServer(t, h, true)
+		owner, _ := h.loggedIn(t, "ada@example.com", "ada")
+		ada := newPageClient(t, srv)
+		ada.login("ada@example.com", strongPassword)
+		key, _ := enrolTOTP(t, h, owner)
+		h.clock.Advance(30 * time.Second)
+		p := ada.get("/delete")
+		if p.status != 200 || !strings.Contains(p.body, `name="code"`) {
+			t.Fatalf("GET /delete of a level-1 session: %d %s", p.status, p.body)
+		}
+		if p = ada.post("/delete", url.Values{"password": {strongPassword}}); p.status != 401 || !strings.Contains(p.body, `name="code"`) {
+			t.Fatalf("delete without a code: %d", p.status)
+		}
+		if p = ada.post("/delete", url.Values{"password": {strongPassword}, "code": {key.Code(h.clock.Now())}}); p.status != 303 {
+			t.Fatalf("delete with a code: %d %s", p.status, p.body)
+		}
+	})
+}

@@ -338,12 +338,19 @@ func addressKey(email string) string {
 }
 
 // deleteAccount deletes the signed-in user's account after the password,
-// and ends every token it had.
-func (a *Account) deleteAccount(ctx context.Context, client netip.Prefix, r reqInfo, u auth.User, pw string) error {
+// and ends every token it had. A session that did not pass the account's
+// second factor gives a code of it too (proveFactorIfAny): the password
+// alone, which a phished session has, must not take away the account
+// with every factor that guards it.
+func (a *Account) deleteAccount(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw, code string) error {
+	u := s.user
 	if err := need(a.can.deleter != nil, "account.Deleter"); err != nil {
 		return err
 	}
 	if err := a.proveOwner(ctx, client, r, u, pw, "password"); err != nil {
+		return err
+	}
+	if err := a.proveFactorIfAny(ctx, s, code); err != nil {
 		return err
 	}
 	// Tokens first: if the store is down nothing is deleted, and the user

@@ -256,7 +256,7 @@ func (a *Account) newPages() (*pages, error) {
 	handle("POST /sessions/revoke-others", p.signedIn(p.revokeOthers))
 	handle("POST /devices/revoke", p.signedIn(p.revokeDevice))
 	handle("POST /logout-everywhere", p.signedIn(p.logoutEverywhere))
-	handle("GET /delete", p.signedIn(p.showSignedIn("delete")))
+	handle("GET /delete", p.signedIn(p.deletePage))
 	handle("POST /delete", p.signedIn(p.deleteAccount))
 	handle("GET /second", p.secondPage)
 	handle("POST /second", p.secondStep)
@@ -799,12 +799,38 @@ func (p *pages) logoutEverywhere(w http.ResponseWriter, r *http.Request, s sessi
 	p.redirect(w, r, "/login", "done", "logged_out_everywhere")
 }
 
+// deleteData is the delete page's data: whether the session must give a
+// code of the account's second factor (as on the security page).
+func (p *pages) deleteData(r *http.Request, s session) PageData {
+	d := p.sessionData(r, s, "delete")
+	if p.a.cfg.MFA == nil || s.p.Assurance >= auth.AssuranceMultiFactor {
+		return d
+	}
+	st, err := p.a.mfaStatus(r.Context(), s.user.Subject)
+	if err != nil {
+		// The post will say; ask for the code to be safe.
+		d.NeedsCode = true
+		return d
+	}
+	d.NeedsCode = st.TOTP || st.Passkeys > 0
+	d.NeedsPasskeyLogin = d.NeedsCode && !st.TOTP && st.RecoveryCodes == 0
+	d.NeedsCode = d.NeedsCode && !d.NeedsPasskeyLogin
+	return d
+}
+
+func (p *pages) deletePage(w http.ResponseWriter, r *http.Request, s session) {
+	p.render(w, http.StatusOK, "delete", p.deleteData(r, s))
+}
+
 func (p *pages) deleteAccount(w http.ResponseWriter, r *http.Request, s session) {
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
-		return p.a.deleteAccount(r.Context(), c, info(r), s.user, v.Get("password"))
+		return p.a.deleteAccount(r.Context(), c, info(r), s, v.Get("password"), v.Get("code"))
 	})
 	if err != nil {
-		p.after(w, r, s, "delete", err, nil)
+		d := p.deleteData(r, s)
+		d.Notice, d.NoticeCode = "", ""
+		d.setError("delete", err)
+		p.render(w, status(err), "delete", d)
 		return
 	}
 	p.a.clearCookie(w, r)
