@@ -197,3 +197,49 @@ func TestAttackAAL1DeletePageAsksForCode(t *testing.T) {
 		}
 	})
 }
+
+// TestAttackAAL1SessionLocksOwnerOut: the same password-only session
+// (phished password, session from before the owner enrolled TOTP to
+// lock the attacker out) cannot pass the factor, but it can change the
+// account's address (the confirmation goes to the attacker's mailbox)
+// and then its password, with the password alone. The password change
+// ends every other session of the account, the owner's level-2 ones
+// included, and keeps the attacker's: the owner can no longer log in
+// (wrong password) nor reset it (the reset mail goes to the attacker),
+// while the attacker keeps using the account through the session the
+// factor was meant to shut out.
+//
+// Expected safe behaviour: with a second factor on the account, changing
+// its password or address from a session below level 2 asks for a code
+// of the factor too (401 insufficient_user_authentication), as removing
+// a factor does.
+func TestAttackAAL1SessionLocksOwnerOut(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		h := newMFAHarness(t, st.Open)
+		owner, _ := h.loggedIn(t, "ada@example.com", "ada")
+		attacker := h.client(t)
+		attacker.login("ada", strongPassword)
+		key, _ := enrolTOTP(t, h, owner)
+		// The owner's session that passed the factor (level 2).
+		h.clock.Advance(30 * time.Second)
+		owner2 := h.client(t)
+		pending := firstStep(t, owner2, "ada")
+		r := owner2.post("/login/second", map[string]any{"pending": pending, "kind": "totp", "code": key.Code(h.clock.Now())})
+		if r.status != 200 {
+			t.Fatalf("second step: %s", r)
+		}
+		owner2.token = r.json(t)["token"].(string)
+
+		r = attacker.post("/email/change", map[string]string{"email": "mallory@evil.example", "password": strongPassword})
+		if r.status == 202 {
+			t.Errorf("a password-only session changed the address of an account with two-step verification: %s", r)
+		}
+		r = attacker.post("/password/change", map[string]string{"current_password": strongPassword, "new_password": "mallory owns this one 99"})
+		if r.status == 204 {
+			t.Errorf("a password-only session changed the password of an account with two-step verification: %s", r)
+		}
+		if got, _ := owner2.do("GET", "/session", nil); got != 200 {
+			t.Errorf("the owner's level-2 session was ended by the attacker's password change: %d", got)
+		}
+	})
+}
