@@ -256,7 +256,7 @@ func (a *Account) newPages() (*pages, error) {
 	handle("POST /sessions/revoke-others", p.signedIn(p.revokeOthers))
 	handle("POST /devices/revoke", p.signedIn(p.revokeDevice))
 	handle("POST /logout-everywhere", p.signedIn(p.logoutEverywhere))
-	handle("GET /delete", p.signedIn(p.deletePage))
+	handle("GET /delete", p.signedIn(p.showSignedIn("delete")))
 	handle("POST /delete", p.signedIn(p.deleteAccount))
 	handle("GET /second", p.secondPage)
 	handle("POST /second", p.secondStep)
@@ -652,8 +652,30 @@ func (p *pages) signedIn(h func(http.ResponseWriter, *http.Request, session)) ht
 // the error of ?error=.
 func (p *pages) showSignedIn(name string) func(http.ResponseWriter, *http.Request, session) {
 	return func(w http.ResponseWriter, r *http.Request, s session) {
-		p.render(w, http.StatusOK, name, p.sessionData(r, s, name))
+		d := p.sessionData(r, s, name)
+		p.needsCode(r, s, name, &d)
+		p.render(w, http.StatusOK, name, d)
 	}
+}
+
+// factorPages are the pages whose forms a session below level 2 of an
+// account with a second factor completes with a code of it as well.
+var factorPages = map[string]bool{"password": true, "email": true, "delete": true}
+
+// needsCode sets NeedsCode (and NeedsPasskeyLogin) on the data of a page
+// of factorPages, as securityData does.
+func (p *pages) needsCode(r *http.Request, s session, page string, d *PageData) {
+	if !factorPages[page] || p.a.cfg.MFA == nil || s.p.Assurance >= auth.AssuranceMultiFactor {
+		return
+	}
+	st, err := p.a.mfaStatus(r.Context(), s.user.Subject)
+	if err != nil {
+		d.NeedsCode = true // the post will say; ask for the code to be safe
+		return
+	}
+	need := st.TOTP || st.Passkeys > 0
+	d.NeedsPasskeyLogin = need && !st.TOTP && st.RecoveryCodes == 0
+	d.NeedsCode = need && !d.NeedsPasskeyLogin
 }
 
 func (p *pages) sessionData(r *http.Request, s session, page string) PageData {
@@ -674,6 +696,7 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request, s session) {
 // after renders the page again with err, or redirects on success.
 func (p *pages) after(w http.ResponseWriter, r *http.Request, s session, page string, err error, values map[string]string) {
 	d := p.sessionData(r, s, page)
+	p.needsCode(r, s, page, &d)
 	d.Notice, d.NoticeCode, d.Values = "", "", values
 	d.setError(page, err)
 	if fe := (*auth.FieldError)(nil); errors.As(err, &fe) && fe.Reason == reasonSameEmail {
@@ -684,7 +707,7 @@ func (p *pages) after(w http.ResponseWriter, r *http.Request, s session, page st
 
 func (p *pages) changePassword(w http.ResponseWriter, r *http.Request, s session) {
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
-		return p.a.changePassword(r.Context(), c, info(r), s.p, s.user, v.Get("current_password"), v.Get("new_password"))
+		return p.a.changePassword(r.Context(), c, info(r), s, v.Get("current_password"), v.Get("new_password"), v.Get("code"))
 	})
 	if err != nil {
 		p.after(w, r, s, "password", err, nil)
@@ -695,7 +718,7 @@ func (p *pages) changePassword(w http.ResponseWriter, r *http.Request, s session
 
 func (p *pages) changeEmail(w http.ResponseWriter, r *http.Request, s session) {
 	v, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
-		return p.a.changeEmail(r.Context(), c, info(r), s.user, v.Get("email"), v.Get("password"))
+		return p.a.changeEmail(r.Context(), c, info(r), s, v.Get("email"), v.Get("password"), v.Get("code"))
 	})
 	if err != nil {
 		p.after(w, r, s, "email", err, map[string]string{"email": v.Get("email")})
@@ -799,38 +822,12 @@ func (p *pages) logoutEverywhere(w http.ResponseWriter, r *http.Request, s sessi
 	p.redirect(w, r, "/login", "done", "logged_out_everywhere")
 }
 
-// deleteData is the delete page's data: whether the session must give a
-// code of the account's second factor (as on the security page).
-func (p *pages) deleteData(r *http.Request, s session) PageData {
-	d := p.sessionData(r, s, "delete")
-	if p.a.cfg.MFA == nil || s.p.Assurance >= auth.AssuranceMultiFactor {
-		return d
-	}
-	st, err := p.a.mfaStatus(r.Context(), s.user.Subject)
-	if err != nil {
-		// The post will say; ask for the code to be safe.
-		d.NeedsCode = true
-		return d
-	}
-	d.NeedsCode = st.TOTP || st.Passkeys > 0
-	d.NeedsPasskeyLogin = d.NeedsCode && !st.TOTP && st.RecoveryCodes == 0
-	d.NeedsCode = d.NeedsCode && !d.NeedsPasskeyLogin
-	return d
-}
-
-func (p *pages) deletePage(w http.ResponseWriter, r *http.Request, s session) {
-	p.render(w, http.StatusOK, "delete", p.deleteData(r, s))
-}
-
 func (p *pages) deleteAccount(w http.ResponseWriter, r *http.Request, s session) {
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
 		return p.a.deleteAccount(r.Context(), c, info(r), s, v.Get("password"), v.Get("code"))
 	})
 	if err != nil {
-		d := p.deleteData(r, s)
-		d.Notice, d.NoticeCode = "", ""
-		d.setError("delete", err)
-		p.render(w, status(err), "delete", d)
+		p.after(w, r, s, "delete", err, nil)
 		return
 	}
 	p.a.clearCookie(w, r)
