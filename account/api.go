@@ -325,13 +325,13 @@ func (a *Account) apiConfirm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Account) apiChangeEmail(w http.ResponseWriter, r *http.Request, s session) {
-	var in struct{ Email, Password string }
-	if err := a.read(w, r, &in, func(v url.Values) { in.Email, in.Password = v.Get("email"), v.Get("password") }); err != nil {
+	var in struct{ Email, Password, Code string }
+	if err := a.read(w, r, &in, func(v url.Values) { in.Email, in.Password, in.Code = v.Get("email"), v.Get("password"), v.Get("code") }); err != nil {
 		answer(w, err, 0, nil)
 		return
 	}
 	a.withClient(w, r, func(c netip.Prefix) error {
-		return a.changeEmail(r.Context(), c, info(r), s.user, in.Email, in.Password)
+		return a.changeEmail(r.Context(), c, info(r), s, in.Email, in.Password, in.Code)
 	}, http.StatusAccepted, pending)
 }
 
@@ -357,24 +357,27 @@ func (a *Account) apiChangePassword(w http.ResponseWriter, r *http.Request, s se
 	var in struct {
 		Current string `json:"current_password"`
 		New     string `json:"new_password"`
+		Code    string `json:"code"`
 	}
-	if err := a.read(w, r, &in, func(v url.Values) { in.Current, in.New = v.Get("current_password"), v.Get("new_password") }); err != nil {
+	if err := a.read(w, r, &in, func(v url.Values) {
+		in.Current, in.New, in.Code = v.Get("current_password"), v.Get("new_password"), v.Get("code")
+	}); err != nil {
 		answer(w, err, 0, nil)
 		return
 	}
 	a.withClient(w, r, func(c netip.Prefix) error {
-		return a.changePassword(r.Context(), c, info(r), s.p, s.user, in.Current, in.New)
+		return a.changePassword(r.Context(), c, info(r), s, in.Current, in.New, in.Code)
 	}, http.StatusNoContent, nil)
 }
 
 func (a *Account) apiDelete(w http.ResponseWriter, r *http.Request, s session) {
-	var in struct{ Password string }
-	if err := a.read(w, r, &in, func(v url.Values) { in.Password = v.Get("password") }); err != nil {
+	var in struct{ Password, Code string }
+	if err := a.read(w, r, &in, func(v url.Values) { in.Password, in.Code = v.Get("password"), v.Get("code") }); err != nil {
 		answer(w, err, 0, nil)
 		return
 	}
 	a.withClient(w, r, func(c netip.Prefix) error {
-		if err := a.deleteAccount(r.Context(), c, info(r), s.user, in.Password); err != nil {
+		if err := a.deleteAccount(r.Context(), c, info(r), s, in.Password, in.Code); err != nil {
 			return err
 		}
 		a.clearCookie(w, r)

@@ -253,7 +253,8 @@ func (a *Account) proveOwner(ctx context.Context, client netip.Prefix, r reqInfo
 
 // changePassword sets a new password after the current one, and ends
 // every other session and device of the account.
-func (a *Account) changePassword(ctx context.Context, client netip.Prefix, r reqInfo, p middleware.Principal, u auth.User, current, next string) error {
+func (a *Account) changePassword(ctx context.Context, client netip.Prefix, r reqInfo, s session, current, next, code string) error {
+	p, u := s.p, s.user
 	if err := need(a.can.hashes != nil, "auth.HashUpdater"); err != nil {
 		return err
 	}
@@ -264,6 +265,14 @@ func (a *Account) changePassword(ctx context.Context, client netip.Prefix, r req
 		return err
 	}
 	if err := a.cfg.Auth.CheckNewPassword(ctx, next, addressOf(u), u.Username); err != nil {
+		return err
+	}
+	// A session that did not pass the account's second factor gives a
+	// code of it (after the new password passed its policy, so that a
+	// refused one spends no code): else a phished session with the
+	// password would set a password of its own, ending the owner's
+	// sessions and keeping its.
+	if err := a.proveFactorIfAny(ctx, s, code); err != nil {
 		return err
 	}
 	hash, err := a.cfg.Auth.HashPassword(ctx, next, client)
@@ -296,7 +305,8 @@ func (a *Account) endOthers(ctx context.Context, p middleware.Principal) error {
 // password: the new address gets a link, and the change takes effect
 // when it is confirmed. When the address has an account, its owner is
 // told instead, and the answer is the same.
-func (a *Account) changeEmail(ctx context.Context, client netip.Prefix, r reqInfo, u auth.User, email, pw string) error {
+func (a *Account) changeEmail(ctx context.Context, client netip.Prefix, r reqInfo, s session, email, pw, code string) error {
+	u := s.user
 	if err := need(a.can.emails != nil, "account.EmailSetter"); err != nil {
 		return err
 	}
@@ -308,6 +318,10 @@ func (a *Account) changeEmail(ctx context.Context, client netip.Prefix, r reqInf
 		return &auth.FieldError{Field: "email", Reason: reasonSameEmail}
 	}
 	if err := a.proveOwner(ctx, client, r, u, pw, "password"); err != nil {
+		return err
+	}
+	// As for the password: the address is how the account is recovered.
+	if err := a.proveFactorIfAny(ctx, s, code); err != nil {
 		return err
 	}
 	if err := a.allowAccount(ctx, limit.Mail, client, u.Subject); err != nil {
@@ -338,12 +352,19 @@ func addressKey(email string) string {
 }
 
 // deleteAccount deletes the signed-in user's account after the password,
-// and ends every token it had.
-func (a *Account) deleteAccount(ctx context.Context, client netip.Prefix, r reqInfo, u auth.User, pw string) error {
+// and ends every token it had. A session that did not pass the account's
+// second factor gives a code of it too (proveFactorIfAny): the password
+// alone, which a phished session has, must not take away the account
+// with every factor that guards it.
+func (a *Account) deleteAccount(ctx context.Context, client netip.Prefix, r reqInfo, s session, pw, code string) error {
+	u := s.user
 	if err := need(a.can.deleter != nil, "account.Deleter"); err != nil {
 		return err
 	}
 	if err := a.proveOwner(ctx, client, r, u, pw, "password"); err != nil {
+		return err
+	}
+	if err := a.proveFactorIfAny(ctx, s, code); err != nil {
 		return err
 	}
 	// Tokens first: if the store is down nothing is deleted, and the user
@@ -356,7 +377,35 @@ func (a *Account) deleteAccount(ctx context.Context, client netip.Prefix, r reqI
 		return err
 	}
 	a.rec.Record(ctx, audit.AccountDeleted, slog.String(audit.KeySubject, u.Subject))
+	a.deleteFactors(context.WithoutCancel(ctx), u.Subject)
 	return nil
+}
+
+// deleteFactors removes a deleted account's second factors and passkeys:
+// they are the user's data as much as the account is, and left under the
+// subject they would open any account given that subject again. After
+// the user is gone, so that a failure here never leaves a live account
+// without its factors; best effort, told to the operator.
+func (a *Account) deleteFactors(ctx context.Context, subject string) {
+	var errs []error
+	if a.cfg.MFA != nil {
+		// An account that never had a factor gets no record written.
+		st, err := a.cfg.MFA.Enrolled(ctx, subject)
+		if err != nil || st.TOTP || st.Pending || st.RecoveryCodes > 0 {
+			errs = append(errs, a.cfg.MFA.Remove(ctx, subject))
+		}
+	}
+	if a.cfg.Passkeys != nil {
+		list, err := a.cfg.Passkeys.List(ctx, subject)
+		errs = append(errs, err)
+		for _, c := range list {
+			errs = append(errs, a.cfg.Passkeys.Remove(ctx, subject, c.ID))
+		}
+	}
+	if err := errors.Join(errs...); err != nil && a.cfg.Logger != nil {
+		a.cfg.Logger.ErrorContext(ctx, "account: a deleted account's factors were not all removed",
+			slog.String(audit.KeySubject, subject), slog.String("error", err.Error()))
+	}
 }
 
 // forgotPassword mails a reset link when the address has an account,

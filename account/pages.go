@@ -652,8 +652,30 @@ func (p *pages) signedIn(h func(http.ResponseWriter, *http.Request, session)) ht
 // the error of ?error=.
 func (p *pages) showSignedIn(name string) func(http.ResponseWriter, *http.Request, session) {
 	return func(w http.ResponseWriter, r *http.Request, s session) {
-		p.render(w, http.StatusOK, name, p.sessionData(r, s, name))
+		d := p.sessionData(r, s, name)
+		p.needsCode(r, s, name, &d)
+		p.render(w, http.StatusOK, name, d)
 	}
+}
+
+// factorPages are the pages whose forms a session below level 2 of an
+// account with a second factor completes with a code of it as well.
+var factorPages = map[string]bool{"password": true, "email": true, "delete": true}
+
+// needsCode sets NeedsCode (and NeedsPasskeyLogin) on the data of a page
+// of factorPages, as securityData does.
+func (p *pages) needsCode(r *http.Request, s session, page string, d *PageData) {
+	if !factorPages[page] || p.a.cfg.MFA == nil || s.p.Assurance >= auth.AssuranceMultiFactor {
+		return
+	}
+	st, err := p.a.mfaStatus(r.Context(), s.user.Subject)
+	if err != nil {
+		d.NeedsCode = true // the post will say; ask for the code to be safe
+		return
+	}
+	need := st.TOTP || st.Passkeys > 0
+	d.NeedsPasskeyLogin = need && !st.TOTP && st.RecoveryCodes == 0
+	d.NeedsCode = need && !d.NeedsPasskeyLogin
 }
 
 func (p *pages) sessionData(r *http.Request, s session, page string) PageData {
@@ -674,6 +696,7 @@ func (p *pages) home(w http.ResponseWriter, r *http.Request, s session) {
 // after renders the page again with err, or redirects on success.
 func (p *pages) after(w http.ResponseWriter, r *http.Request, s session, page string, err error, values map[string]string) {
 	d := p.sessionData(r, s, page)
+	p.needsCode(r, s, page, &d)
 	d.Notice, d.NoticeCode, d.Values = "", "", values
 	d.setError(page, err)
 	if fe := (*auth.FieldError)(nil); errors.As(err, &fe) && fe.Reason == reasonSameEmail {
@@ -684,7 +707,7 @@ func (p *pages) after(w http.ResponseWriter, r *http.Request, s session, page st
 
 func (p *pages) changePassword(w http.ResponseWriter, r *http.Request, s session) {
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
-		return p.a.changePassword(r.Context(), c, info(r), s.p, s.user, v.Get("current_password"), v.Get("new_password"))
+		return p.a.changePassword(r.Context(), c, info(r), s, v.Get("current_password"), v.Get("new_password"), v.Get("code"))
 	})
 	if err != nil {
 		p.after(w, r, s, "password", err, nil)
@@ -695,7 +718,7 @@ func (p *pages) changePassword(w http.ResponseWriter, r *http.Request, s session
 
 func (p *pages) changeEmail(w http.ResponseWriter, r *http.Request, s session) {
 	v, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
-		return p.a.changeEmail(r.Context(), c, info(r), s.user, v.Get("email"), v.Get("password"))
+		return p.a.changeEmail(r.Context(), c, info(r), s, v.Get("email"), v.Get("password"), v.Get("code"))
 	})
 	if err != nil {
 		p.after(w, r, s, "email", err, map[string]string{"email": v.Get("email")})
@@ -801,7 +824,7 @@ func (p *pages) logoutEverywhere(w http.ResponseWriter, r *http.Request, s sessi
 
 func (p *pages) deleteAccount(w http.ResponseWriter, r *http.Request, s session) {
 	_, err := p.do(w, r, func(v url.Values, c netip.Prefix) error {
-		return p.a.deleteAccount(r.Context(), c, info(r), s.user, v.Get("password"))
+		return p.a.deleteAccount(r.Context(), c, info(r), s, v.Get("password"), v.Get("code"))
 	})
 	if err != nil {
 		p.after(w, r, s, "delete", err, nil)
