@@ -393,6 +393,8 @@ func TestManage(t *testing.T) {
 		is(t, "Rename another's", e.m.Rename(ctx, "u:2", b.IDString(), "x"), passkey.ErrNotFound)
 		is(t, "Rename too long", e.m.Rename(ctx, "u:1", b.IDString(), strings.Repeat("x", 65)), passkey.ErrInvalidNickname)
 		is(t, "Rename control", e.m.Rename(ctx, "u:1", b.IDString(), "a\nb"), passkey.ErrInvalidNickname)
+		is(t, "Rename zero-width", e.m.Rename(ctx, "u:1", b.IDString(), "Phone\u200b"), passkey.ErrInvalidNickname)
+		is(t, "Rename bidi override", e.m.Rename(ctx, "u:1", b.IDString(), "\u202eenohP"), passkey.ErrInvalidNickname)
 		ok(t, "Remove", e.m.Remove(ctx, "u:1", a.IDString()))
 		is(t, "Remove again", e.m.Remove(ctx, "u:1", a.IDString()), passkey.ErrNotFound)
 		is(t, "Remove garbage", e.m.Remove(ctx, "u:1", "!!"), passkey.ErrNotFound)

@@ -532,7 +532,11 @@ func checkNickname(s string) error {
 		return ErrInvalidNickname
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		// Format characters (bidi overrides, zero-width joiners) make a
+		// name read as another on the security page: "Phone" and
+		// "Phone\u200b" look alike, and a right-to-left override can turn
+		// a name around.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return ErrInvalidNickname
 		}
 	}
