@@ -54,9 +54,16 @@ type zResult struct {
 	err  error
 }
 
-// startZApp registers the app at p as clientID and configures its RP
-// with discovery of p's issuer. Flows' states are issued by tm.
+// startZApp registers the app at p as clientID (confidential, with
+// zSecret) and configures its RP with discovery of p's issuer. Flows'
+// states are issued by tm.
 func startZApp(t *testing.T, p *oidcprovider.Provider, tm *tokens.Manager, clientID string) *zApp {
+	return startZAppSecret(t, p, tm, clientID, zSecret)
+}
+
+// startZAppSecret is startZApp with a secret; "" registers a public
+// client.
+func startZAppSecret(t *testing.T, p *oidcprovider.Provider, tm *tokens.Manager, clientID, secret string) *zApp {
 	t.Helper()
 	a := &zApp{p: p}
 	mux := http.NewServeMux()
@@ -79,10 +86,14 @@ func startZApp(t *testing.T, p *oidcprovider.Provider, tm *tokens.Manager, clien
 	})
 	a.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(a.srv.Close)
-	p.AddClient(clientID, zSecret, a.srv.URL+"/callback")
+	if secret == "" {
+		p.AddPublicClient(clientID, a.srv.URL+"/callback")
+	} else {
+		p.AddClient(clientID, secret, a.srv.URL+"/callback")
+	}
 	rp, err := oidc.New(oidc.Config{Tokens: tm,
 		Providers: []oidc.Provider{{Name: "test", Issuer: p.Issuer(), ClientID: clientID,
-			ClientSecret: zSecret, RedirectURL: a.srv.URL + "/callback"}},
+			ClientSecret: secret, RedirectURL: a.srv.URL + "/callback"}},
 		RedirectAllowlist: []string{"/dashboard"},
 		HTTPClient:        p.HTTPClient()})
 	if err != nil {
@@ -362,6 +373,13 @@ func zitadelFlows(t *testing.T, a *zApp, p *oidcprovider.Provider, tm *tokens.Ma
 		if got := p.TokenRequests() - calls; got != 1 {
 			t.Fatalf("%d token requests for one exchange, want 1", got)
 		}
+	})
+	t.Run("PublicClient", func(t *testing.T) {
+		// No secret: the client_id goes in the token request's body
+		// (no Basic header with an empty password), PKCE alone binds
+		// the code.
+		pub := startZAppSecret(t, p, tm, "public-app", "")
+		wantIdentity(t, p, pub.login(t), true)
 	})
 	t.Run("JWKSGarbage", func(t *testing.T) {
 		// A fresh RP, so that no key is cached.
