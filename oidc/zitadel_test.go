@@ -359,20 +359,24 @@ func zitadelFlows(t *testing.T, a *zApp, p *oidcprovider.Provider, tm *tokens.Ma
 		a.refused(t, c, cb.String(), a.finish(t, c, cb.String()), "provider_error")
 	})
 	t.Run("TokenResponseNotJSON", func(t *testing.T) {
-		c := a.browser()
-		cb := a.authorize(t, c)
+		// A fresh RP, whose first exchange this is: x/oauth2's
+		// auto-detection, caching a style only after one works, would
+		// retry it with the credentials in the body, and the retry
+		// would redeem the code.
+		fresh := startZApp(t, p, tm, "fresh-app-token")
+		c := fresh.browser()
+		cb := fresh.authorize(t, c)
 		p.NextTokenResponseNotJSON()
 		calls := p.TokenRequests()
-		res := a.finish(t, c, cb)
+		res := fresh.finish(t, c, cb)
 		if problem.Of(res.err).Status != http.StatusBadGateway {
 			t.Fatalf("status %d, want 502", problem.Of(res.err).Status)
 		}
-		a.refused(t, c, cb, res, "provider_unavailable")
-		// One request: the exchange is not retried with the credentials
-		// moved (x/oauth2's auto-detect), which would redeem the code.
+		fresh.refused(t, c, cb, res, "provider_unavailable")
 		if got := p.TokenRequests() - calls; got != 1 {
 			t.Fatalf("%d token requests for one exchange, want 1", got)
 		}
+		wantIdentity(t, p, fresh.login(t), true)
 	})
 	t.Run("PublicClient", func(t *testing.T) {
 		// No secret: the client_id goes in the token request's body
