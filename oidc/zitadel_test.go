@@ -58,12 +58,12 @@ type zResult struct {
 // zSecret) and configures its RP with discovery of p's issuer. Flows'
 // states are issued by tm.
 func startZApp(t *testing.T, p *oidcprovider.Provider, tm *tokens.Manager, clientID string) *zApp {
-	return startZAppSecret(t, p, tm, clientID, zSecret)
+	return startZAppWith(t, p, tm, clientID, zSecret, nil)
 }
 
-// startZAppSecret is startZApp with a secret; "" registers a public
-// client.
-func startZAppSecret(t *testing.T, p *oidcprovider.Provider, tm *tokens.Manager, clientID, secret string) *zApp {
+// startZAppWith is startZApp with a secret ("" registers a public
+// client) and an edit of the RP's provider.
+func startZAppWith(t *testing.T, p *oidcprovider.Provider, tm *tokens.Manager, clientID, secret string, edit func(*oidc.Provider)) *zApp {
 	t.Helper()
 	a := &zApp{p: p}
 	mux := http.NewServeMux()
@@ -91,9 +91,13 @@ func startZAppSecret(t *testing.T, p *oidcprovider.Provider, tm *tokens.Manager,
 	} else {
 		p.AddClient(clientID, secret, a.srv.URL+"/callback")
 	}
+	op := oidc.Provider{Name: "test", Issuer: p.Issuer(), ClientID: clientID,
+		ClientSecret: secret, RedirectURL: a.srv.URL + "/callback"}
+	if edit != nil {
+		edit(&op)
+	}
 	rp, err := oidc.New(oidc.Config{Tokens: tm,
-		Providers: []oidc.Provider{{Name: "test", Issuer: p.Issuer(), ClientID: clientID,
-			ClientSecret: secret, RedirectURL: a.srv.URL + "/callback"}},
+		Providers:         []oidc.Provider{op},
 		RedirectAllowlist: []string{"/dashboard"},
 		HTTPClient:        p.HTTPClient()})
 	if err != nil {
@@ -350,6 +354,24 @@ func zitadelFlows(t *testing.T, a *zApp, p *oidcprovider.Provider, tm *tokens.Ma
 		p.NextIDToken(oidcprovider.WithoutEmailVerified)
 		wantIdentity(t, p, a.login(t), false)
 	})
+	t.Run("IssuerParamMismatch", func(t *testing.T) {
+		// RFC 9207: a callback naming another issuer (a mix-up).
+		c := a.browser()
+		cb := a.authorize(t, c)
+		bad := withParam(t, cb, "iss", "https://other-issuer.invalid")
+		a.refused(t, c, cb, a.finish(t, c, bad), "issuer_mismatch")
+	})
+	t.Run("UserInfo", func(t *testing.T) {
+		ui := startZAppWith(t, p, tm, "userinfo-app", zSecret, func(op *oidc.Provider) { op.UserInfo = true })
+		// The ID token without the email: userinfo gives it.
+		p.NextIDToken(oidcprovider.SetClaim("email", nil), oidcprovider.SetClaim("email_verified", nil))
+		wantIdentity(t, p, ui.login(t), true)
+		// Userinfo of another subject (a token substitution).
+		c := ui.browser()
+		cb := ui.authorize(t, c)
+		p.NextUserinfo(oidcprovider.SetClaim("sub", "sub-mallory"))
+		ui.refused(t, c, cb, ui.finish(t, c, cb), "invalid_id_token")
+	})
 	t.Run("ProviderError", func(t *testing.T) {
 		c := a.browser()
 		cb := p.Deny(t, c, a.begin(t, c, ""))
@@ -382,7 +404,7 @@ func zitadelFlows(t *testing.T, a *zApp, p *oidcprovider.Provider, tm *tokens.Ma
 		// No secret: the client_id goes in the token request's body
 		// (no Basic header with an empty password), PKCE alone binds
 		// the code.
-		pub := startZAppSecret(t, p, tm, "public-app", "")
+		pub := startZAppWith(t, p, tm, "public-app", "", nil)
 		wantIdentity(t, p, pub.login(t), true)
 	})
 	t.Run("JWKSGarbage", func(t *testing.T) {
