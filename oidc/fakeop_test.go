@@ -39,6 +39,11 @@ type fakeOP struct {
 	jwks     func(w http.ResponseWriter) bool
 	userinfo map[string]any
 	down     bool
+	// authMethods, if set, is discovery's
+	// token_endpoint_auth_methods_supported; tokenAuth records how each
+	// token request authenticated ("basic" or "post").
+	authMethods []string
+	tokenAuth   []string
 
 	jwksFetches atomic.Int32
 }
@@ -104,7 +109,7 @@ func (op *fakeOP) discovery(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
 	}
-	writeJSON(w, map[string]any{
+	meta := map[string]any{
 		"issuer":                                op.srv.URL,
 		"authorization_endpoint":                op.srv.URL + "/authorize",
 		"token_endpoint":                        op.srv.URL + "/token",
@@ -114,7 +119,11 @@ func (op *fakeOP) discovery(w http.ResponseWriter, r *http.Request) {
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": op.algs,
 		"code_challenge_methods_supported":      []string{"S256"},
-	})
+	}
+	if op.authMethods != nil {
+		meta["token_endpoint_auth_methods_supported"] = op.authMethods
+	}
+	writeJSON(w, meta)
 }
 
 func (op *fakeOP) serveJWKS(w http.ResponseWriter, r *http.Request) {
@@ -162,6 +171,11 @@ func (op *fakeOP) authorize(location string) string {
 func (op *fakeOP) serveToken(w http.ResponseWriter, r *http.Request) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
+	if _, _, basic := r.BasicAuth(); basic {
+		op.tokenAuth = append(op.tokenAuth, "basic")
+	} else {
+		op.tokenAuth = append(op.tokenAuth, "post")
+	}
 	if op.token != nil && op.token(w) {
 		return
 	}

@@ -304,13 +304,15 @@ func (p *provider) build(ctx context.Context) (*ready, error) {
 	r := &ready{oauth: oauth2.Config{ClientID: p.ClientID, ClientSecret: p.ClientSecret,
 		RedirectURL: p.RedirectURL, Scopes: p.Scopes}, issuer: p.Issuer}
 	if p.Mapper != nil {
-		r.oauth.Endpoint = oauth2.Endpoint{AuthURL: p.Endpoints.Auth, TokenURL: p.Endpoints.Token}
+		r.oauth.Endpoint = oauth2.Endpoint{AuthURL: p.Endpoints.Auth, TokenURL: p.Endpoints.Token,
+			AuthStyle: authStyle(p.ClientSecret, []string{"client_secret_post"})}
 		return r, nil
 	}
 	var (
 		op      *gooidc.Provider
 		jwksURL string
 		algs    []string
+		methods []string // token endpoint auth methods; none: basic
 	)
 	if p.Endpoints != (Endpoints{}) {
 		algs = p.Algorithms
@@ -324,13 +326,14 @@ func (p *provider) build(ctx context.Context) (*ready, error) {
 			return nil, err
 		}
 		var meta struct {
-			JWKS string   `json:"jwks_uri"`
-			Algs []string `json:"id_token_signing_alg_values_supported"`
+			JWKS        string   `json:"jwks_uri"`
+			Algs        []string `json:"id_token_signing_alg_values_supported"`
+			AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 		}
 		if err := op.Claims(&meta); err != nil {
 			return nil, err
 		}
-		jwksURL, algs = meta.JWKS, meta.Algs
+		jwksURL, algs, methods = meta.JWKS, meta.Algs, meta.AuthMethods
 	}
 	// Only what the provider advertises (or the app configured), and only
 	// asymmetric algorithms go-oidc verifies: never "none", never HS256
@@ -351,11 +354,30 @@ func (p *provider) build(ctx context.Context) (*ready, error) {
 	r.verifier = gooidc.NewVerifier(p.Issuer, keys, &gooidc.Config{ClientID: p.ClientID,
 		SupportedSigningAlgs: accepted, Now: p.rp.cfg.Now})
 	r.oauth.Endpoint = op.Endpoint()
+	r.oauth.Endpoint.AuthStyle = authStyle(p.ClientSecret, methods)
 	r.userinfo = op
 	if p.UserInfo && op.UserInfoEndpoint() == "" {
 		return nil, errors.New("Provider.UserInfo is set and the provider has no userinfo endpoint")
 	}
 	return r, nil
+}
+
+// authStyle is how the client authenticates at the token endpoint, fixed
+// once: never x/oauth2's AuthStyleAutoDetect, which on any failed exchange
+// (a 5xx, an answer that does not parse) sends the code a second time with
+// the credentials moved, so one failure costs the provider two requests
+// and a code may be redeemed by the retry of an exchange that failed. A
+// public client sends its client_id in the body; a confidential one HTTP
+// Basic (client_secret_basic, which RFC 6749 2.3.1 and OpenID Connect make
+// the default) unless the provider lists only client_secret_post. methods
+// is discovery's token_endpoint_auth_methods_supported; for a plain OAuth2
+// provider, client_secret_post (GitHub's documented way).
+func authStyle(secret string, methods []string) oauth2.AuthStyle {
+	if secret == "" || len(methods) > 0 && !slices.Contains(methods, "client_secret_basic") &&
+		slices.Contains(methods, "client_secret_post") {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleInHeader
 }
 
 var supportedAlgs = []string{gooidc.RS256, gooidc.RS384, gooidc.RS512, gooidc.ES256, gooidc.ES384, gooidc.ES512,

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -619,4 +620,53 @@ func TestAZP(t *testing.T) {
 	if _, err := e.login(t); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestTokenAuthStyle: the client authenticates at the token endpoint the
+// one way discovery allows, and a failed exchange is not retried the
+// other way (x/oauth2's auto-detection would send the code twice).
+func TestTokenAuthStyle(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		methods []string
+		want    string
+	}{
+		{"NoneAdvertised", nil, "basic"},
+		{"Both", []string{"client_secret_post", "client_secret_basic"}, "basic"},
+		{"PostOnly", []string{"client_secret_post"}, "post"},
+		{"PrivateKeyJWTOnly", []string{"private_key_jwt"}, "basic"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The first exchange fails: with auto-detection, the one
+			// x/oauth2 retries (it caches a style only once one works).
+			e := memEnv(t, func(_ *oidc.Config, op *fakeOP) {
+				op.authMethods = tc.methods
+				op.token = func(w http.ResponseWriter) bool { http.Error(w, "boom", 500); return true }
+			})
+			_, err := e.login(t)
+			wantCode(t, err, "provider_unavailable")
+			e.op.set(func(op *fakeOP) { op.token = nil })
+			if _, err := e.login(t); err != nil {
+				t.Fatal(err)
+			}
+			e.op.set(func(op *fakeOP) {
+				if want := []string{tc.want, tc.want}; !slices.Equal(op.tokenAuth, want) {
+					t.Fatalf("token requests authenticated %q, want %q", op.tokenAuth, want)
+				}
+			})
+		})
+	}
+	t.Run("PlainOAuth2", func(t *testing.T) {
+		api := fakeGitHub(t, `{"id": 1, "login": "octocat"}`, `[]`, 200)
+		e := gitHubEnv(t, api)
+		b := new(browser)
+		if _, _, err := e.finish(b, e.op.authorize(e.begin(t, b, "github", ""))); err != nil {
+			t.Fatal(err)
+		}
+		e.op.set(func(op *fakeOP) {
+			if !slices.Equal(op.tokenAuth, []string{"post"}) {
+				t.Fatalf("token requests authenticated %q, want post", op.tokenAuth)
+			}
+		})
+	})
 }
