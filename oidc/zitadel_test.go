@@ -407,6 +407,23 @@ func zitadelFlows(t *testing.T, a *zApp, p *oidcprovider.Provider, tm *tokens.Ma
 		pub := startZAppWith(t, p, tm, "public-app", "", nil)
 		wantIdentity(t, p, pub.login(t), true)
 	})
+	t.Run("DiscoveryOfAnotherIssuer", func(t *testing.T) {
+		// ASVS 5.0 10.5.3: metadata naming another issuer than the one
+		// configured is refused, and no flow starts on it.
+		fresh := startZApp(t, p, tm, "fresh-discovery")
+		p.NextDiscovery(func(c oidcprovider.Claims) { c["issuer"] = "https://impostor.example" })
+		c := fresh.browser()
+		nc := *c
+		nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := nc.Get(fresh.srv.URL + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("Location") != "" {
+			t.Fatalf("Begin on another issuer's metadata: %d to %q, want 502 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
 	t.Run("JWKSGarbage", func(t *testing.T) {
 		// A fresh RP, so that no key is cached.
 		fresh := startZApp(t, p, tm, "fresh-app")
