@@ -85,7 +85,8 @@ type Config struct {
 	// providers to an account (/identities and the linked-accounts page).
 	// Build it with the account's Limiter as oidc.Config.Limiter: the RP
 	// limits each login it begins per client. Its providers' RedirectURL
-	// is the API's /login/oidc/callback. Needs Cookies: the callback is a
+	// is the API's /login/oidc/callback (so no provider may be named
+	// "callback"). Needs Cookies: the callback is a
 	// browser redirect that leaves a session cookie. Default nil: the
 	// routes answer 501 not_supported.
 	OIDC *oidc.RP

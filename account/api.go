@@ -82,10 +82,12 @@ func (a *Account) newAPI(co *http.CrossOriginProtection) http.Handler {
 		{"/passkeys/{id}", map[string]http.Handler{"POST": signedIn(a.apiPasskeyPost),
 			"PATCH": signedIn(a.apiRenamePasskey), "DELETE": signedIn(a.apiRemovePasskey)}},
 		// Social login (Config.OIDC): the callback is the providers'
-		// RedirectURL; /identities/{name} is a provider's name to POST (link)
-		// and an identity's id to DELETE (unlink).
-		{"/login/oidc/callback", map[string]http.Handler{"GET": http.HandlerFunc(a.apiOIDCCallback)}},
-		{"/login/oidc/{provider}", map[string]http.Handler{"GET": http.HandlerFunc(a.apiOIDCBegin)}},
+		// RedirectURL (/login/oidc/callback: one pattern with the begin
+		// route, since a ServeMux refuses "/login/oidc/callback" beside
+		// "GET /login/oidc/{provider}"; no provider is named "callback");
+		// /identities/{name} is a provider's name to POST (link) and an
+		// identity's id to DELETE (unlink).
+		{"/login/oidc/{provider}", map[string]http.Handler{"GET": http.HandlerFunc(a.apiOIDC)}},
 		{"/identities", map[string]http.Handler{"GET": signedIn(a.apiIdentities)}},
 		{"/identities/{name}", map[string]http.Handler{"POST": signedIn(a.apiIdentityPost), "DELETE": signedIn(a.apiIdentityDelete)}},
 		{"/logout", map[string]http.Handler{"POST": a.logout}},

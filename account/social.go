@@ -70,6 +70,18 @@ func (a *Account) needSocial() error {
 	return nil
 }
 
+// apiOIDC is GET /login/oidc/{provider}: the callback, or a begin.
+func (a *Account) apiOIDC(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("provider") == callbackName {
+		a.apiOIDCCallback(w, r)
+		return
+	}
+	a.apiOIDCBegin(w, r)
+}
+
+// callbackName is the callback's last path segment, never a provider's.
+const callbackName = "callback"
+
 // apiOIDCBegin redirects to the provider. The RP limits each Begin per
 // client (oidc.Config.Limiter): build it with the account's Limiter.
 func (a *Account) apiOIDCBegin(w http.ResponseWriter, r *http.Request) {
@@ -349,14 +361,14 @@ func (d *deferCookie) Write(b []byte) (int, error) {
 }
 
 func (a *Account) apiIdentityDelete(w http.ResponseWriter, r *http.Request, s session) {
-	var in struct{ Password string }
-	if err := a.read(w, r, &in, func(v url.Values) { in.Password = v.Get("password") }); err != nil {
+	pw, _, err := a.passwordCodeBody(w, r)
+	if err != nil {
 		answer(w, err, 0, nil)
 		return
 	}
 	client, err := a.client(r)
 	if err == nil {
-		err = a.unlink(r.Context(), client, info(r), s, r.PathValue("name"), in.Password)
+		err = a.unlink(r.Context(), client, info(r), s, r.PathValue("name"), pw)
 	}
 	answer(w, err, http.StatusNoContent, nil)
 }

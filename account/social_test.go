@@ -1,0 +1,358 @@
+package account_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-go/gatehouse/account"
+	"github.com/gatehouse-go/gatehouse/auth"
+	"github.com/gatehouse-go/gatehouse/internal/oidcprovider"
+	"github.com/gatehouse-go/gatehouse/internal/teststores"
+	"github.com/gatehouse-go/gatehouse/oidc"
+)
+
+// Social login end to end: the account API and pages on a TLS server
+// (the flow's, the link intent's and the pending cookies are __Host-,
+// Secure), the zitadel-based provider on loopback, a Go client with a
+// cookie jar that stops at each redirect.
+
+const opPassword = "provider password"
+
+type social struct {
+	h   *harness
+	op  *oidcprovider.Provider
+	srv *httptest.Server
+	ids *account.MemoryIdentities
+}
+
+func newSocial(t *testing.T, st teststores.Store, withMFA bool) *social {
+	t.Helper()
+	s := &social{op: oidcprovider.Start(t), ids: account.NewMemoryIdentities()}
+	mux := http.NewServeMux()
+	s.srv = httptest.NewTLSServer(mux)
+	t.Cleanup(s.srv.Close)
+	s.op.AddClient("app", "app-secret", s.srv.URL+"/account/login/oidc/callback")
+	mod := func(cfg *account.Config) {
+		rp, err := oidc.New(oidc.Config{Tokens: cfg.Tokens, Limiter: cfg.Auth.Limiter(), HTTPClient: s.op.HTTPClient(),
+			RedirectAllowlist: []string{"/welcome"},
+			Providers: []oidc.Provider{{Name: "test", Issuer: s.op.Issuer(), ClientID: "app", ClientSecret: "app-secret",
+				RedirectURL: s.srv.URL + "/account/login/oidc/callback"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.OIDC, cfg.Identities = rp, s.ids
+	}
+	if withMFA {
+		s.h = newMFAHarness(t, st.Open, mod)
+	} else {
+		s.h = newHarness(t, st.Open, mod)
+	}
+	s.h.realTime()
+	mux.Handle("/account/", http.StripPrefix("/account", s.h.acct.API()))
+	mux.Handle(pagesPath+"/", http.StripPrefix(pagesPath, s.h.acct.Pages()))
+	return s
+}
+
+// browser is a cookie jar that stops at each redirect.
+type browser struct {
+	t    *testing.T
+	s    *social
+	http *http.Client
+}
+
+func (s *social) browser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	c := *s.srv.Client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &browser{t: t, s: s, http: &c}
+}
+
+type answer struct {
+	status   int
+	location string
+	body     string
+}
+
+func (a answer) code() string {
+	var p struct{ Code string }
+	_ = json.Unmarshal([]byte(a.body), &p)
+	return p.Code
+}
+
+// do sends a request to the app (path under the server's root).
+func (b *browser) do(method, path string, form url.Values, hdr ...string) answer {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	u := path
+	if strings.HasPrefix(path, "/") {
+		u = b.s.srv.URL + path
+	}
+	req, _ := http.NewRequest(method, u, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := b.http.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return answer{status: res.StatusCode, location: res.Header.Get("Location"), body: string(raw)}
+}
+
+// viaProvider sends the browser through the provider: start (a GET of
+// the begin route, or a POST of the link route) answers 303 to the
+// provider, the user logs in there as login, and the callback's answer
+// is returned.
+func (b *browser) viaProvider(start answer, login string, hdr ...string) answer {
+	b.t.Helper()
+	if start.status != 303 || !strings.HasPrefix(start.location, b.s.op.Issuer()) {
+		b.t.Fatalf("start: %d to %q: %s", start.status, start.location, start.body)
+	}
+	cb := b.s.op.Authorize(b.t, b.http, start.location, login, opPassword)
+	return b.do("GET", cb.String(), nil, hdr...)
+}
+
+// socialLogin logs in with the provider from the begin route.
+func (b *browser) socialLogin(login string, hdr ...string) answer {
+	b.t.Helper()
+	return b.viaProvider(b.do("GET", "/account/login/oidc/test?next=/welcome", nil), login, hdr...)
+}
+
+// unlink sends DELETE /identities/{id} with the password as JSON (none
+// when pw is empty).
+func (b *browser) unlink(id, pw string) answer {
+	b.t.Helper()
+	req, _ := http.NewRequest("DELETE", b.s.srv.URL+"/account/identities/"+id, nil)
+	if pw != "" {
+		raw, _ := json.Marshal(map[string]string{"password": pw})
+		req, _ = http.NewRequest("DELETE", b.s.srv.URL+"/account/identities/"+id, strings.NewReader(string(raw)))
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := b.http.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return answer{status: res.StatusCode, body: string(out)}
+}
+
+// subject is the browser's session's subject, "" when it has none.
+func (b *browser) subject() string {
+	b.t.Helper()
+	a := b.do("GET", "/account/session", nil)
+	if a.status != 200 {
+		return ""
+	}
+	var s struct{ Subject string }
+	_ = json.Unmarshal([]byte(a.body), &s)
+	return s.Subject
+}
+
+func (b *browser) identities() []map[string]any {
+	b.t.Helper()
+	a := b.do("GET", "/account/identities", nil)
+	if a.status != 200 {
+		b.t.Fatalf("GET /identities: %d %s", a.status, a.body)
+	}
+	var out struct{ Identities []map[string]any }
+	_ = json.Unmarshal([]byte(a.body), &out)
+	return out.Identities
+}
+
+// passwordLogin logs the browser in with the login form.
+func (b *browser) passwordLogin(login string) {
+	b.t.Helper()
+	a := b.do("POST", pagesPath+"/login", url.Values{"login": {login}, "password": {strongPassword}})
+	if a.status != 303 || b.subject() == "" {
+		b.t.Fatalf("password login: %d to %q, no session", a.status, a.location)
+	}
+}
+
+func wantAnswer(t *testing.T, what string, a answer, status int, code string) {
+	t.Helper()
+	if a.status != status || a.code() != code {
+		t.Fatalf("%s: %d %q (%s), want %d %q", what, a.status, a.code(), a.body, status, code)
+	}
+}
+
+// TestSocialSignupAndReturn: a new user with a verified address signs up
+// through the provider (an account without a password, its address
+// confirmed, the identity linked) and gets a session; the same user comes
+// back in another browser to the same account. The only way in cannot be
+// unlinked.
+func TestSocialSignupAndReturn(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		s := newSocial(t, st, false)
+		s.op.AddUser(oidcprovider.User{Subject: "op-new", Email: "New@Example.com", EmailVerified: true, Password: opPassword})
+		b := s.browser(t)
+		a := b.socialLogin("New@Example.com")
+		if a.status != 303 || a.location != "/welcome" {
+			t.Fatalf("callback: %d to %q: %s", a.status, a.location, a.body)
+		}
+		sub := b.subject()
+		if sub == "" {
+			t.Fatal("no session after a social signup")
+		}
+		u, err := s.h.users.FindSubject(t.Context(), sub)
+		if err != nil || u.Email != "new@example.com" || !u.EmailConfirmed || len(u.PasswordHash) != 0 {
+			t.Fatalf("the new account: %+v %v", u, err)
+		}
+		ids := b.identities()
+		if len(ids) != 1 || ids[0]["subject"] != "op-new" || ids[0]["issuer"] != s.op.Issuer() || ids[0]["provider"] != "test" {
+			t.Fatalf("identities: %v", ids)
+		}
+		// The last way in stays, even with a "password" sent.
+		wantAnswer(t, "unlink the only way in", b.unlink(ids[0]["id"].(string), "anything"), 409, "last_login_method")
+
+		b2 := s.browser(t)
+		if a := b2.socialLogin("New@Example.com"); a.status != 303 || b2.subject() != sub {
+			t.Fatalf("returning user: %d %q, subject %q want %q", a.status, a.location, b2.subject(), sub)
+		}
+		if s.h.users.Len() != 1 {
+			t.Fatalf("%d accounts, want 1", s.h.users.Len())
+		}
+	})
+}
+
+// TestSocialLinkRequired: a provider identity whose verified address is a
+// password account's is not linked to it, and no session comes of it; the
+// owner logs in, links from the signed-in session, and can then log in
+// through the provider. A link POST from another site is refused; an
+// identity linked to one account cannot be linked to another; unlinking
+// needs the password.
+func TestSocialLinkRequired(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		s := newSocial(t, st, false)
+		ada := s.h.signup(t, "ada@example.com", "ada")
+		s.h.signup(t, "bob@example.com", "bob")
+		s.op.AddUser(oidcprovider.User{Subject: "op-ada", Email: "ada@example.com", EmailVerified: true, Password: opPassword})
+
+		b := s.browser(t)
+		wantAnswer(t, "provider login onto an existing address", b.socialLogin("ada@example.com"), 409, "link_required")
+		if b.subject() != "" {
+			t.Fatal("a session after link_required")
+		}
+		if _, err := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-ada"); err == nil {
+			t.Fatal("linked automatically on the address")
+		}
+		// A browser asking for a page gets the login page with the code.
+		if a := s.browser(t).socialLogin("ada@example.com", "Accept", "text/html"); a.status != 303 ||
+			a.location != pagesPath+"/login?error=link_required" {
+			t.Fatalf("HTML callback: %d to %q", a.status, a.location)
+		}
+
+		b.passwordLogin("ada@example.com")
+		wantAnswer(t, "cross-site link", b.do("POST", "/account/identities/test", nil, "Sec-Fetch-Site", "cross-site"), 403, "cross_origin")
+		wantAnswer(t, "link to an unknown provider", b.do("POST", "/account/identities/nope", nil), 404, "unknown_provider")
+		a := b.viaProvider(b.do("POST", "/account/identities/test", nil), "ada@example.com")
+		if a.status != 303 || a.location != pagesPath+"/identities" {
+			t.Fatalf("link callback: %d to %q: %s", a.status, a.location, a.body)
+		}
+		if got, err := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-ada"); err != nil || got != ada {
+			t.Fatalf("linked to %q %v, want %q", got, err, ada)
+		}
+
+		b2 := s.browser(t)
+		if a := b2.socialLogin("ada@example.com"); a.status != 303 || b2.subject() != ada {
+			t.Fatalf("login after linking: %d %q %s", a.status, b2.subject(), a.body)
+		}
+
+		// Bob cannot take ada's provider identity.
+		bob := s.browser(t)
+		bob.passwordLogin("bob@example.com")
+		wantAnswer(t, "link another's identity", bob.viaProvider(bob.do("POST", "/account/identities/test", nil), "ada@example.com"),
+			409, "identity_linked")
+		if got, _ := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-ada"); got != ada {
+			t.Fatalf("identity moved to %q", got)
+		}
+
+		// Unlinking: the password, then it goes.
+		id := b.identities()[0]["id"].(string)
+		wantAnswer(t, "unlink without the password", b.unlink(id, ""), 403, "password_required")
+		wantAnswer(t, "unlink with a wrong password", b.unlink(id, "not the password at all"), 401, "invalid_credentials")
+		if a := b.unlink(id, strongPassword); a.status != 204 {
+			t.Fatalf("unlink: %d %s", a.status, a.body)
+		}
+		wantAnswer(t, "unlink again", b.unlink(id, strongPassword), 404, "no_identity")
+		if len(b.identities()) != 0 {
+			t.Fatal("still linked")
+		}
+	})
+}
+
+// TestSocialUnverified: an unverified address, or none said verified,
+// makes no account, whether or not the address has one (a stranger's
+// provider account must not probe which addresses have accounts).
+func TestSocialUnverified(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		s := newSocial(t, st, false)
+		s.h.signup(t, "ada@example.com", "ada")
+		s.op.AddUser(oidcprovider.User{Subject: "op-1", Email: "eve@example.com", Password: opPassword})
+		s.op.AddUser(oidcprovider.User{Subject: "op-2", Email: "ada@example.com", Username: "fake-ada", Password: opPassword})
+		s.op.AddUser(oidcprovider.User{Subject: "op-3", Email: "mallory@example.com", Password: opPassword, OmitEmailVerified: true})
+		for _, login := range []string{"eve@example.com", "fake-ada", "mallory@example.com"} {
+			b := s.browser(t)
+			wantAnswer(t, login, b.socialLogin(login), 403, "email_unverified")
+			if b.subject() != "" {
+				t.Fatalf("%s: a session", login)
+			}
+		}
+		if s.h.users.Len() != 1 {
+			t.Fatalf("%d accounts, want 1", s.h.users.Len())
+		}
+	})
+}
+
+// TestSocialSecondFactor: an account with TOTP that logs in through the
+// provider gets the second step (the pending cookie, the second-step
+// page), no session until its code.
+func TestSocialSecondFactor(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		s := newSocial(t, st, true)
+		c, ada := s.h.loggedIn(t, "ada@example.com", "ada")
+		key, _ := enrolTOTP(t, s.h, c)
+		if err := s.ids.LinkIdentity(t.Context(), ada, account.LinkedIdentity{Issuer: s.op.Issuer(), Subject: "op-ada"}); err != nil {
+			t.Fatal(err)
+		}
+		s.op.AddUser(oidcprovider.User{Subject: "op-ada", Email: "ada@example.com", EmailVerified: true, Password: opPassword})
+		b := s.browser(t)
+		a := b.socialLogin("ada@example.com")
+		if a.status != 303 || a.location != pagesPath+"/second" {
+			t.Fatalf("callback of an account with TOTP: %d to %q: %s", a.status, a.location, a.body)
+		}
+		if b.subject() != "" {
+			t.Fatal("a session before the second factor")
+		}
+		u, _ := url.Parse(s.srv.URL)
+		if !strings.Contains(cookieNames(b.http.Jar.Cookies(u)), auth.PendingCookie) {
+			t.Fatal("no pending cookie")
+		}
+		a = b.do("POST", pagesPath+"/second", url.Values{"kind": {"totp"}, "code": {key.Code(s.h.clock.Now())}})
+		if a.status != 303 || b.subject() != ada {
+			t.Fatalf("second step: %d to %q, subject %q", a.status, a.location, b.subject())
+		}
+	})
+}
+
+func cookieNames(cs []*http.Cookie) string {
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, " ")
+}
