@@ -123,7 +123,7 @@ func (a *Account) apiOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		err = ErrIdentityLinked
 	case err == nil && linkTo != "":
 		// Linked to this account already: nothing to do.
-		a.redirectAfter(w, r, next, "/identities")
+		a.redirectAfter(w, r, next, "/identities?done=identity_linked")
 		return
 	case err == nil:
 		a.socialLogin(w, r, subject, next)
@@ -133,7 +133,7 @@ func (a *Account) apiOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		if err = a.cfg.Identities.LinkIdentity(ctx, linkTo, lid); err == nil {
 			a.rec.Record(ctx, audit.IdentityLinked, slog.String(audit.KeySubject, linkTo),
 				slog.String(audit.KeyProvider, id.Provider), slog.String(audit.KeyIssuer, id.Issuer))
-			a.redirectAfter(w, r, next, "/identities")
+			a.redirectAfter(w, r, next, "/identities?done=identity_linked")
 			return
 		}
 	default:
@@ -234,16 +234,24 @@ func (a *Account) redirectAfter(w http.ResponseWriter, r *http.Request, next, pa
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// socialFail answers a refused callback: the login page with the code
-// when the browser asks for HTML (a user mid-login), else the problem.
+// socialFail answers a refused callback: when the browser asks for HTML
+// (a user mid-login), the page it came from with the code (the
+// linked-accounts page for a link, else the login page), else the problem.
+// A provider down (5xx) is the pages' message page.
 func (a *Account) socialFail(w http.ResponseWriter, r *http.Request, err error) {
 	if a.pages != nil && strings.Contains(r.Header.Get("Accept"), "text/html") {
 		pr := problem.Of(err)
-		if pr.Status < 500 {
-			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, r, a.cfg.PagesPath+"/login?"+url.Values{"error": {pr.Code}}.Encode(), http.StatusSeeOther)
+		if pr.Status >= 500 {
+			a.pages.message(w, r, pr.Status, err)
 			return
 		}
+		page := "/login"
+		if isLinkFlow(r) {
+			page = "/identities"
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, a.cfg.PagesPath+page+"?"+url.Values{"error": {pr.Code}}.Encode(), http.StatusSeeOther)
+		return
 	}
 	problem.Write(w, err)
 }
@@ -292,9 +300,10 @@ func (a *Account) linkIntent(r *http.Request) string {
 	return string(sub)
 }
 
-// identityItem is a linked identity as the API lists it; ID names it in
-// DELETE /identities/{id}.
-type identityItem struct {
+// IdentityItem is a linked identity as the API and the linked-accounts
+// page list it; ID names it in DELETE /identities/{id} and the page's
+// unlink form.
+type IdentityItem struct {
 	ID string `json:"id"`
 	LinkedIdentity
 }
@@ -305,14 +314,14 @@ func identityID(issuer, subject string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(issuer)) + "." + base64.RawURLEncoding.EncodeToString([]byte(subject))
 }
 
-func (a *Account) identities(ctx context.Context, subject string) ([]identityItem, error) {
+func (a *Account) identities(ctx context.Context, subject string) ([]IdentityItem, error) {
 	if err := a.needSocial(); err != nil {
 		return nil, err
 	}
 	list, err := a.cfg.Identities.ListIdentities(ctx, subject)
-	out := make([]identityItem, 0, len(list))
+	out := make([]IdentityItem, 0, len(list))
 	for _, x := range list {
-		out = append(out, identityItem{ID: identityID(x.Issuer, x.Subject), LinkedIdentity: x})
+		out = append(out, IdentityItem{ID: identityID(x.Issuer, x.Subject), LinkedIdentity: x})
 	}
 	return out, err
 }
@@ -382,7 +391,7 @@ func (a *Account) unlink(ctx context.Context, client netip.Prefix, ri reqInfo, s
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(list, func(x identityItem) bool { return x.ID == id })
+	i := slices.IndexFunc(list, func(x IdentityItem) bool { return x.ID == id })
 	if i < 0 {
 		return ErrNoIdentity
 	}

@@ -260,7 +260,7 @@ func TestSocialLinkRequired(t *testing.T) {
 		wantAnswer(t, "cross-site link", b.do("POST", "/account/identities/test", nil, "Sec-Fetch-Site", "cross-site"), 403, "cross_origin")
 		wantAnswer(t, "link to an unknown provider", b.do("POST", "/account/identities/nope", nil), 404, "unknown_provider")
 		a := b.viaProvider(b.do("POST", "/account/identities/test", nil), "ada@example.com")
-		if a.status != 303 || a.location != pagesPath+"/identities" {
+		if a.status != 303 || a.location != pagesPath+"/identities?done=identity_linked" {
 			t.Fatalf("link callback: %d to %q: %s", a.status, a.location, a.body)
 		}
 		if got, err := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-ada"); err != nil || got != ada {
