@@ -356,3 +356,94 @@ func cookieNames(cs []*http.Cookie) string {
 	}
 	return strings.Join(names, " ")
 }
+
+// TestSocialPages: the login page's button leads through the provider
+// back to the overview; the linked-accounts page lists the identity,
+// links a provider with its button (a refusal comes back to the page with
+// its sentence) and unlinks with the password.
+func TestSocialPages(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		s := newSocial(t, st, false)
+		ada := s.h.signup(t, "ada@example.com", "ada")
+		s.h.signup(t, "bob@example.com", "bob")
+		s.op.AddUser(oidcprovider.User{Subject: "op-ada", Email: "ada@example.com", EmailVerified: true, Password: opPassword})
+		html := []string{"Accept", "text/html"}
+
+		b := s.browser(t)
+		login := b.do("GET", pagesPath+"/login", nil)
+		if login.status != 200 || !strings.Contains(login.body, `href="`+pagesPath+`/login/oidc/test"`) ||
+			!strings.Contains(login.body, "Log in with Test") {
+			t.Fatalf("login page: %d, no provider button: %s", login.status, login.body)
+		}
+		// Not linked yet: back to the login page, which says what to do.
+		a := b.viaProvider(b.do("GET", pagesPath+"/login/oidc/test", nil), "ada@example.com", html...)
+		if a.status != 303 || a.location != pagesPath+"/login?error=link_required" {
+			t.Fatalf("callback: %d to %q", a.status, a.location)
+		}
+		if p := b.do("GET", a.location, nil); !strings.Contains(p.body, "Log in to it with your password, then link this provider") {
+			t.Fatalf("login page after link_required: %s", p.body)
+		}
+
+		b.passwordLogin("ada@example.com")
+		home := b.do("GET", pagesPath+"/", nil)
+		if !strings.Contains(home.body, `id="identities-link"`) {
+			t.Fatalf("overview without a link to linked accounts: %s", home.body)
+		}
+		p := b.do("GET", pagesPath+"/identities", nil)
+		if p.status != 200 || !strings.Contains(p.body, `id="no-identities"`) || !strings.Contains(p.body, `id="link-test"`) {
+			t.Fatalf("identities page: %d %s", p.status, p.body)
+		}
+		checkForm(t, p.body, "link")
+		wantAnswer(t, "cross-site link form", b.do("POST", pagesPath+"/identities/link", url.Values{"provider": {"test"}},
+			"Sec-Fetch-Site", "cross-site"), 403, "")
+		a = b.viaProvider(b.do("POST", pagesPath+"/identities/link", url.Values{"provider": {"test"}}), "ada@example.com", html...)
+		if a.status != 303 || a.location != pagesPath+"/identities?done=identity_linked" {
+			t.Fatalf("link callback: %d to %q", a.status, a.location)
+		}
+		p = b.do("GET", a.location, nil)
+		if !strings.Contains(p.body, "The provider is linked") || !strings.Contains(p.body, `id="unlink-test"`) {
+			t.Fatalf("identities page after linking: %s", p.body)
+		}
+		checkForm(t, p.body, "unlink-test")
+
+		// The button logs in now, in a fresh browser, to the overview.
+		b2 := s.browser(t)
+		a = b2.viaProvider(b2.do("GET", pagesPath+"/login/oidc/test", nil), "ada@example.com", html...)
+		if a.status != 303 || a.location != pagesPath+"/" || b2.subject() != ada {
+			t.Fatalf("login by button: %d to %q, subject %q", a.status, a.location, b2.subject())
+		}
+
+		// Bob's link of ada's identity comes back to his page, refused.
+		bob := s.browser(t)
+		bob.passwordLogin("bob@example.com")
+		a = bob.viaProvider(bob.do("POST", pagesPath+"/identities/link", url.Values{"provider": {"test"}}), "ada@example.com", html...)
+		if a.status != 303 || a.location != pagesPath+"/identities?error=identity_linked" {
+			t.Fatalf("bob's link: %d to %q", a.status, a.location)
+		}
+		if p := bob.do("GET", a.location, nil); !strings.Contains(p.body, "already linked to another account") {
+			t.Fatalf("bob's page: %s", p.body)
+		}
+
+		id := identityIDOf(t, b)
+		if p := b.do("POST", pagesPath+"/identities/unlink", url.Values{"id": {id}, "password": {"not the password at all"}}); p.status != 401 ||
+			!strings.Contains(p.body, "That password is not right.") {
+			t.Fatalf("unlink with a wrong password: %d", p.status)
+		}
+		if p := b.do("POST", pagesPath+"/identities/unlink", url.Values{"id": {id}, "password": {strongPassword}}); p.status != 303 ||
+			p.location != pagesPath+"/identities?done=identity_unlinked" {
+			t.Fatalf("unlink: %d to %q", p.status, p.location)
+		}
+		if _, err := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-ada"); err == nil {
+			t.Fatal("still linked")
+		}
+	})
+}
+
+func identityIDOf(t *testing.T, b *browser) string {
+	t.Helper()
+	ids := b.identities()
+	if len(ids) != 1 {
+		t.Fatalf("identities: %v", ids)
+	}
+	return ids[0]["id"].(string)
+}
