@@ -33,10 +33,17 @@ type social struct {
 
 func newSocial(t *testing.T, st teststores.Store, withMFA bool) *social {
 	t.Helper()
-	s := &social{op: oidcprovider.Start(t), ids: account.NewMemoryIdentities()}
 	mux := http.NewServeMux()
-	s.srv = httptest.NewTLSServer(mux)
-	t.Cleanup(s.srv.Close)
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	return newSocialOn(t, st, withMFA, srv, mux)
+}
+
+// newSocialOn is newSocial on a started server whose handler is mux, with
+// mods applied to the account's Config.
+func newSocialOn(t *testing.T, st teststores.Store, withMFA bool, srv *httptest.Server, mux *http.ServeMux, mods ...harnessConfig) *social {
+	t.Helper()
+	s := &social{op: oidcprovider.Start(t), ids: account.NewMemoryIdentities(), srv: srv}
 	s.op.AddClient("app", "app-secret", s.srv.URL+"/account/login/oidc/callback")
 	mod := func(cfg *account.Config) {
 		rp, err := oidc.New(oidc.Config{Tokens: cfg.Tokens, Limiter: cfg.Auth.Limiter(), HTTPClient: s.op.HTTPClient(),
@@ -48,10 +55,11 @@ func newSocial(t *testing.T, st teststores.Store, withMFA bool) *social {
 		}
 		cfg.OIDC, cfg.Identities = rp, s.ids
 	}
+	mods = append(mods, mod)
 	if withMFA {
-		s.h = newMFAHarness(t, st.Open, mod)
+		s.h = newMFAHarness(t, st.Open, mods...)
 	} else {
-		s.h = newHarness(t, st.Open, mod)
+		s.h = newHarness(t, st.Open, mods...)
 	}
 	s.h.realTime()
 	mux.Handle("/account/", http.StripPrefix("/account", s.h.acct.API()))
