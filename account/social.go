@@ -306,6 +306,8 @@ func (a *Account) linkIntent(r *http.Request) string {
 type IdentityItem struct {
 	ID string `json:"id"`
 	LinkedIdentity
+	// Label is the provider's name as the pages show it ("Google").
+	Label string `json:"-"`
 }
 
 // identityID names a linked identity in a URL: base64url of the issuer
@@ -321,7 +323,7 @@ func (a *Account) identities(ctx context.Context, subject string) ([]IdentityIte
 	list, err := a.cfg.Identities.ListIdentities(ctx, subject)
 	out := make([]IdentityItem, 0, len(list))
 	for _, x := range list {
-		out = append(out, IdentityItem{ID: identityID(x.Issuer, x.Subject), LinkedIdentity: x})
+		out = append(out, IdentityItem{ID: identityID(x.Issuer, x.Subject), LinkedIdentity: x, Label: providerLabel(x.Provider)})
 	}
 	return out, err
 }

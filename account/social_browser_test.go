@@ -60,7 +60,7 @@ func TestPagesBrowserSocial(t *testing.T) {
 	shots.take(tab, "social-03-home")
 
 	bstep(t, tab, "open Linked accounts", chromedp.Click(chromedp.ID("identities-link")), chromedp.WaitVisible(chromedp.ID("identities")))
-	if got := brun(t, tab, "read the list", chromedp.Text(chromedp.ID("identities"))); !strings.Contains(got, "test") ||
+	if got := brun(t, tab, "read the list", chromedp.Text(chromedp.ID("identities"))); !strings.Contains(got, "Test") ||
 		!strings.Contains(got, "grace@example.com") {
 		t.Errorf("linked accounts: %q", got)
 	}

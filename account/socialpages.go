@@ -30,10 +30,18 @@ func (a *Account) providerButtons() []ProviderButton {
 	}
 	var out []ProviderButton
 	for _, n := range a.cfg.OIDC.Providers() {
-		r, size := utf8.DecodeRuneInString(n)
-		out = append(out, ProviderButton{Name: n, Label: string(unicode.ToUpper(r)) + n[size:]})
+		out = append(out, ProviderButton{Name: n, Label: providerLabel(n)})
 	}
 	return out
+}
+
+// providerLabel is a provider's name with its first letter in upper case.
+func providerLabel(name string) string {
+	r, size := utf8.DecodeRuneInString(name)
+	if size == 0 {
+		return name
+	}
+	return string(unicode.ToUpper(r)) + name[size:]
 }
 
 // oidcBegin is the login page's button: a redirect to the provider, or the
