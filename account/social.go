@@ -412,3 +412,22 @@ func (a *Account) unlink(ctx context.Context, client netip.Prefix, ri reqInfo, s
 		slog.String(audit.KeyProvider, x.Provider), slog.String(audit.KeyIssuer, x.Issuer))
 	return nil
 }
+
+// unlinkAll removes every identity linked to the account (its deletion).
+func (a *Account) unlinkAll(ctx context.Context, subject string) error {
+	if a.cfg.Identities == nil {
+		return nil
+	}
+	list, err := a.cfg.Identities.ListIdentities(ctx, subject)
+	if err != nil {
+		return err
+	}
+	for _, x := range list {
+		if err := a.cfg.Identities.UnlinkIdentity(ctx, subject, x.Issuer, x.Subject); err != nil && !errors.Is(err, ErrNoIdentity) {
+			return err
+		}
+		a.rec.Record(ctx, audit.IdentityUnlinked, slog.String(audit.KeySubject, subject),
+			slog.String(audit.KeyProvider, x.Provider), slog.String(audit.KeyIssuer, x.Issuer))
+	}
+	return nil
+}

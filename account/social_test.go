@@ -234,6 +234,38 @@ func TestSocialSignupAndReturn(t *testing.T) {
 		if s.h.users.Len() != 1 {
 			t.Fatalf("%d accounts, want 1", s.h.users.Len())
 		}
+		// No password logs in to the account the provider made, the empty
+		// one included.
+		for _, pw := range []string{"", strongPassword} {
+			got, out := s.h.client(t).do("POST", "/login", map[string]string{"login": "new@example.com", "password": pw})
+			if got == 200 || got >= 500 {
+				t.Fatalf("password %q logs in to a provider-made account: %d %v", pw, got, out)
+			}
+		}
+	})
+}
+
+// TestSocialDeleteUnlinks: deleting an account unlinks its identities, so
+// that the provider identity signs up afresh rather than pointing at no
+// account.
+func TestSocialDeleteUnlinks(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		s := newSocial(t, st, false)
+		ada := s.h.signup(t, "ada@example.com", "ada")
+		if err := s.ids.LinkIdentity(t.Context(), ada, account.LinkedIdentity{Issuer: s.op.Issuer(), Subject: "op-ada"}); err != nil {
+			t.Fatal(err)
+		}
+		c := s.h.client(t)
+		c.login("ada@example.com", strongPassword)
+		c.must(204, "POST", "/delete", map[string]string{"password": strongPassword})
+		if _, err := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-ada"); err == nil {
+			t.Fatal("the deleted account's identity is still linked")
+		}
+		s.op.AddUser(oidcprovider.User{Subject: "op-ada", Email: "ada@example.com", EmailVerified: true, Password: opPassword})
+		b := s.browser(t)
+		if a := b.socialLogin("ada@example.com"); a.status != 303 || b.subject() == "" || b.subject() == ada {
+			t.Fatalf("after deletion: %d %s, subject %q", a.status, a.body, b.subject())
+		}
 	})
 }
 
