@@ -327,6 +327,13 @@ func (a *Account) newPages() (*pages, error) {
 //	                        /security/totp/remove, /security/recovery-codes
 //	GET  /style.css
 //
+// With Config.OIDC, the login page has a "Log in with <Provider>" button
+// per provider, each a link to GET /login/oidc/{provider} (a redirect to
+// the provider; the callback is the API's), and a linked-accounts page
+// (signed in) lists the account's providers: GET /identities, POST
+// /identities/link (form: provider; a redirect to the provider) and POST
+// /identities/unlink (form: id, password).
+//
 // With Config.Passkeys, passkey.js (GET /passkey.js) adds a passkey login
 // to the login page, a passkey second step to /second and a list of
 // passkeys to /security, calling JSON routes of the pages:
