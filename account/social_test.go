@@ -1,13 +1,16 @@
 package account_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-go/gatehouse/account"
@@ -29,6 +32,36 @@ type social struct {
 	op  *oidcprovider.Provider
 	srv *httptest.Server
 	ids *account.MemoryIdentities
+	log *syncBuffer // the account's audit log, as JSON lines
+}
+
+// syncBuffer is a bytes.Buffer for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// audited fails t unless the audit log has a line with every one of want.
+func (s *social) audited(t *testing.T, want ...string) {
+	t.Helper()
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	for _, line := range strings.Split(s.log.b.String(), "\n") {
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(line, w)
+		}
+		if ok {
+			return
+		}
+	}
+	t.Errorf("no audit line with %q in:\n%s", want, s.log.b.String())
 }
 
 func newSocial(t *testing.T, st teststores.Store, withMFA bool) *social {
@@ -43,7 +76,7 @@ func newSocial(t *testing.T, st teststores.Store, withMFA bool) *social {
 // mods applied to the account's Config.
 func newSocialOn(t *testing.T, st teststores.Store, withMFA bool, srv *httptest.Server, mux *http.ServeMux, mods ...harnessConfig) *social {
 	t.Helper()
-	s := &social{op: oidcprovider.Start(t), ids: account.NewMemoryIdentities(), srv: srv}
+	s := &social{op: oidcprovider.Start(t), ids: account.NewMemoryIdentities(), srv: srv, log: new(syncBuffer)}
 	s.op.AddClient("app", "app-secret", s.srv.URL+"/account/login/oidc/callback")
 	mod := func(cfg *account.Config) {
 		rp, err := oidc.New(oidc.Config{Tokens: cfg.Tokens, Limiter: cfg.Auth.Limiter(), HTTPClient: s.op.HTTPClient(),
@@ -54,6 +87,7 @@ func newSocialOn(t *testing.T, st teststores.Store, withMFA bool, srv *httptest.
 			t.Fatal(err)
 		}
 		cfg.OIDC, cfg.Identities = rp, s.ids
+		cfg.Logger = slog.New(slog.NewJSONHandler(s.log, nil))
 	}
 	mods = append(mods, mod)
 	if withMFA {
@@ -290,6 +324,7 @@ func TestSocialLinkRequired(t *testing.T) {
 		if _, err := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-ada"); err == nil {
 			t.Fatal("linked automatically on the address")
 		}
+		s.audited(t, `"account.social_failed"`, `"reason":"link_required"`, `"provider":"test"`)
 		// A browser asking for a page gets the login page with the code.
 		if a := s.browser(t).socialLogin("ada@example.com", "Accept", "text/html"); a.status != 303 ||
 			a.location != pagesPath+"/login?error=link_required" {
@@ -306,6 +341,7 @@ func TestSocialLinkRequired(t *testing.T) {
 		if got, err := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-ada"); err != nil || got != ada {
 			t.Fatalf("linked to %q %v, want %q", got, err, ada)
 		}
+		s.audited(t, `"account.identity_linked"`, `"subject":"`+ada+`"`)
 
 		b2 := s.browser(t)
 		if a := b2.socialLogin("ada@example.com"); a.status != 303 || b2.subject() != ada {
@@ -355,6 +391,7 @@ func TestSocialUnverified(t *testing.T) {
 		if s.h.users.Len() != 1 {
 			t.Fatalf("%d accounts, want 1", s.h.users.Len())
 		}
+		s.audited(t, `"account.social_failed"`, `"reason":"email_unverified"`)
 	})
 }
 
