@@ -32,7 +32,8 @@ type social struct {
 	op  *oidcprovider.Provider
 	srv *httptest.Server
 	ids *account.MemoryIdentities
-	log *syncBuffer // the account's audit log, as JSON lines
+	log *syncBuffer    // the account's audit log, as JSON lines
+	cfg account.Config // the account's Config as New got it
 }
 
 // syncBuffer is a bytes.Buffer for concurrent writers.
@@ -88,6 +89,7 @@ func newSocialOn(t *testing.T, st teststores.Store, withMFA bool, srv *httptest.
 		}
 		cfg.OIDC, cfg.Identities = rp, s.ids
 		cfg.Logger = slog.New(slog.NewJSONHandler(s.log, nil))
+		s.cfg = *cfg
 	}
 	mods = append(mods, mod)
 	if withMFA {
@@ -523,4 +525,34 @@ func identityIDOf(t *testing.T, b *browser) string {
 		t.Fatalf("identities: %v", ids)
 	}
 	return ids[0]["id"].(string)
+}
+
+// TestSocialConfig: New wants OIDC and Identities together, and Cookies
+// with them (the callback leaves a session cookie); without them the
+// routes answer 501 not_supported.
+func TestSocialConfig(t *testing.T) {
+	s := newSocial(t, teststores.All()[0], false)
+	for _, tc := range []struct {
+		name string
+		mod  func(*account.Config)
+		want string
+	}{
+		{"OIDC alone", func(c *account.Config) { c.Identities = nil }, "together"},
+		{"Identities alone", func(c *account.Config) { c.OIDC = nil }, "together"},
+		{"no Cookies", func(c *account.Config) { c.Cookies = nil }, "Cookies"},
+	} {
+		c := s.cfg
+		tc.mod(&c)
+		if _, err := account.New(c); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+
+	h := newHarness(t, teststores.All()[0].Open)
+	c, _ := h.loggedIn(t, "ada@example.com", "ada")
+	for _, path := range []string{"/login/oidc/test", "/login/oidc/callback?state=x", "/identities"} {
+		if got, out := c.do("GET", path, nil); got != 501 || out["code"] != "not_supported" {
+			t.Errorf("GET %s without OIDC: %d %v", path, got, out)
+		}
+	}
 }
