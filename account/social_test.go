@@ -80,7 +80,8 @@ func newSocialOn(t *testing.T, st teststores.Store, withMFA bool, srv *httptest.
 	s := &social{op: oidcprovider.Start(t), ids: account.NewMemoryIdentities(), srv: srv, log: new(syncBuffer)}
 	s.op.AddClient("app", "app-secret", s.srv.URL+"/account/login/oidc/callback")
 	mod := func(cfg *account.Config) {
-		rp, err := oidc.New(oidc.Config{Tokens: cfg.Tokens, Limiter: cfg.Auth.Limiter(), HTTPClient: s.op.HTTPClient(),
+		logger := slog.New(slog.NewJSONHandler(s.log, nil))
+		rp, err := oidc.New(oidc.Config{Tokens: cfg.Tokens, Limiter: cfg.Auth.Limiter(), HTTPClient: s.op.HTTPClient(), Logger: logger,
 			RedirectAllowlist: []string{"/welcome"},
 			Providers: []oidc.Provider{{Name: "test", Issuer: s.op.Issuer(), ClientID: "app", ClientSecret: "app-secret",
 				RedirectURL: s.srv.URL + "/account/login/oidc/callback"}}})
@@ -88,7 +89,7 @@ func newSocialOn(t *testing.T, st teststores.Store, withMFA bool, srv *httptest.
 			t.Fatal(err)
 		}
 		cfg.OIDC, cfg.Identities = rp, s.ids
-		cfg.Logger = slog.New(slog.NewJSONHandler(s.log, nil))
+		cfg.Logger = logger
 		s.cfg = *cfg
 	}
 	mods = append(mods, mod)
@@ -555,4 +556,35 @@ func TestSocialConfig(t *testing.T) {
 			t.Errorf("GET %s without OIDC: %d %v", path, got, out)
 		}
 	}
+}
+
+// TestSocialRefusals: the relying party's refusals pass through with their
+// codes and no session: the user cancelling at the provider, a replayed
+// callback, a callback in another browser, an ID token with a wrong
+// nonce; a next outside the allowlist is refused before the provider.
+func TestSocialRefusals(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		s := newSocial(t, st, false)
+		s.op.AddUser(oidcprovider.User{Subject: "op-new", Email: "new@example.com", EmailVerified: true, Password: opPassword})
+		b := s.browser(t)
+		start := b.do("GET", "/account/login/oidc/test", nil)
+		cb := s.op.Deny(t, b.http, start.location)
+		wantAnswer(t, "cancelled at the provider", b.do("GET", cb.String(), nil), 401, "provider_error")
+
+		start = b.do("GET", "/account/login/oidc/test", nil)
+		cb = s.op.Authorize(t, b.http, start.location, "new@example.com", opPassword)
+		wantAnswer(t, "another browser", s.browser(t).do("GET", cb.String(), nil), 401, "invalid_state")
+		wantAnswer(t, "replayed", b.do("GET", cb.String(), nil), 401, "invalid_state")
+
+		s.op.NextIDToken(oidcprovider.WrongNonce)
+		wantAnswer(t, "wrong nonce", b.socialLogin("new@example.com"), 401, "invalid_id_token")
+
+		wantAnswer(t, "next elsewhere", b.do("GET", "/account/login/oidc/test?next="+url.QueryEscape("https://evil.example/"), nil),
+			400, "redirect_not_allowed")
+		wantAnswer(t, "unknown provider", b.do("GET", "/account/login/oidc/nope", nil), 404, "unknown_provider")
+		if b.subject() != "" || s.h.users.Len() != 0 {
+			t.Fatalf("a session or an account after refusals: %q, %d accounts", b.subject(), s.h.users.Len())
+		}
+		s.audited(t, `"oidc.failed"`, `"reason":"provider_error"`)
+	})
 }
