@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/limit"
 	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/oidc"
 	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/problem"
 	"github.com/gatehouse-go/gatehouse/tokens"
@@ -79,6 +80,19 @@ type Config struct {
 	// with MFA, mfa.Config.Passkeys set to it too: New checks both.
 	// Default nil: the passkey routes answer 501 not_supported.
 	Passkeys *passkey.Manager
+	// OIDC, with Identities, offers "log in with <provider>": the
+	// /login/oidc routes and the login page's buttons, and linking
+	// providers to an account (/identities and the linked-accounts page).
+	// Build it with the account's Limiter as oidc.Config.Limiter: the RP
+	// limits each login it begins per client. Its providers' RedirectURL
+	// is the API's /login/oidc/callback (so no provider may be named
+	// "callback"). Needs Cookies: the callback is a
+	// browser redirect that leaves a session cookie. Default nil: the
+	// routes answer 501 not_supported.
+	OIDC *oidc.RP
+	// Identities is the app's table of linked provider identities; set
+	// with OIDC. MemoryIdentities is one.
+	Identities Identities
 	// Limiter rate-limits every route a stranger can call (signup,
 	// confirmation, forgotten password) and every message sent; default
 	// Auth.Limiter(). With neither, New fails unless NoRateLimits.
@@ -168,6 +182,10 @@ func New(cfg Config) (*Account, error) {
 		return nil, errors.New("account: Config.Templates needs Config.Cookies: the pages keep the session in a cookie")
 	case cfg.PagesPath != "" && (!strings.HasPrefix(cfg.PagesPath, "/") || strings.HasSuffix(cfg.PagesPath, "/")):
 		return nil, fmt.Errorf("account: Config.PagesPath %q: want a path that starts with / and does not end with one", cfg.PagesPath)
+	case (cfg.OIDC == nil) != (cfg.Identities == nil):
+		return nil, errors.New("account: set Config.OIDC and Config.Identities together")
+	case cfg.OIDC != nil && cfg.Cookies == nil:
+		return nil, errors.New("account: Config.OIDC needs Config.Cookies: a provider's callback leaves a session cookie")
 	case cfg.SignupMinDuration < 0:
 		return nil, errors.New("account: negative Config.SignupMinDuration")
 	}

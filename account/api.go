@@ -81,6 +81,15 @@ func (a *Account) newAPI(co *http.CrossOriginProtection) http.Handler {
 		// ServeMux refuses the two as patterns that overlap.
 		{"/passkeys/{id}", map[string]http.Handler{"POST": signedIn(a.apiPasskeyPost),
 			"PATCH": signedIn(a.apiRenamePasskey), "DELETE": signedIn(a.apiRemovePasskey)}},
+		// Social login (Config.OIDC): the callback is the providers'
+		// RedirectURL (/login/oidc/callback: one pattern with the begin
+		// route, since a ServeMux refuses "/login/oidc/callback" beside
+		// "GET /login/oidc/{provider}"; no provider is named "callback");
+		// /identities/{name} is a provider's name to POST (link) and an
+		// identity's id to DELETE (unlink).
+		{"/login/oidc/{provider}", map[string]http.Handler{"GET": http.HandlerFunc(a.apiOIDC)}},
+		{"/identities", map[string]http.Handler{"GET": signedIn(a.apiIdentities)}},
+		{"/identities/{name}", map[string]http.Handler{"POST": signedIn(a.apiIdentityPost), "DELETE": signedIn(a.apiIdentityDelete)}},
 		{"/logout", map[string]http.Handler{"POST": a.logout}},
 		{"/session", map[string]http.Handler{"GET": signedIn(a.apiSession)}},
 		// DELETE /sessions ends every session but the caller's.

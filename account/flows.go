@@ -373,6 +373,12 @@ func (a *Account) deleteAccount(ctx context.Context, client netip.Prefix, r reqI
 	if _, err := a.cfg.Auth.LogoutEverywhere(ctx, u.Subject); err != nil {
 		return err
 	}
+	// Linked identities next: left behind, a provider identity would
+	// point at no account, and its owner could neither log in with it nor
+	// sign up again with it.
+	if err := a.unlinkAll(ctx, u.Subject); err != nil {
+		return err
+	}
 	if err := a.can.deleter.DeleteUser(ctx, u.Subject); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package account_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/testfix"
 	"github.com/gatehouse-go/gatehouse/mfa"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/oidc"
 	"github.com/gatehouse-go/gatehouse/passkey"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/memory"
@@ -42,6 +44,12 @@ var fuzzCodes = map[string]bool{
 	"unknown_credential": true, "user_verification_required": true, "unsupported_algorithm": true,
 	"passkey_limit": true, "passkey_exists": true, "clone_detected": true, "passkey_not_found": true,
 	"invalid_nickname": true,
+	// Social login (Config.OIDC): /login/oidc and /identities, the
+	// relying party's codes and the linking rules'.
+	"invalid_callback": true, "invalid_state": true, "provider_error": true, "issuer_mismatch": true,
+	"code_rejected": true, "invalid_id_token": true, "provider_unavailable": true, "unknown_provider": true,
+	"redirect_not_allowed": true, "link_required": true, "email_unverified": true, "last_login_method": true,
+	"no_identity": true, "identity_linked": true,
 }
 
 // fuzzApp is a fresh account API on memory with one confirmed account,
@@ -93,14 +101,32 @@ func newFuzzApp(t *testing.T, adaHash []byte, ck *middleware.Cookies) *fuzzApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A provider with explicit endpoints: Begin makes no request, and a
+	// callback never gets as far as the provider without a state Begin
+	// issued; should it, the client refuses to leave the process.
+	rp, err := oidc.New(oidc.Config{Tokens: tm, Limiter: a.Limiter(), RedirectAllowlist: []string{"/welcome"},
+		HTTPClient: &http.Client{Transport: noNetwork{}},
+		Providers: []oidc.Provider{{Name: "test", Issuer: "https://op.example", ClientID: "app",
+			Endpoints:   oidc.Endpoints{Auth: "https://op.example/auth", Token: "https://op.example/token", JWKS: "https://op.example/jwks"},
+			RedirectURL: "http://app.example/account/login/oidc/callback"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	acct, err := account.New(account.Config{Auth: a, Tokens: tm, Guard: guard, Users: users, Mailer: mail, Cookies: ck,
-		SignupMinDuration: time.Nanosecond, Now: clock.Now, MFA: m, Passkeys: pk})
+		SignupMinDuration: time.Nanosecond, Now: clock.Now, MFA: m, Passkeys: pk, OIDC: rp, Identities: account.NewMemoryIdentities()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/account/", http.StripPrefix("/account", acct.API()))
 	return &fuzzApp{h: mux, tm: tm, mail: mail, ck: ck, clock: clock}
+}
+
+// noNetwork is a transport that sends nothing.
+type noNetwork struct{}
+
+func (noNetwork) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("fuzz: no network")
 }
 
 // serve sends one request to the app.
@@ -175,6 +201,13 @@ func FuzzAPI(f *testing.F) {
 		{"POST", "/login/passkey/options", "", ``},
 		{"POST", "/login/passkey", js, `{"response":{"id":"AAAA","type":"public-key"}}`},
 		{"POST", "/login/second/options", js, `{"pending":"ghp_x"}`},
+		{"GET", "/login/oidc/test", "", ``},
+		{"GET", "/login/oidc/test?next=https://evil.example/", "", ``},
+		{"GET", "/login/oidc/callback?state=abc&code=x", "", ``},
+		{"GET", "/login/oidc/callback?state=a&state=b", "", ``},
+		{"GET", "/identities", bearer, ``},
+		{"POST", "/identities/test", "Cookie: $COOKIE", ``},
+		{"DELETE", "/identities/AAAA.AAAA", bearer + "\n" + js, `{"password":"` + strongPassword + `"}`},
 		{"GET", "/signup", "", ``},
 		{"PUT", "/sessions", bearer, ``},
 		{"GET", "//session", bearer, ``},
@@ -271,6 +304,9 @@ func FuzzAPI(f *testing.F) {
 		case path == "/login/second" || path == "/login/second/options":
 			// Ada has no second factor: no login of hers is pending.
 			fail("a second step without a pending login")
+		case strings.HasPrefix(path, "/login/oidc/"):
+			// Begin and the callback answer 303 or an error, never 2xx.
+			fail("a provider route answered a success")
 		case path == "/login/passkey/options":
 			// Anyone: the options name no account.
 		case path == "/login/passkey":
@@ -290,7 +326,8 @@ func FuzzAPI(f *testing.F) {
 			}
 			if (path == "/delete" || path == "/password/change" || path == "/email/change" ||
 				path == "/mfa/totp" || path == "/mfa/recovery-codes" || path == "/passkeys/options" ||
-				(r.Method == "DELETE" && strings.HasPrefix(path, "/passkeys/"))) && !mentions(xbody, strongPassword) {
+				(r.Method == "DELETE" && strings.HasPrefix(path, "/passkeys/")) ||
+				(r.Method == "DELETE" && strings.HasPrefix(path, "/identities/"))) && !mentions(xbody, strongPassword) {
 				fail("changed the account without ada's password")
 			}
 		}

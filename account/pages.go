@@ -40,7 +40,7 @@ const DefaultPagesPath = "/account/pages"
 // layout.html; TemplateNames lists them all.
 var pageNames = []string{
 	"home", "login", "signup", "forgot", "reset", "confirm", "check-email",
-	"password", "email", "sessions", "delete", "message", "second", "security",
+	"password", "email", "sessions", "delete", "message", "second", "security", "identities",
 }
 
 // TemplateNames lists the files Config.Templates may override: the
@@ -122,6 +122,15 @@ type PageData struct {
 	Passkeys bool
 	// PasskeyList is the account's passkeys, on the security page.
 	PasskeyList []passkey.Credential
+	// Providers are the login providers (Config.OIDC): the login page's
+	// "Log in with" buttons, the linked-accounts page's "Link" buttons,
+	// and a link to that page from the overview. Empty without OIDC.
+	Providers []ProviderButton
+	// Identities are the account's linked identities, on the
+	// linked-accounts page; each has the ID its unlink form posts.
+	Identities []IdentityItem
+	// HasPassword: the account has a password, which unlinking asks for.
+	HasPassword bool
 }
 
 // Factors is what second factors an account has.
@@ -266,6 +275,12 @@ func (a *Account) newPages() (*pages, error) {
 	handle("POST /security/totp/remove", p.signedIn(p.removeTOTP))
 	handle("POST /security/recovery-codes", p.signedIn(p.regenerateCodes))
 	handle("GET /style.css", p.style)
+	if a.cfg.OIDC != nil {
+		handle("GET /login/oidc/{provider}", p.oidcBegin)
+		handle("GET /identities", p.signedIn(p.identitiesPage))
+		handle("POST /identities/link", p.signedIn(p.linkIdentity))
+		handle("POST /identities/unlink", p.signedIn(p.unlinkIdentity))
+	}
 	if a.cfg.Passkeys != nil {
 		// The JSON routes passkey.js calls, and the forms of the
 		// security page's list.
@@ -311,6 +326,13 @@ func (a *Account) newPages() (*pages, error) {
 //	                        /security/totp (start), /security/totp/confirm,
 //	                        /security/totp/remove, /security/recovery-codes
 //	GET  /style.css
+//
+// With Config.OIDC, the login page has a "Log in with <Provider>" button
+// per provider, each a link to GET /login/oidc/{provider} (a redirect to
+// the provider; the callback is the API's), and a linked-accounts page
+// (signed in) lists the account's providers: GET /identities, POST
+// /identities/link (form: provider; a redirect to the provider) and POST
+// /identities/unlink (form: id, password).
 //
 // With Config.Passkeys, passkey.js (GET /passkey.js) adds a passkey login
 // to the login page, a passkey second step to /second and a list of
@@ -398,6 +420,7 @@ func withHeaders(headers [][2]string, h http.Handler) http.Handler {
 func (p *pages) render(w http.ResponseWriter, status int, name string, d PageData) {
 	d.Page, d.Path, d.RememberMe, d.MFA = name, p.path, p.a.cfg.RememberMe, p.a.cfg.MFA != nil
 	d.Passkeys = p.a.cfg.Passkeys != nil
+	d.Providers = p.a.providerButtons()
 	var buf bytes.Buffer
 	if err := p.tmpl[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		http.Error(w, "account: page template "+name+": "+err.Error(), http.StatusInternalServerError)

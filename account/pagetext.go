@@ -68,6 +68,21 @@ var errorSentences = map[string]string{
 	"clone_detected":             "That passkey may have been copied, so it was refused. Use another, or contact support.",
 	"passkey_not_found":          "That passkey is not registered for this account.",
 	"invalid_nickname":           "That name is too long or has characters that cannot be used.",
+	// Social login (Config.OIDC).
+	"link_required":        "An account with this email address exists already. Log in to it with your password, then link this provider from Linked accounts.",
+	"email_unverified":     "Your login provider did not confirm your email address. Confirm it there, or sign up with a password.",
+	"identity_linked":      "That provider account is already linked to another account here.",
+	"last_login_method":    "This is your only way to log in: set a password (reset it from the login page) or link another provider first.",
+	"no_identity":          "That provider account is not linked to yours.",
+	"invalid_callback":     "The login could not be completed. Please start again.",
+	"invalid_state":        "The login expired or was started in another browser. Please start again.",
+	"provider_error":       "The login provider did not complete the login.",
+	"issuer_mismatch":      "The login came back from another provider. Please start again.",
+	"code_rejected":        "The login provider refused the login. Please start again.",
+	"invalid_id_token":     "The login provider's answer could not be verified. Please start again.",
+	"provider_unavailable": "The login provider is not available just now. Please try again later.",
+	"unknown_provider":     "This site does not offer that login provider.",
+	"redirect_not_allowed": "The page to return to after login is not allowed.",
 }
 
 // pageErrors are the sentences of one page that differ from the table's.
@@ -79,9 +94,10 @@ var pageErrors = map[string]map[string]string{
 	"confirm": {
 		"missing_field": "This link is invalid, has expired or has been used already.",
 	},
-	"password": {"invalid_credentials": "Your current password is not right."},
-	"email":    {"invalid_credentials": "That password is not right."},
-	"delete":   {"invalid_credentials": "That password is not right."},
+	"password":   {"invalid_credentials": "Your current password is not right."},
+	"email":      {"invalid_credentials": "That password is not right."},
+	"delete":     {"invalid_credentials": "That password is not right."},
+	"identities": {"invalid_credentials": "That password is not right."},
 	"security": {
 		"invalid_credentials": "That password is not right.",
 		"not_enrolled":        "The setup took too long, or was replaced. Start again.",
@@ -151,6 +167,8 @@ var notices = map[string]string{
 	"passkey_added":         "Your passkey has been added: you can log in with it.",
 	"passkey_renamed":       "Your passkey has been renamed.",
 	"passkey_removed":       "Your passkey has been removed.",
+	"identity_linked":       "The provider is linked: you can log in with it.",
+	"identity_unlinked":     "The provider is unlinked: it no longer logs in to your account.",
 }
 
 // setNotice sets the sentence and the code of the request's ?done=, when

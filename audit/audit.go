@@ -57,6 +57,10 @@ const (
 	OIDCStarted   Event = "oidc.started"   // a login with a provider began (provider)
 	OIDCSucceeded Event = "oidc.succeeded" // a provider's login was verified (provider, issuer, subject: the provider's)
 	OIDCFailed    Event = "oidc.failed"    // a provider's login was refused (provider, reason: the error code)
+
+	IdentityLinked   Event = "account.identity_linked"   // a provider identity was linked to an account (subject, provider, issuer)
+	IdentityUnlinked Event = "account.identity_unlinked" // a provider identity was unlinked from an account (subject, provider, issuer)
+	SocialFailed     Event = "account.social_failed"     // a verified provider login was refused by the linking rules (provider, reason)
 )
 
 // Attribute keys of events.

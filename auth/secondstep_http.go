@@ -26,6 +26,14 @@ type pendingResponse struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// SetPendingCookie leaves p's pending token in PendingCookie, as a form
+// login does: for a login that ends in a browser redirect rather than a
+// form post (an OpenID provider's callback, after LoginExternal), whose
+// second step is then SecondStepHandler's form.
+func (a *Authenticator) SetPendingCookie(w http.ResponseWriter, p *SecondFactorError) {
+	a.setPendingCookie(w, p)
+}
+
 func (a *Authenticator) setPendingCookie(w http.ResponseWriter, p *SecondFactorError) {
 	http.SetCookie(w, &http.Cookie{Name: PendingCookie, Value: p.Pending, Path: "/",
 		MaxAge: max(1, int(p.ExpiresAt.Sub(a.now())/time.Second)),

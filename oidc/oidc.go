@@ -232,6 +232,16 @@ func New(cfg Config) (*RP, error) {
 	return rp, nil
 }
 
+// Providers returns the configured providers' names, in Config order: for
+// an app's "log in with" buttons.
+func (rp *RP) Providers() []string {
+	names := make([]string, 0, len(rp.cfg.Providers))
+	for _, p := range rp.cfg.Providers {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
 func checkProvider(p *Provider) error {
 	if p.Name == "" || len(p.Name) > 32 || strings.IndexFunc(p.Name, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
