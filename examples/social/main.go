@@ -439,4 +439,3 @@ func errorPage(w http.ResponseWriter, p problem.Error, email string) {
 		Code, Message, Email string
 	}{p.Code, p.Message, email})
 }
-
