@@ -115,7 +115,7 @@ func main() {
 		} else {
 			fmt.Printf("  Add a real provider with -issuer and -client-id, the secret in $SOCIAL_CLIENT_SECRET (see README.md).\n")
 		}
-		fmt.Printf("\n%s; accounts and linked identities in memory. Ctrl-C stops it.\n", storeInfo)
+		fmt.Printf("\n%s%s; accounts and linked identities in memory. Ctrl-C stops it.\n", strings.ToUpper(storeInfo[:1]), storeInfo[1:])
 	})
 }
 
