@@ -81,6 +81,12 @@ func TestExamplesAreTemplates(t *testing.T) {
 	}
 }
 
+// notTemplate are example files an app leaves out when it copies the
+// example: social/devprovider.go starts gatehouse's internal test provider
+// for the example's dev mode, which another module cannot import; the
+// example builds and runs without it (its -dev-provider then says so).
+var notTemplate = map[string]bool{"social/devprovider.go": true}
+
 // copyExample copies the non-test .go files of examples/dir into a new
 // module in a temporary directory, requiring gatehouse from root. An
 // example that is a module of its own (examples/chi) keeps its go.mod and
@@ -96,7 +102,7 @@ func copyExample(t *testing.T, dir, root string) string {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") || notTemplate[dir+"/"+name] {
 			continue
 		}
 		writeFile(t, filepath.Join(dst, name), readFile(t, filepath.Join(dir, name)))

@@ -41,6 +41,12 @@
 // response, so an RP under test should set its AuthStyle (discovery's
 // token_endpoint_auth_methods_supported lists both).
 //
+// Outside tests, [Listen] runs the same provider on a loopback address
+// until [Provider.Close], for an app's development mode only (the
+// examples/social "Log in with Dev provider" button): passwords in the
+// clear, everything in memory, plain HTTP. It is not an identity provider
+// to deploy.
+//
 // zitadel logs refused requests with the default slog logger; they show in
 // the output of a failing or -v test.
 //

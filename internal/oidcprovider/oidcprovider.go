@@ -3,11 +3,15 @@ package oidcprovider
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
@@ -56,7 +60,8 @@ func WithPKCEOptional() Option { return func(c *config) { c.pkceOptional = true 
 // Provider is a running OpenID Provider. Its methods are safe to call
 // concurrently, from the test and from handlers.
 type Provider struct {
-	srv     *httptest.Server
+	srv     *httptest.Server // Start's
+	hsrv    *http.Server     // Listen's
 	issuer  string
 	op      *op.Provider
 	store   *storage
@@ -79,8 +84,7 @@ func Start(t testing.TB, opts ...Option) *Provider {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	p := &Provider{store: newStorage()}
-	p.store.pkceOptional = cfg.pkceOptional
+	p := &Provider{}
 	// The issuer is the server's URL, known only once it listens: the
 	// server starts with a handler that reaches p.handler, set below
 	// before any request can arrive from the test.
@@ -90,11 +94,74 @@ func Start(t testing.TB, opts ...Option) *Provider {
 		p.srv = httptest.NewServer(http.HandlerFunc(p.serveHTTP))
 	}
 	t.Cleanup(p.srv.Close)
-	p.issuer = p.srv.URL
+	if err := p.init(p.srv.URL, cfg); err != nil {
+		t.Fatalf("oidcprovider: %v", err)
+	}
+	return p
+}
 
+// Listen runs a provider outside a test, over plain HTTP on addr, which
+// must be a loopback address ("127.0.0.1:0" for any free port), until
+// [Provider.Close]. Its issuer is http://<the address it listens on>.
+//
+// It is for development only: an app's dev mode ("Log in with Dev
+// provider" in examples/social) where no real issuer is configured. Users'
+// passwords are kept in the clear, keys and codes live in memory and die
+// with the process, there is no TLS, no rate limit, no consent and no
+// logout. Never serve it to anyone but the developer's own browser. The
+// only Option it takes is [WithPKCEOptional]; [WithTLS] is refused.
+func Listen(addr string, opts ...Option) (*Provider, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.tls {
+		return nil, errors.New("oidcprovider: Listen serves plain HTTP on loopback only; WithTLS is for Start")
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("oidcprovider: %w", err)
+	}
+	if a, ok := l.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		l.Close()
+		return nil, fmt.Errorf("oidcprovider: %s is not a loopback address: the provider is for development on this machine only", addr)
+	}
+	p := &Provider{}
+	if err := p.init("http://"+l.Addr().String(), cfg); err != nil {
+		l.Close()
+		return nil, err
+	}
+	p.hsrv = &http.Server{
+		Handler:           p.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	go func() { _ = p.hsrv.Serve(l) }()
+	return p, nil
+}
+
+// Close stops a provider [Listen] started (and one [Start] started, which
+// t's end also stops).
+func (p *Provider) Close() error {
+	if p.hsrv != nil {
+		return p.hsrv.Close()
+	}
+	if p.srv != nil {
+		p.srv.Close()
+	}
+	return nil
+}
+
+// init builds zitadel's provider for issuer and the handler around it.
+func (p *Provider) init(issuer string, cfg config) error {
+	p.store = newStorage()
+	p.store.pkceOptional = cfg.pkceOptional
+	p.issuer = issuer
 	var key [32]byte
 	if _, err := rand.Read(key[:]); err != nil {
-		t.Fatalf("oidcprovider: %v", err)
+		return err
 	}
 	opOpts := []op.Option{}
 	if !cfg.tls {
@@ -107,7 +174,7 @@ func Start(t testing.TB, opts ...Option) *Provider {
 		SupportedUILocales: []language.Tag{language.English},
 	}, p.store, op.StaticIssuer(p.issuer), opOpts...)
 	if err != nil {
-		t.Fatalf("oidcprovider: start zitadel's provider: %v", err)
+		return fmt.Errorf("start zitadel's provider: %w", err)
 	}
 	p.op = provider
 	mux := http.NewServeMux()
@@ -115,7 +182,7 @@ func Start(t testing.TB, opts ...Option) *Provider {
 	mux.HandleFunc("POST "+loginPath, p.loginSubmit)
 	mux.Handle("/", p.faults(provider))
 	p.handler = mux
-	return p
+	return nil
 }
 
 func (p *Provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +196,9 @@ func (p *Provider) Issuer() string { return p.issuer }
 // HTTPClient is a client that trusts the provider's certificate when it
 // runs [WithTLS]; a new one each call, so the caller may set a jar.
 func (p *Provider) HTTPClient() *http.Client {
+	if p.srv == nil {
+		return &http.Client{Timeout: 10 * time.Second}
+	}
 	c := *p.srv.Client()
 	return &c
 }

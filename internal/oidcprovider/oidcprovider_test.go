@@ -219,3 +219,34 @@ func (r *rp) loginFrom(int) (code, verifier, nonce string) {
 	}
 	return loc.Query().Get("code"), verifier, "n"
 }
+
+// Listen runs the provider outside a test: discovery answers at its
+// issuer until Close, and a non-loopback address is refused.
+func TestListen(t *testing.T) {
+	p, err := oidcprovider.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.HTTPClient().Get(p.Issuer() + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct{ Issuer string }
+	err = json.NewDecoder(res.Body).Decode(&d)
+	res.Body.Close()
+	if err != nil || d.Issuer != p.Issuer() {
+		t.Fatalf("discovery: %v, issuer %q, want %q", err, d.Issuer, p.Issuer())
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.HTTPClient().Get(p.Issuer() + "/.well-known/openid-configuration"); err == nil {
+		t.Error("discovery answered after Close")
+	}
+	if _, err := oidcprovider.Listen("0.0.0.0:0"); err == nil {
+		t.Error("Listen on 0.0.0.0 accepted")
+	}
+	if _, err := oidcprovider.Listen("127.0.0.1:0", oidcprovider.WithTLS()); err == nil {
+		t.Error("Listen WithTLS accepted")
+	}
+}
