@@ -328,3 +328,34 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// TestStrangersAreBounded: the login route is open to anyone and each
+// request keeps a flow's state in the store, so it is rate limited per
+// client (limit.Login, 100 per 10 minutes) before anything is written;
+// and logging out by a cross-site form post is refused.
+func TestStrangersAreBounded(t *testing.T) {
+	eachStore(t, func(t *testing.T, a *testApp) {
+		c := a.browser(t)
+		for i := range 100 {
+			if res, _ := a.get(t, c, "/login/dev"); res.StatusCode != http.StatusSeeOther {
+				t.Fatalf("login %d: %d, want 303 to the provider", i+1, res.StatusCode)
+			}
+		}
+		res, _ := a.get(t, c, "/login/dev")
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Location") != "" {
+			t.Fatalf("login 101: %d %q, want 429 and no flow", res.StatusCode, res.Header.Get("Location"))
+		}
+
+		r, _ := http.NewRequest("POST", a.srv.URL+"/logout", nil)
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := a.browser(t).Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Fatalf("cross-site logout: %d, want 403", res.StatusCode)
+		}
+	})
+}
