@@ -588,3 +588,20 @@ func TestSocialRefusals(t *testing.T) {
 		s.audited(t, `"oidc.failed"`, `"reason":"provider_error"`)
 	})
 }
+
+// TestSocialBeginIsRateLimited: the begin route is open to anyone and
+// keeps a flow's state in the store, so it takes a unit of the client's
+// limit.Login rate (100 per 10 minutes, shared with password logins)
+// before anything is written; past it, 429 and no flow.
+func TestSocialBeginIsRateLimited(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		s := newSocial(t, st, false)
+		b := s.browser(t)
+		for i := range 100 {
+			if a := b.do("GET", "/account/login/oidc/test", nil); a.status != 303 {
+				t.Fatalf("begin %d: %d %s", i+1, a.status, a.body)
+			}
+		}
+		wantAnswer(t, "begin 101", b.do("GET", "/account/login/oidc/test", nil), 429, "rate_limited")
+	})
+}
