@@ -44,9 +44,10 @@ var pageNames = []string{
 }
 
 // TemplateNames lists the files Config.Templates may override: the
-// layout, one template per page, and the style sheet.
+// layout, the parts several pages share (partials.html), one template
+// per page, and the style sheet.
 func TemplateNames() []string {
-	names := []string{"layout.html"}
+	names := []string{"layout.html", "partials.html"}
 	for _, n := range pageNames {
 		names = append(names, n+".html")
 	}
@@ -186,12 +187,21 @@ func (a *Account) newPages() (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Apart from the layout, so that an app that overrides the layout
+	// keeps the shared parts its pages use.
+	partials, err := read("partials.html")
+	if err != nil {
+		return nil, err
+	}
 	for _, name := range pageNames {
 		text, err := read(name + ".html")
 		if err != nil {
 			return nil, err
 		}
 		t, err := template.New("layout.html").Parse(string(layout))
+		if err == nil {
+			t, err = t.New("partials.html").Parse(string(partials))
+		}
 		if err == nil {
 			t, err = t.New(name + ".html").Parse(string(text))
 		}
