@@ -217,9 +217,23 @@ func (a *Account) socialLogin(w http.ResponseWriter, r *http.Request, subject, n
 		a.socialFail(w, r, err) // LoginExternal audited it
 		return
 	}
+	prev := a.cfg.Cookies.SessionToken(r, project)
 	if err := a.cfg.Cookies.SetSession(w, r, project, s.Token, s.ExpiresAt); err != nil {
 		a.socialFail(w, r, err)
 		return
+	}
+	// As a password login (auth's keepLogin): the session this browser
+	// held is replaced, so it ends (ASVS 5.0 7.2.4), and so does the
+	// browser's remember-me chain, whose cookie would otherwise bring the
+	// previous user back. Best effort: the new session stands.
+	if prev != "" && prev != s.Token {
+		_ = a.cfg.Auth.LogoutKeepDevice(ctx, prev)
+	}
+	if len(r.CookiesNamed(auth.RememberCookie)) > 0 {
+		if device, token, ok := auth.RememberFromRequest(r); ok {
+			_ = a.cfg.Auth.ForgetRemembered(ctx, device, token)
+		}
+		auth.ClearRememberCookie(w)
 	}
 	a.redirectAfter(w, r, next, "/")
 }
