@@ -164,3 +164,35 @@ func TestAttackUnlinkRaceLeavesNoWayIn(t *testing.T) {
 		t.Fatalf("two unlinks at once answered %v and left the password-less account no way in", got)
 	}
 }
+
+// TestAttackLinkNeedsNoPassword: adding a way in to an account by linking
+// a provider identity asks nothing of the signed-in session, while adding
+// a passkey or a second factor asks the password (proveOwner) and
+// unlinking asks it too. Attack: whoever holds a session cookie of ada's
+// for a moment (a stolen cookie, an unlocked browser) links their OWN
+// provider account to ada's account; ada's password reset and "log out
+// everywhere" end sessions but not the identity, so the attacker logs in
+// through the provider whenever they like. Safe: POST /identities/{name}
+// of an account with a password answers 403 password_required without
+// the password, as passkey registration does.
+func TestAttackLinkNeedsNoPassword(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		s := newSocial(t, st, false)
+		ada := s.h.signup(t, "ada@example.com", "ada")
+		s.op.AddUser(oidcprovider.User{Subject: "op-mal", Email: "mal@example.com", EmailVerified: true, Password: opPassword})
+		b := s.browser(t)
+		b.passwordLogin("ada@example.com") // the attacker holds this session
+		start := b.do("POST", "/account/identities/test", nil)
+		if start.status == 303 {
+			b.viaProvider(start, "mal@example.com")
+			if got, err := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-mal"); err == nil && got == ada {
+				// Ada logs out everywhere: the attacker still gets in.
+				b.do("POST", "/account/logout-everywhere", nil)
+				m := s.browser(t)
+				m.socialLogin("mal@example.com")
+				t.Fatalf("a link without the password: the attacker's provider account opens ada's (after logout-everywhere: subject %q)", m.subject())
+			}
+		}
+		wantAnswer(t, "link without the password", start, 403, "password_required")
+	})
+}
