@@ -27,10 +27,10 @@ func TestAttackMapperIssuerShared(t *testing.T) {
 	tm, _ := tokens.New(tokens.Config{Store: teststores.All()[0].Open(t, clock.Now), TagKey: bytes.Repeat([]byte{7}, 32)})
 	gh := oidc.Provider{Name: "github", Issuer: "https://github.com", ClientID: "c", RedirectURL: callback,
 		Endpoints: oidc.Endpoints{Auth: "https://github.com/login/oauth/authorize", Token: "https://github.com/login/oauth/access_token"},
-		Mapper: oidc.GitHubMapper{}}
+		Mapper:    oidc.GitHubMapper{}}
 	ghe := oidc.Provider{Name: "ghe", Issuer: "https://github.com", ClientID: "c2", RedirectURL: callback,
 		Endpoints: oidc.Endpoints{Auth: "https://ghe.corp/login/oauth/authorize", Token: "https://ghe.corp/login/oauth/access_token"},
-		Mapper: oidc.GitHubMapper{APIBase: "https://ghe.corp/api/v3"}}
+		Mapper:    oidc.GitHubMapper{APIBase: "https://ghe.corp/api/v3"}}
 	google := oidc.Provider{Name: "google", Issuer: "https://accounts.google.com", ClientID: "g", RedirectURL: callback}
 	fake := ghe
 	fake.Name, fake.Issuer = "fake", google.Issuer
