@@ -89,9 +89,24 @@ func (a *Account) apiOIDCBegin(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, err)
 		return
 	}
-	if err := a.cfg.OIDC.Begin(w, r, r.PathValue("provider"), r.URL.Query().Get("next")); err != nil {
+	if err := a.cfg.OIDC.Begin(a.spendLinkIntent(w, r), r, r.PathValue("provider"), r.URL.Query().Get("next")); err != nil {
 		problem.Write(w, err)
 	}
+}
+
+// spendLinkIntent wraps the response of a plain login's Begin: a link
+// intent the browser holds (a link flow started and abandoned) is cleared
+// with the redirect, so the plain login's callback logs in or signs up
+// rather than linking whoever logs in at the provider to the account that
+// asked to link.
+func (a *Account) spendLinkIntent(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+	if len(r.CookiesNamed(linkCookie)) == 0 {
+		return w
+	}
+	return &deferCookie{ResponseWriter: w, set: func() {
+		http.SetCookie(w, &http.Cookie{Name: linkCookie, Path: "/", MaxAge: -1, Secure: true, HttpOnly: true,
+			SameSite: http.SameSiteLaxMode})
+	}}
 }
 
 // apiOIDCCallback finishes a flow: a login, a signup or a link. Every
@@ -217,9 +232,23 @@ func (a *Account) socialLogin(w http.ResponseWriter, r *http.Request, subject, n
 		a.socialFail(w, r, err) // LoginExternal audited it
 		return
 	}
+	prev := a.cfg.Cookies.SessionToken(r, project)
 	if err := a.cfg.Cookies.SetSession(w, r, project, s.Token, s.ExpiresAt); err != nil {
 		a.socialFail(w, r, err)
 		return
+	}
+	// As a password login (auth's keepLogin): the session this browser
+	// held is replaced, so it ends (ASVS 5.0 7.2.4), and so does the
+	// browser's remember-me chain, whose cookie would otherwise bring the
+	// previous user back. Best effort: the new session stands.
+	if prev != "" && prev != s.Token {
+		_ = a.cfg.Auth.LogoutKeepDevice(ctx, prev)
+	}
+	if len(r.CookiesNamed(auth.RememberCookie)) > 0 {
+		if device, token, ok := auth.RememberFromRequest(r); ok {
+			_ = a.cfg.Auth.ForgetRemembered(ctx, device, token)
+		}
+		auth.ClearRememberCookie(w)
 	}
 	a.redirectAfter(w, r, next, "/")
 }

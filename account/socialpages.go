@@ -47,7 +47,7 @@ func providerLabel(name string) string {
 // oidcBegin is the login page's button: a redirect to the provider, or the
 // message page.
 func (p *pages) oidcBegin(w http.ResponseWriter, r *http.Request) {
-	if err := p.a.cfg.OIDC.Begin(w, r, r.PathValue("provider"), ""); err != nil {
+	if err := p.a.cfg.OIDC.Begin(p.a.spendLinkIntent(w, r), r, r.PathValue("provider"), ""); err != nil {
 		p.message(w, r, status(err), err)
 	}
 }

@@ -227,6 +227,18 @@ func New(cfg Config) (*RP, error) {
 		if _, dup := rp.providers[p.Name]; dup {
 			return nil, fmt.Errorf("oidc: provider %q configured twice", p.Name)
 		}
+		// Accounts link on (Issuer, Subject): a plain OAuth2 provider's
+		// Issuer is a fixed string, its subjects' only namespace, so two
+		// providers share one only when they are one server (two OIDC
+		// clients of an issuer, or two OAuth2 apps of one token endpoint),
+		// never GitHub Enterprise under github.com's, or a mapper under
+		// an OpenID Provider's.
+		for _, q := range rp.providers {
+			if q.Issuer == p.Issuer && (q.Mapper == nil) != (p.Mapper == nil) ||
+				q.Issuer == p.Issuer && p.Mapper != nil && q.Endpoints.Token != p.Endpoints.Token {
+				return nil, fmt.Errorf("oidc: providers %q and %q share Issuer %q but are different servers: give each its own Issuer", q.Name, p.Name, p.Issuer)
+			}
+		}
 		rp.providers[p.Name] = &provider{Provider: p, rp: rp}
 	}
 	return rp, nil
