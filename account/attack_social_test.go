@@ -70,7 +70,7 @@ func TestAttackSocialLoginFinishedAsLink(t *testing.T) {
 		s.op.AddUser(oidcprovider.User{Subject: "op-mal", Email: "mal@example.com", EmailVerified: true, Password: opPassword})
 		b := s.browser(t)
 		b.passwordLogin("ada@example.com")
-		if a := b.do("POST", "/account/identities/test", nil); a.status != 303 {
+		if a := b.do("POST", "/account/identities/test", url.Values{"password": {strongPassword}}); a.status != 303 {
 			t.Fatalf("link begin: %d %s", a.status, a.body)
 		} // ...and abandoned at the provider's page
 		b.socialLogin("mal@example.com") // a plain login in the same browser

@@ -38,8 +38,12 @@ type Identities interface {
 	// succeeds (a unique index on (issuer, subject) in a database).
 	LinkIdentity(ctx context.Context, accountSubject string, id LinkedIdentity) error
 	// UnlinkIdentity removes the link; one the account does not have is
-	// an error wrapping ErrNoIdentity.
-	UnlinkIdentity(ctx context.Context, accountSubject, issuer, subject string) error
+	// an error wrapping ErrNoIdentity. It refuses, with ErrLastLoginMethod
+	// and removing nothing, when fewer than keep of the account's
+	// identities would remain, in the same atomic step as the removal (in
+	// SQL: a DELETE whose WHERE counts the account's other links): two
+	// unlinks at once must not both see two links and leave none.
+	UnlinkIdentity(ctx context.Context, accountSubject, issuer, subject string, keep int) error
 	// ListIdentities returns the account's identities (none: empty).
 	ListIdentities(ctx context.Context, accountSubject string) ([]LinkedIdentity, error)
 }
@@ -97,12 +101,15 @@ func (m *MemoryIdentities) LinkIdentity(_ context.Context, account string, id Li
 }
 
 // UnlinkIdentity implements Identities.
-func (m *MemoryIdentities) UnlinkIdentity(_ context.Context, account, issuer, subject string) error {
+func (m *MemoryIdentities) UnlinkIdentity(_ context.Context, account, issuer, subject string, keep int) error {
 	k := [2]string{issuer, subject}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.byID[k] != account || account == "" {
 		return ErrNoIdentity
+	}
+	if len(m.byAccount[account])-1 < keep {
+		return ErrLastLoginMethod
 	}
 	delete(m.byID, k)
 	m.byAccount[account] = slices.DeleteFunc(m.byAccount[account], func(x LinkedIdentity) bool {

@@ -693,7 +693,7 @@ func (p *pages) showSignedIn(name string) func(http.ResponseWriter, *http.Reques
 
 // factorPages are the pages whose forms a session below level 2 of an
 // account with a second factor completes with a code of it as well.
-var factorPages = map[string]bool{"password": true, "email": true, "delete": true}
+var factorPages = map[string]bool{"password": true, "email": true, "delete": true, "identities": true}
 
 // needsCode sets NeedsCode (and NeedsPasskeyLogin) on the data of a page
 // of factorPages, as securityData does.

@@ -45,7 +45,9 @@ var (
 	errEmailUnverified = problem.New("account: the provider did not verify the address", problem.Error{
 		Status: http.StatusForbidden, Code: "email_unverified",
 		Message: "the login provider did not confirm your email address; confirm it there, or sign up with a password"})
-	errLastLoginMethod = problem.New("account: unlinking would leave no way in", problem.Error{
+	// ErrLastLoginMethod: unlinking would leave the account no way in (409
+	// last_login_method); Identities.UnlinkIdentity answers it too.
+	ErrLastLoginMethod = problem.New("account: unlinking would leave no way in", problem.Error{
 		Status: http.StatusConflict, Code: "last_login_method",
 		Message: "this is the account's only way to log in: set a password or link another provider first"})
 )
@@ -370,12 +372,38 @@ func (a *Account) apiIdentityPost(w http.ResponseWriter, r *http.Request, s sess
 		problem.Write(w, err)
 		return
 	}
+	pw, code, err := a.passwordCodeBody(w, r)
+	if err == nil {
+		err = a.proveLinker(r, s, pw, code)
+	}
+	if err != nil {
+		problem.Write(w, err)
+		return
+	}
 	// Begin checks the provider and the limit before writing anything;
 	// the intent cookie goes only with its redirect.
 	rw := &deferCookie{ResponseWriter: w, set: func() { a.setLinkIntent(w, s) }}
 	if err := a.cfg.OIDC.Begin(rw, r, r.PathValue("name"), r.URL.Query().Get("next")); err != nil {
 		problem.Write(w, err)
 	}
+}
+
+// proveLinker asks for what adding a way in asks for: the password, when
+// the account has one, and a code of its second factor from a session
+// that did not pass it (proveFactorIfAny). A linked provider survives
+// "log out everywhere" and a password reset: whoever holds a session for
+// a moment must not be able to add their own provider account to it.
+func (a *Account) proveLinker(r *http.Request, s session, pw, code string) error {
+	client, err := a.client(r)
+	if err != nil {
+		return err
+	}
+	if len(s.user.PasswordHash) > 0 {
+		if err := a.proveOwner(r.Context(), client, info(r), s.user, pw, "password"); err != nil {
+			return err
+		}
+	}
+	return a.proveFactorIfAny(r.Context(), s, code)
 }
 
 // deferCookie runs set just before the first WriteHeader.
@@ -428,13 +456,20 @@ func (a *Account) unlink(ctx context.Context, client netip.Prefix, ri reqInfo, s
 	}
 	if len(s.user.PasswordHash) == 0 {
 		if len(list) < 2 {
-			return errLastLoginMethod
+			return ErrLastLoginMethod
 		}
 	} else if err := a.proveOwner(ctx, client, ri, s.user, pw, "password"); err != nil {
 		return err
 	}
 	x := list[i]
-	if err := a.cfg.Identities.UnlinkIdentity(ctx, s.p.Subject, x.Issuer, x.Subject); err != nil {
+	// Without a password, one identity must stay: checked again by the
+	// unlink itself, atomically, as two unlinks at once both pass the
+	// check above.
+	keep := 0
+	if len(s.user.PasswordHash) == 0 {
+		keep = 1
+	}
+	if err := a.cfg.Identities.UnlinkIdentity(ctx, s.p.Subject, x.Issuer, x.Subject, keep); err != nil {
 		return err
 	}
 	a.rec.Record(ctx, audit.IdentityUnlinked, slog.String(audit.KeySubject, s.p.Subject),
@@ -452,7 +487,7 @@ func (a *Account) unlinkAll(ctx context.Context, subject string) error {
 		return err
 	}
 	for _, x := range list {
-		if err := a.cfg.Identities.UnlinkIdentity(ctx, subject, x.Issuer, x.Subject); err != nil && !errors.Is(err, ErrNoIdentity) {
+		if err := a.cfg.Identities.UnlinkIdentity(ctx, subject, x.Issuer, x.Subject, 0); err != nil && !errors.Is(err, ErrNoIdentity) {
 			return err
 		}
 		a.rec.Record(ctx, audit.IdentityUnlinked, slog.String(audit.KeySubject, subject),

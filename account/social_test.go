@@ -335,9 +335,9 @@ func TestSocialLinkRequired(t *testing.T) {
 		}
 
 		b.passwordLogin("ada@example.com")
-		wantAnswer(t, "cross-site link", b.do("POST", "/account/identities/test", nil, "Sec-Fetch-Site", "cross-site"), 403, "cross_origin")
-		wantAnswer(t, "link to an unknown provider", b.do("POST", "/account/identities/nope", nil), 404, "unknown_provider")
-		a := b.viaProvider(b.do("POST", "/account/identities/test", nil), "ada@example.com")
+		wantAnswer(t, "cross-site link", b.do("POST", "/account/identities/test", url.Values{"password": {strongPassword}}, "Sec-Fetch-Site", "cross-site"), 403, "cross_origin")
+		wantAnswer(t, "link to an unknown provider", b.do("POST", "/account/identities/nope", url.Values{"password": {strongPassword}}), 404, "unknown_provider")
+		a := b.viaProvider(b.do("POST", "/account/identities/test", url.Values{"password": {strongPassword}}), "ada@example.com")
 		if a.status != 303 || a.location != pagesPath+"/identities?done=identity_linked" {
 			t.Fatalf("link callback: %d to %q: %s", a.status, a.location, a.body)
 		}
@@ -354,7 +354,7 @@ func TestSocialLinkRequired(t *testing.T) {
 		// Bob cannot take ada's provider identity.
 		bob := s.browser(t)
 		bob.passwordLogin("bob@example.com")
-		wantAnswer(t, "link another's identity", bob.viaProvider(bob.do("POST", "/account/identities/test", nil), "ada@example.com"),
+		wantAnswer(t, "link another's identity", bob.viaProvider(bob.do("POST", "/account/identities/test", url.Values{"password": {strongPassword}}), "ada@example.com"),
 			409, "identity_linked")
 		if got, _ := s.ids.FindIdentity(t.Context(), s.op.Issuer(), "op-ada"); got != ada {
 			t.Fatalf("identity moved to %q", got)
@@ -476,7 +476,10 @@ func TestSocialPages(t *testing.T) {
 		checkForm(t, p.body, "link")
 		wantAnswer(t, "cross-site link form", b.do("POST", pagesPath+"/identities/link", url.Values{"provider": {"test"}},
 			"Sec-Fetch-Site", "cross-site"), 403, "")
-		a = b.viaProvider(b.do("POST", pagesPath+"/identities/link", url.Values{"provider": {"test"}}), "ada@example.com", html...)
+		if a := b.do("POST", pagesPath+"/identities/link", url.Values{"provider": {"test"}}); a.status != 403 {
+			t.Fatalf("link form without the password: %d", a.status)
+		}
+		a = b.viaProvider(b.do("POST", pagesPath+"/identities/link", url.Values{"provider": {"test"}, "password": {strongPassword}}), "ada@example.com", html...)
 		if a.status != 303 || a.location != pagesPath+"/identities?done=identity_linked" {
 			t.Fatalf("link callback: %d to %q", a.status, a.location)
 		}
@@ -496,7 +499,7 @@ func TestSocialPages(t *testing.T) {
 		// Bob's link of ada's identity comes back to his page, refused.
 		bob := s.browser(t)
 		bob.passwordLogin("bob@example.com")
-		a = bob.viaProvider(bob.do("POST", pagesPath+"/identities/link", url.Values{"provider": {"test"}}), "ada@example.com", html...)
+		a = bob.viaProvider(bob.do("POST", pagesPath+"/identities/link", url.Values{"provider": {"test"}, "password": {strongPassword}}), "ada@example.com", html...)
 		if a.status != 303 || a.location != pagesPath+"/identities?error=identity_linked" {
 			t.Fatalf("bob's link: %d to %q", a.status, a.location)
 		}

@@ -77,6 +77,9 @@ func (p *pages) identitiesAfter(w http.ResponseWriter, r *http.Request, s sessio
 func (p *pages) linkIdentity(w http.ResponseWriter, r *http.Request, s session) {
 	v, err := p.form(w, r)
 	if err == nil {
+		err = p.a.proveLinker(r, s, v.Get("password"), v.Get("code"))
+	}
+	if err == nil {
 		rw := &deferCookie{ResponseWriter: w, set: func() { p.a.setLinkIntent(w, s) }}
 		if err = p.a.cfg.OIDC.Begin(rw, r, v.Get("provider"), ""); err == nil {
 			return
