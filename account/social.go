@@ -91,9 +91,42 @@ func (a *Account) apiOIDCBegin(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, err)
 		return
 	}
-	if err := a.cfg.OIDC.Begin(a.spendLinkIntent(w, r), r, r.PathValue("provider"), r.URL.Query().Get("next")); err != nil {
+	rw := a.rememberIntent(a.spendLinkIntent(w, r), r, r.URL.Query().Get("remember"))
+	if err := a.cfg.OIDC.Begin(rw, r, r.PathValue("provider"), r.URL.Query().Get("next")); err != nil {
 		problem.Write(w, err)
 	}
+}
+
+// rememberCookie carries a provider login's "keep me signed in" from its
+// begin to its callback (Config.RememberMe): a flag, not a secret, for
+// ten minutes. Being the browser's rather than the flow's, it is set or
+// cleared by every begin, so that a login asks for what it asked.
+const rememberCookie = "__Host-gatehouse-oidc-remember"
+
+// rememberIntent wraps the response of a begin: with Config.RememberMe
+// and remember "1" (or "on", "true"), the rememberCookie goes with the
+// redirect; otherwise one the browser holds is cleared.
+func (a *Account) rememberIntent(w http.ResponseWriter, r *http.Request, remember string) http.ResponseWriter {
+	want := a.cfg.RememberMe && (remember == "1" || remember == "on" || remember == "true")
+	if !want && len(r.CookiesNamed(rememberCookie)) == 0 {
+		return w
+	}
+	c := &http.Cookie{Name: rememberCookie, Value: "1", Path: "/", MaxAge: 600, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	if !want {
+		c.Value, c.MaxAge = "", -1
+	}
+	return &deferCookie{ResponseWriter: w, set: func() { http.SetCookie(w, c) }}
+}
+
+// takeRemember reports whether the callback's flow asked to be
+// remembered, and clears the flag.
+func (a *Account) takeRemember(w http.ResponseWriter, r *http.Request) bool {
+	cs := r.CookiesNamed(rememberCookie)
+	if len(cs) == 0 {
+		return false
+	}
+	http.SetCookie(w, &http.Cookie{Name: rememberCookie, Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return a.cfg.RememberMe && len(cs) == 1 && cs[0].Value == "1"
 }
 
 // spendLinkIntent wraps the response of a plain login's Begin: a link
@@ -126,6 +159,7 @@ func (a *Account) apiOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: linkCookie, Path: "/", MaxAge: -1, Secure: true, HttpOnly: true,
 			SameSite: http.SameSiteLaxMode})
 	}
+	remember := a.takeRemember(w, r)
 	id, next, err := a.cfg.OIDC.Finish(w, r)
 	if err != nil {
 		a.socialFail(w, r, err) // oidc audited it
@@ -143,7 +177,7 @@ func (a *Account) apiOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		a.redirectAfter(w, r, next, "/identities?done=identity_linked")
 		return
 	case err == nil:
-		a.socialLogin(w, r, subject, next)
+		a.socialLogin(w, r, subject, next, remember)
 		return
 	case !errors.Is(err, ErrNoIdentity):
 	case linkTo != "":
@@ -156,7 +190,7 @@ func (a *Account) apiOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	default:
 		subject, err = a.socialSignup(ctx, id, lid)
 		if err == nil {
-			a.socialLogin(w, r, subject, next)
+			a.socialLogin(w, r, subject, next, remember)
 			return
 		}
 	}
@@ -214,7 +248,7 @@ func (a *Account) socialSignup(ctx context.Context, id oidc.Identity, lid Linked
 // socialLogin logs the account in (auth.LoginExternal) and redirects: to
 // next with the session cookie, or, with a second factor, to the second-
 // step page with auth.PendingCookie (no session until the code).
-func (a *Account) socialLogin(w http.ResponseWriter, r *http.Request, subject, next string) {
+func (a *Account) socialLogin(w http.ResponseWriter, r *http.Request, subject, next string, remember bool) {
 	ctx := r.Context()
 	client, err := a.client(r)
 	if err != nil {
@@ -222,7 +256,16 @@ func (a *Account) socialLogin(w http.ResponseWriter, r *http.Request, subject, n
 		return
 	}
 	project := a.cfg.Project(r)
-	s, err := a.cfg.Auth.LoginExternal(ctx, subject, project, client)
+	var s auth.Session
+	var ds auth.DeviceSession
+	if remember {
+		// A browser's remember-me chain, as a password login that asked
+		// to be kept signed in starts one.
+		ds, err = a.cfg.Auth.LoginExternalRemembered(ctx, subject, project, client)
+		s = ds.Session
+	} else {
+		s, err = a.cfg.Auth.LoginExternal(ctx, subject, project, client)
+	}
 	var pending *auth.SecondFactorError
 	switch {
 	case errors.As(err, &pending):
@@ -250,7 +293,15 @@ func (a *Account) socialLogin(w http.ResponseWriter, r *http.Request, subject, n
 		if device, token, ok := auth.RememberFromRequest(r); ok {
 			_ = a.cfg.Auth.ForgetRemembered(ctx, device, token)
 		}
-		auth.ClearRememberCookie(w)
+		if !remember {
+			auth.ClearRememberCookie(w)
+		}
+	}
+	if remember {
+		if err := a.cfg.Auth.SetRememberCookie(w, ds); err != nil {
+			a.socialFail(w, r, err)
+			return
+		}
 	}
 	a.redirectAfter(w, r, next, "/")
 }

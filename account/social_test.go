@@ -608,3 +608,38 @@ func TestSocialBeginIsRateLimited(t *testing.T) {
 		wantAnswer(t, "begin 101", b.do("GET", "/account/login/oidc/test", nil), 429, "rate_limited")
 	})
 }
+
+// TestSocialRemembered: with Config.RememberMe, a provider login begun
+// with ?remember=1 starts the browser's remember-me chain, as a password
+// login that asked to be kept signed in does; without it, none. On
+// memory, Redis and Cluster.
+func TestSocialRemembered(t *testing.T) {
+	eachStore(t, func(t *testing.T, st teststores.Store) {
+		mux := http.NewServeMux()
+		srv := httptest.NewTLSServer(mux)
+		t.Cleanup(srv.Close)
+		s := newSocialOn(t, st, false, srv, mux, func(c *account.Config) { c.RememberMe = true })
+		s.op.AddUser(oidcprovider.User{Subject: "op-new", Email: "new@example.com", EmailVerified: true, Password: opPassword})
+		u, _ := url.Parse(srv.URL)
+		has := func(b *browser) bool {
+			for _, c := range b.http.Jar.Cookies(u) {
+				if c.Name == auth.RememberCookie {
+					return true
+				}
+			}
+			return false
+		}
+		b := s.browser(t)
+		if a := b.viaProvider(b.do("GET", "/account/login/oidc/test?remember=1", nil), "new@example.com"); a.status != 303 || b.subject() == "" {
+			t.Fatalf("remembered provider login: %d %s", a.status, a.body)
+		}
+		if !has(b) {
+			t.Fatal("no remember-me cookie after a provider login that asked for one")
+		}
+		plain := s.browser(t)
+		plain.viaProvider(plain.do("GET", "/account/login/oidc/test", nil), "new@example.com")
+		if plain.subject() == "" || has(plain) {
+			t.Fatalf("a plain provider login: subject %q, remember-me cookie %v", plain.subject(), has(plain))
+		}
+	})
+}

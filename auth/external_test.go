@@ -3,6 +3,7 @@ package auth_test
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-go/gatehouse/auth"
@@ -41,6 +42,32 @@ func TestLoginExternal(t *testing.T) {
 		}
 		if _, err := e.a.LoginExternal(ctx, "999", "", client); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Fatalf("an unknown account: %v", err)
+		}
+	})
+}
+
+// TestLoginExternalRemembered: a remembered provider login starts a
+// browser's device chain (RestoreRemembered brings it back); with a second
+// factor the pending token is the chain's, and its second step starts it.
+func TestLoginExternalRemembered(t *testing.T) {
+	onAllStores(t, func(t *testing.T, e *twoStep) {
+		client := netip.MustParsePrefix(twoStepClient)
+		ds, err := e.a.LoginExternalRemembered(ctx, "500", "", client)
+		if err != nil || !strings.HasPrefix(ds.Device, "browser-") || ds.DeviceToken == "" {
+			t.Fatalf("remembered: %+v, %v", ds, err)
+		}
+		back, err := e.a.RestoreRemembered(ctx, client, ds.Device, ds.DeviceToken, "")
+		if err != nil || back.Token == "" {
+			t.Fatalf("restore: %+v, %v", back, err)
+		}
+		_, err = e.a.LoginExternalRemembered(ctx, "341", "", client)
+		var sf *auth.SecondFactorError
+		if !errors.As(err, &sf) {
+			t.Fatalf("an account with a second factor: %v", err)
+		}
+		dev, err := e.a.CompleteLoginDevice(ctx, sf.Pending, auth.FactorTOTP, e.key.Code(e.clock.Now()), client)
+		if err != nil || !strings.HasPrefix(dev.Device, "browser-") {
+			t.Fatalf("second step of a remembered provider login: %+v, %v", dev, err)
 		}
 	})
 }
