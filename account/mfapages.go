@@ -37,7 +37,7 @@ func (p *pages) secondPage(w http.ResponseWriter, r *http.Request) {
 	case code == "invalid_token" || code == "missing_token":
 		// The pending token expired, was used, or the cookie is gone:
 		// only the password again starts a new one.
-		clearPendingCookie(w)
+		auth.ClearPendingCookie(w)
 		p.redirect(w, r, "/login", "error", "invalid_token")
 		return
 	case code == "" && !pending:
@@ -155,13 +155,6 @@ func (w recoveryRedirect) WriteHeader(status int) {
 		w.Header().Set("Location", loc+"&use=recovery")
 	}
 	w.ResponseWriter.WriteHeader(status)
-}
-
-// clearPendingCookie clears auth.PendingCookie, with the attributes auth
-// sets it with (a __Host- cookie is only replaced by one alike).
-func clearPendingCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: auth.PendingCookie, Value: "", Path: "/", MaxAge: -1,
-		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
 // securityData is the security page's data: the session's and the

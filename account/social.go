@@ -125,7 +125,7 @@ func (a *Account) takeRemember(w http.ResponseWriter, r *http.Request) bool {
 	if len(cs) == 0 {
 		return false
 	}
-	http.SetCookie(w, &http.Cookie{Name: rememberCookie, Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	clearFlowCookie(w, rememberCookie)
 	return a.cfg.RememberMe && len(cs) == 1 && cs[0].Value == "1"
 }
 
@@ -138,10 +138,14 @@ func (a *Account) spendLinkIntent(w http.ResponseWriter, r *http.Request) http.R
 	if len(r.CookiesNamed(linkCookie)) == 0 {
 		return w
 	}
-	return &deferCookie{ResponseWriter: w, set: func() {
-		http.SetCookie(w, &http.Cookie{Name: linkCookie, Path: "/", MaxAge: -1, Secure: true, HttpOnly: true,
-			SameSite: http.SameSiteLaxMode})
-	}}
+	return &deferCookie{ResponseWriter: w, set: func() { clearFlowCookie(w, linkCookie) }}
+}
+
+// clearFlowCookie clears one of the cookies that carry a provider flow's
+// intent (link, remember) from its begin to its callback, with the
+// attributes they are set with.
+func clearFlowCookie(w http.ResponseWriter, name string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 }
 
 // apiOIDCCallback finishes a flow: a login, a signup or a link. Every
@@ -156,8 +160,7 @@ func (a *Account) apiOIDCCallback(w http.ResponseWriter, r *http.Request) {
 	linkTo := a.linkIntent(r)
 	if linkTo != "" || len(r.CookiesNamed(linkCookie)) > 0 {
 		// Spent whatever comes: one intent, one flow.
-		http.SetCookie(w, &http.Cookie{Name: linkCookie, Path: "/", MaxAge: -1, Secure: true, HttpOnly: true,
-			SameSite: http.SameSiteLaxMode})
+		clearFlowCookie(w, linkCookie)
 	}
 	remember := a.takeRemember(w, r)
 	id, next, err := a.cfg.OIDC.Finish(w, r)

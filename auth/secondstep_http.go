@@ -40,7 +40,10 @@ func (a *Authenticator) setPendingCookie(w http.ResponseWriter, p *SecondFactorE
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
-func clearPendingCookie(w http.ResponseWriter) {
+// ClearPendingCookie clears PendingCookie, with the attributes it is set
+// with (a __Host- cookie is only replaced by one alike): for handlers that
+// send a browser back to the password after its pending login ended.
+func ClearPendingCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: PendingCookie, Value: "", Path: "/", MaxAge: -1,
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
@@ -149,7 +152,7 @@ func (a *Authenticator) SecondStepHandler(opts HandlerOptions) http.Handler {
 			err = a.keepLogin(w, r, o, s, ds, remembered, browser || jsonCookie)
 		}
 		if err == nil && (browser || len(r.CookiesNamed(PendingCookie)) > 0) {
-			clearPendingCookie(w)
+			ClearPendingCookie(w)
 		}
 		answerLogin(w, r, o, s, err, browser, jsonCookie)
 	})
