@@ -2,7 +2,8 @@
 // (which start their own Redis servers), writes the raw output to
 // results/raw.txt, a benchstat summary to results/benchstat.txt, and prints
 // the table of ratios against the floor and the peers (also written to
-// results/ratios.md). Run it from the bench directory:
+// results/ratios.md), and draws the charts of docs/performance.md into
+// docs/images. Run it from the bench directory:
 //
 //	go run ./cmd/runbench [-count 5] [-benchtime 1s] [-only-validate]
 package main
@@ -18,6 +19,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/gatehouse-go/gatehouse/bench/internal/charts"
 	"github.com/gatehouse-go/gatehouse/bench/internal/ratios"
 )
 
@@ -98,7 +100,12 @@ func run(count int, benchtime string, onlyValidate bool) error {
 		return err
 	}
 	fmt.Printf("\n== benchstat (results/benchstat.txt)\n%s\n== ratios (results/ratios.md)\n%s", stat.String(), table.String())
-	fmt.Printf("\nraw output: %s\n", rawPath)
+	// The pictures of docs/performance.md, drawn from the same run.
+	drawn, err := charts.Write(res, filepath.Join("..", "docs", "images"))
+	if err != nil {
+		return fmt.Errorf("charts: %w", err)
+	}
+	fmt.Printf("\nraw output: %s\ncharts: %s\n", rawPath, strings.Join(drawn, ", "))
 	return nil
 }
 

@@ -299,3 +299,11 @@ func ratio(v, floor float64) string {
 	}
 	return fmt.Sprintf("%.2f", v/floor)
 }
+
+// Contenders names the contenders of BenchmarkValidate, in the order of
+// the output.
+func (r *Results) Contenders() []string { return r.contenders() }
+
+// Names lists every benchmark of the output, in its order, without the
+// -GOMAXPROCS suffix.
+func (r *Results) Names() []string { return r.order }
