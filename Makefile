@@ -11,6 +11,9 @@ test: deps check-fmt vet
 	@# timing row of the security matrix has a race-free pass of its own.
 	$(GO) test -count=1 -run '^TestRow06' ./internal/proof
 	cd examples/chi && $(GO) test -race -count=1 ./...
+	@# bench/ is a module of its own too; its benchmarks are make bench, but
+	@# the code that reads their output and draws the charts has tests.
+	cd bench && $(GO) test -race -count=1 ./internal/...
 
 # redis-server and redis-cli come from Debian's package; the tests start
 # their own servers on free loopback ports and stop them afterwards.
@@ -37,6 +40,7 @@ check-fmt:
 vet:
 	$(GO) vet ./...
 	cd examples/chi && $(GO) vet ./...
+	cd bench && $(GO) vet ./...
 
 # make soak: the anonymous flood of docs/security.md (internal/proof
 # TestAttack1AnonymousFlood) at full size: 1,000,000 requests from 1000
